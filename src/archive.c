@@ -1,0 +1,479 @@
+/* archive.c - members, the integrations tree, and the manifest. */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "io.h"
+#include "log.h"
+
+/* Deeper trees than this are refused rather than exhausting descriptors. */
+#define MAX_DEPTH 64
+#define COPY_BUF (128 * 1024)
+
+int
+archive_escape(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= ' ' || c == 0x7f || c == '\\') {
+			if (o + 4 >= len)
+				return -1;
+			snprintf(out + o, len - o, "\\%03o", c);
+			o += 4;
+		} else {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = (char)c;
+		}
+	}
+	if (o >= len)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+int
+archive_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s != '\\') {
+			*o++ = *s;
+			continue;
+		}
+		int v = 0;
+		for (int i = 1; i <= 3; i++) {
+			if (s[i] < '0' || s[i] > '7')
+				return -1;
+			v = v * 8 + (s[i] - '0');
+		}
+		if (v == 0 || v > 0xff)
+			return -1;
+		*o++ = (char)v;
+		s += 3;
+	}
+	*o = '\0';
+	return 0;
+}
+
+static int
+fail(struct archive *a, const char *what, const char *name)
+{
+	int e = errno;
+
+	snprintf(a->err, sizeof a->err, "cannot %s '%s': %s", what, name,
+	    strerror(e));
+	errno = e;
+	return -1;
+}
+
+int
+archive_open(struct archive *a, int fd, const char *top)
+{
+	memset(a, 0, sizeof *a);
+	snprintf(a->top, sizeof a->top, "%s", top);
+	a->mf = open_memstream(&a->manifest, &a->manifest_len);
+	if (a->mf == NULL)
+		return fail(a, "start archive", top);
+	if (tar_open(&a->tar, fd) < 0) {
+		fclose(a->mf);
+		free(a->manifest);
+		a->mf = NULL;
+		a->manifest = NULL;
+		return fail(a, "start archive", top);
+	}
+	return 0;
+}
+
+void
+archive_close(struct archive *a)
+{
+	if (a->mf)
+		fclose(a->mf);
+	a->mf = NULL;
+	free(a->manifest);
+	a->manifest = NULL;
+	tar_close(&a->tar);
+}
+
+/* Records a member in the manifest. */
+static int
+note(struct archive *a, char kind, mode_t mode, unsigned long long size,
+    const char *sha, const char *name, const char *target)
+{
+	char ename[4 * PATH_MAX + 1], etarget[4 * PATH_MAX + 1] = "";
+
+	if (archive_escape(name, ename, sizeof ename) < 0 ||
+	    (target && archive_escape(target, etarget, sizeof etarget) < 0)) {
+		errno = ENAMETOOLONG;
+		return fail(a, "store", name);
+	}
+	fprintf(a->mf, "%c %04o %llu %s %s%s%s\n", kind,
+	    (unsigned)(mode & 07777), size, sha, ename, target ? " " : "",
+	    etarget);
+	return 0;
+}
+
+/* Builds TOP/NAME into OUT. */
+static int
+member_path(struct archive *a, const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s", a->top, name);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return fail(a, "store", name);
+	}
+	return 0;
+}
+
+static void
+owner_names(struct tar_entry *e, char *u, size_t ulen, char *g, size_t glen)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096];
+
+	u[0] = g[0] = '\0';
+	if (getpwuid_r(e->uid, &pw, buf, sizeof buf, &pwp) == 0 && pwp)
+		snprintf(u, ulen, "%s", pw.pw_name);
+	if (getgrgid_r(e->gid, &gr, buf, sizeof buf, &grp) == 0 && grp)
+		snprintf(g, glen, "%s", gr.gr_name);
+	e->uname = u[0] ? u : NULL;
+	e->gname = g[0] ? g : NULL;
+}
+
+int
+archive_add_data(struct archive *a, const char *name, const void *data,
+    size_t len, mode_t mode)
+{
+	char path[PATH_MAX], sha[65];
+	struct tar_entry e = {
+		.path = path, .type = TAR_FILE, .mode = mode, .size = len,
+		.mtime = time(NULL), .uid = getuid(), .gid = getgid(),
+	};
+	char u[64], g[64];
+
+	if (member_path(a, name, path, sizeof path) < 0)
+		return -1;
+	owner_names(&e, u, sizeof u, g, sizeof g);
+	if (tar_begin(&a->tar, &e) < 0 || tar_write(&a->tar, data, len) < 0 ||
+	    tar_end(&a->tar, sha) < 0)
+		return fail(a, "write archive member", name);
+	a->files++;
+	return note(a, 'f', mode, len, sha, name, NULL);
+}
+
+int
+archive_add_fd(struct archive *a, const char *name, int fd,
+    const struct stat *st, const char *source)
+{
+	char path[PATH_MAX], sha[65], u[64], g[64];
+	struct tar_entry e = {
+		.path = path, .type = TAR_FILE, .mode = st->st_mode,
+		.size = (uint64_t)st->st_size, .mtime = st->st_mtime,
+		.uid = st->st_uid, .gid = st->st_gid,
+	};
+	static unsigned char buf[COPY_BUF];
+	uint64_t left = (uint64_t)st->st_size;
+	off_t off = 0;
+
+	if (member_path(a, name, path, sizeof path) < 0)
+		return -1;
+	owner_names(&e, u, sizeof u, g, sizeof g);
+	if (tar_begin(&a->tar, &e) < 0)
+		return fail(a, "write archive member", name);
+	while (left > 0) {
+		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+		ssize_t n;
+		do
+			n = pread(fd, buf, want, off);
+		while (n < 0 && errno == EINTR && io_stop_signal == 0);
+		if (n < 0)
+			return fail(a, "read", source);
+		if (n == 0) {
+			snprintf(a->err, sizeof a->err, "'%s' shrank while "
+			    "it was being archived", source);
+			errno = EIO;
+			return -1;
+		}
+		if (tar_write(&a->tar, buf, (size_t)n) < 0)
+			return fail(a, "write archive member", name);
+		left -= (uint64_t)n;
+		off += n;
+	}
+	if (tar_end(&a->tar, sha) < 0)
+		return fail(a, "write archive member", name);
+	a->files++;
+	return note(a, 'f', st->st_mode, (unsigned long long)st->st_size, sha,
+	    name, NULL);
+}
+
+int
+archive_add_file(struct archive *a, const char *name, const char *path)
+{
+	struct stat st;
+	int fd, rc, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return fail(a, "read", path);
+	if (fstat(fd, &st) < 0) {
+		rc = fail(a, "read", path);
+	} else if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		snprintf(a->err, sizeof a->err, "cannot read '%s': not a "
+		    "regular file", path);
+		rc = -1;
+	} else {
+		rc = archive_add_fd(a, name, fd, &st, path);
+	}
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+static int
+add_dir_entry(struct archive *a, const char *name, const struct stat *st)
+{
+	char path[PATH_MAX], sha[65], u[64], g[64];
+	struct tar_entry e = {
+		.path = path, .type = TAR_DIR, .mode = st->st_mode,
+		.mtime = st->st_mtime, .uid = st->st_uid, .gid = st->st_gid,
+	};
+	size_t n;
+
+	if (member_path(a, name, path, sizeof path) < 0)
+		return -1;
+	/* Directory members end in '/', as tar writes them. */
+	n = strlen(path);
+	if (n + 1 >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return fail(a, "store", name);
+	}
+	path[n] = '/';
+	path[n + 1] = '\0';
+	owner_names(&e, u, sizeof u, g, sizeof g);
+	if (tar_begin(&a->tar, &e) < 0 || tar_end(&a->tar, sha) < 0)
+		return fail(a, "write archive member", name);
+	a->dirs++;
+	return note(a, 'd', st->st_mode, 0, "-", name, NULL);
+}
+
+static int
+add_symlink(struct archive *a, int dirfd, const char *entry,
+    const char *name, const struct stat *st, const char *source)
+{
+	char path[PATH_MAX], target[PATH_MAX], sha[65], u[64], g[64];
+	struct tar_entry e = {
+		.path = path, .type = TAR_SYMLINK, .mode = st->st_mode,
+		.mtime = st->st_mtime, .uid = st->st_uid, .gid = st->st_gid,
+		.linkname = target,
+	};
+	ssize_t n;
+
+	n = readlinkat(dirfd, entry, target, sizeof target - 1);
+	if (n < 0)
+		return fail(a, "read link", source);
+	target[n] = '\0';
+	if (member_path(a, name, path, sizeof path) < 0)
+		return -1;
+	owner_names(&e, u, sizeof u, g, sizeof g);
+	if (tar_begin(&a->tar, &e) < 0 || tar_end(&a->tar, sha) < 0)
+		return fail(a, "write archive member", name);
+	a->links++;
+	return note(a, 'l', 0777, 0, "-", name, target);
+}
+
+static int
+by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Reads the names in DIRFD (which it takes over), sorted; the caller frees
+ * each and the array.  Returns the count or -1. */
+static ssize_t
+list_dir(int dirfd, char ***names)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	*names = NULL;
+	if (d == NULL) {
+		int e = errno;
+		close(dirfd);
+		errno = e;
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nv = realloc(v, cap * sizeof *v);
+			if (nv == NULL)
+				goto fail;
+			v = nv;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto fail;
+		n++;
+		errno = 0;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(d);
+	qsort(v, n, sizeof *v, by_name);
+	*names = v;
+	return (ssize_t)n;
+fail:
+	{
+		int e = errno ? errno : ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		closedir(d);
+		errno = e;
+		return -1;
+	}
+}
+
+static int
+walk(struct archive *a, int dirfd, const char *name, const char *source,
+    int depth)
+{
+	char **names;
+	ssize_t n;
+	int rc = 0, fd;
+
+	if (depth > MAX_DEPTH) {
+		errno = ELOOP;
+		return fail(a, "archive", source);
+	}
+	fd = dup(dirfd);
+	if (fd < 0)
+		return fail(a, "read directory", source);
+	n = list_dir(fd, &names);
+	if (n < 0)
+		return fail(a, "read directory", source);
+	for (ssize_t i = 0; i < n && rc == 0; i++) {
+		char child[PATH_MAX], src[PATH_MAX];
+		struct stat st;
+
+		if (io_stop_signal) {
+			errno = EINTR;
+			rc = fail(a, "archive", source);
+			break;
+		}
+		if ((size_t)snprintf(child, sizeof child, "%s/%s", name,
+		    names[i]) >= sizeof child ||
+		    (size_t)snprintf(src, sizeof src, "%s/%s", source,
+		    names[i]) >= sizeof src) {
+			errno = ENAMETOOLONG;
+			rc = fail(a, "archive", source);
+			break;
+		}
+		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = fail(a, "read", src);
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, names[i], O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				rc = fail(a, "read directory", src);
+			else {
+				rc = add_dir_entry(a, child, &st);
+				if (rc == 0)
+					rc = walk(a, sub, child, src,
+					    depth + 1);
+				close(sub);
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			rc = add_symlink(a, dirfd, names[i], child, &st, src);
+		} else if (S_ISREG(st.st_mode)) {
+			int f = openat(dirfd, names[i], O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC | O_NOCTTY);
+			if (f < 0)
+				rc = fail(a, "read", src);
+			else {
+				struct stat fst;
+				if (fstat(f, &fst) < 0)
+					rc = fail(a, "read", src);
+				else
+					rc = archive_add_fd(a, child, f, &fst,
+					    src);
+				close(f);
+			}
+		} else {
+			log_warn("skipping '%s': not a file, folder or "
+			    "symbolic link", src);
+			a->skipped++;
+		}
+	}
+	for (ssize_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+archive_add_tree(struct archive *a, const char *name, const char *dir)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(a, "read directory", dir);
+	if (fstat(fd, &st) < 0)
+		rc = fail(a, "read directory", dir);
+	else {
+		rc = add_dir_entry(a, name, &st);
+		if (rc == 0)
+			rc = walk(a, fd, name, dir, 0);
+	}
+	close(fd);
+	return rc;
+}
+
+int
+archive_finish(struct archive *a, const char *header)
+{
+	char *body;
+	size_t hlen = strlen(header), mlen, tlen;
+	int rc;
+
+	if (fflush(a->mf) != 0)
+		return fail(a, "write", "MANIFEST");
+	mlen = a->manifest_len;
+	tlen = 64 + hlen + mlen;
+	body = malloc(tlen);
+	if (body == NULL)
+		return fail(a, "write", "MANIFEST");
+	int n = snprintf(body, tlen, "polarity-server-backup-manifest %d\n%s",
+	    ARCHIVE_FORMAT, header);
+	memcpy(body + n, a->manifest, mlen);
+	rc = archive_add_data(a, "MANIFEST", body, (size_t)n + mlen, 0600);
+	free(body);
+	if (rc == 0 && tar_finish(&a->tar) < 0)
+		return fail(a, "write", "archive");
+	return rc;
+}

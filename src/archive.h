@@ -1,0 +1,76 @@
+/* archive.h - the members of a Polarity backup archive and its manifest.
+ *
+ * An archive is a tar stream (see tar.h) whose members all sit under one
+ * top folder named like the archive file.  Every member added here is
+ * recorded, with its kind, mode, size and SHA-256, in the MANIFEST that
+ * archive_finish() writes as the last member.  docs/FORMAT.md describes
+ * the layout; ARCHIVE_FORMAT is its version.
+ *
+ * On failure a function returns -1 with errno set and leaves a one-line
+ * description, naming the file concerned, in A->err.
+ */
+#ifndef POLARITY_ARCHIVE_H
+#define POLARITY_ARCHIVE_H
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "tar.h"
+
+#define ARCHIVE_FORMAT 1
+#define ARCHIVE_PREFIX "polarity-server-backup-"
+#define ARCHIVE_SUFFIX ".tgz"
+
+struct archive {
+	struct tar_writer tar;
+	char top[128];		/* top folder, e.g. polarity-server-backup-2026... */
+	char *manifest;		/* member lines so far (open_memstream) */
+	size_t manifest_len;
+	FILE *mf;
+	unsigned long files, dirs, links, skipped;
+	char err[1024];
+};
+
+/* Starts an archive written to FD (which stays the caller's) with the top
+ * folder TOP.  Returns 0 or -1. */
+int archive_open(struct archive *a, int fd, const char *top);
+
+/* Adds the member NAME (relative to the top folder) holding LEN bytes of
+ * DATA, with permission bits MODE.  Returns 0 or -1. */
+int archive_add_data(struct archive *a, const char *name, const void *data,
+    size_t len, mode_t mode);
+
+/* Adds the member NAME with the whole content of the open file FD, read
+ * from offset 0; ST gives its size, mode, owner and time.  SOURCE names
+ * the file in messages.  Returns 0 or -1 (the file changing size while
+ * read is an error). */
+int archive_add_fd(struct archive *a, const char *name, int fd,
+    const struct stat *st, const char *source);
+
+/* Adds the regular file at PATH as member NAME.  Returns 0 or -1. */
+int archive_add_file(struct archive *a, const char *name, const char *path);
+
+/* Adds the directory DIR and everything below it as NAME/...: folders,
+ * files and symbolic links (stored as links, never followed), with their
+ * modes, owners and times, in name order.  Sockets, FIFOs and devices are
+ * skipped with a warning.  Returns 0 or -1. */
+int archive_add_tree(struct archive *a, const char *name, const char *dir);
+
+/* Writes the MANIFEST: the line "polarity-server-backup-manifest N", the
+ * lines of HEADER (each "key value\n"), then one line per member; then
+ * ends the stream.  Returns 0 or -1. */
+int archive_finish(struct archive *a, const char *header);
+
+/* Frees what A holds; the descriptor stays open. */
+void archive_close(struct archive *a);
+
+/* Writes S into OUT (LEN bytes) as the manifest spells a name: '\\' and
+ * bytes up to ' ' and 0x7f become \ooo.  Returns 0, or -1 when OUT is too
+ * small. */
+int archive_escape(const char *s, char *out, size_t len);
+
+/* The inverse of archive_escape(), in place.  Returns 0, or -1 on a bad
+ * escape. */
+int archive_unescape(char *s);
+
+#endif

@@ -1,0 +1,548 @@
+/* backup.c - one backup, from the lock to the archive's final name. */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "backup.h"
+#include "dotenv.h"
+#include "io.h"
+#include "lock.h"
+#include "log.h"
+#include "pg.h"
+#include "spawn.h"
+
+/* How many later seconds we try when the archive name is taken. */
+#define NAME_TRIES 60
+
+/* The staged dumps, in archive order. */
+enum { ROLES, PRE, DATA, POST, NSTAGE };
+
+static const char *const stage_member[NSTAGE] = {
+	"database/roles.sql",
+	"database/1-pre-data.sql",
+	"database/2-data.sql",
+	"database/3-post-data.sql",
+};
+static const char *const stage_section[NSTAGE] = {
+	NULL, "pre-data", "data", "post-data",
+};
+
+struct run {
+	const struct config *cfg;
+	struct dotenv env;
+	struct db db;
+	struct pg pg;
+	struct pg_session sql;
+	struct child dump[NSTAGE];
+	int stage_fd[NSTAGE];
+	struct child zip;
+	int zip_in;		/* our end of the pipe to the compressor */
+	int out;		/* the archive being written */
+	char tmpname[PATH_MAX];	/* its temporary name, when it has one */
+	int lock;
+	char *err;
+	size_t elen;
+};
+
+int
+backup_name(long long t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char stamp[32];
+	int n;
+
+	if (localtime_r(&tt, &tm) == NULL)
+		return -1;
+	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+	n = snprintf(out, len, "%s%s%s", ARCHIVE_PREFIX, stamp, ARCHIVE_SUFFIX);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Describes a failure as "cannot WHAT 'NAME': strerror(E)". */
+static enum backup_result
+failf(struct run *r, const char *what, const char *name, int e)
+{
+	snprintf(r->err, r->elen, "cannot %s '%s': %s", what, name,
+	    strerror(e));
+	return BACKUP_FAILED;
+}
+
+/* Creates the backup directory if missing, private to its owner. */
+static int
+make_backup_dir(struct run *r)
+{
+	struct stat st;
+
+	if (mkdir(r->cfg->backup_dir, 0700) == 0) {
+		log_step("created backup directory '%s'", r->cfg->backup_dir);
+		return io_fsync_dir_of(r->cfg->backup_dir) < 0 ? -1 : 0;
+	}
+	if (errno != EEXIST)
+		return -1;
+	if (stat(r->cfg->backup_dir, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether NAME is a temporary archive left by a run that died. */
+static int
+is_stale_temp(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, "." ARCHIVE_PREFIX, strlen(ARCHIVE_PREFIX) + 1)
+	    == 0 && n > 4 && strcmp(name + n - 4, ".tmp") == 0;
+}
+
+/* Removes what runs that died left behind.  We hold the lock, so no live
+ * run owns them. */
+static void
+clean_stale(struct run *r)
+{
+	DIR *d = opendir(r->cfg->backup_dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (is_stale_temp(de->d_name)) {
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				log_step("removed '%s/%s' left by an "
+				    "interrupted run", r->cfg->backup_dir,
+				    de->d_name);
+		}
+	closedir(d);
+}
+
+/* Opens a nameless private file in the backup directory.  Where the file
+ * system has no O_TMPFILE, a named one that is unlinked at once.  Returns
+ * the descriptor or -1. */
+static int
+anonymous_file(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+	    errno != EINVAL))
+		return fd;
+	snprintf(path, sizeof path, "%s/." ARCHIVE_PREFIX "XXXXXX.tmp", dir);
+	fd = mkostemps(path, 4, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* Opens the archive file.  Nameless where possible: then it gets its name
+ * by linkat() once complete and nothing can be left behind.  Otherwise a
+ * dot-file that the failure path (or the next run) removes. */
+static int
+open_archive(struct run *r)
+{
+	r->tmpname[0] = '\0';
+	if (access("/proc/self/fd", X_OK) == 0) {
+		r->out = open(r->cfg->backup_dir, O_TMPFILE | O_WRONLY |
+		    O_CLOEXEC, 0600);
+		if (r->out >= 0)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -1;
+	}
+	snprintf(r->tmpname, sizeof r->tmpname, "%s/." ARCHIVE_PREFIX
+	    "XXXXXX.tmp", r->cfg->backup_dir);
+	r->out = mkostemps(r->tmpname, 4, O_CLOEXEC);
+	if (r->out < 0)
+		r->tmpname[0] = '\0';
+	return r->out < 0 ? -1 : 0;
+}
+
+/* Gives the complete archive its final name, never replacing a file: when
+ * the name of this second is taken, the next second's is tried.  Writes
+ * the path to PATH. */
+static int
+name_archive(struct run *r, time_t start, char *path, size_t len)
+{
+	char name[128], proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", r->out);
+	for (int i = 0; i < NAME_TRIES; i++) {
+		int rc;
+		if (backup_name((long long)start + i, name, sizeof name) < 0 ||
+		    (size_t)snprintf(path, len, "%s/%s", r->cfg->backup_dir,
+		    name) >= len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (r->tmpname[0] == '\0')
+			rc = linkat(AT_FDCWD, proc, AT_FDCWD, path,
+			    AT_SYMLINK_FOLLOW);
+		else
+			rc = renameat2(AT_FDCWD, r->tmpname, AT_FDCWD, path,
+			    RENAME_NOREPLACE);
+		if (rc == 0) {
+			r->tmpname[0] = '\0';
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* The compressor: pigz where installed (same format, every core), else
+ * gzip.  Found in our PATH, which the children share. */
+static void
+compressor(const struct config *c, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (c->compressor[0] != '\0') {
+		snprintf(out, len, "%s", c->compressor);
+		return;
+	}
+	if (path == NULL)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		if (n > 0 && (size_t)snprintf(buf, sizeof buf, "%.*s/pigz",
+		    (int)n, path) < sizeof buf && access(buf, X_OK) == 0) {
+			snprintf(out, len, "pigz");
+			return;
+		}
+		path += n + (path[n] == ':');
+	}
+	snprintf(out, len, "gzip");
+}
+
+static int
+start_compressor(struct run *r)
+{
+	char prog[PATH_MAX], level[8];
+	char *argv[] = { prog, level, "-n", "-c", NULL };
+	int p[2];
+
+	compressor(r->cfg, prog, sizeof prog);
+	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if (spawn_start(&r->zip, argv, p[0], r->out, r->pg.envp) < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		snprintf(r->err, r->elen, "cannot run '%s': %s", prog,
+		    strerror(e));
+		errno = e;
+		return -1;
+	}
+	close(p[0]);
+	r->zip_in = p[1];
+	log_detail("compressing with '%s' at level %d", prog,
+	    r->cfg->compress_level);
+	return 0;
+}
+
+/* The manifest's header lines. */
+static void
+manifest_header(struct run *r, char *h, size_t len, time_t start,
+    const char *server, const char *client)
+{
+	char created[64], host[256] = "";
+	struct tm tm;
+
+	gmtime_r(&start, &tm);
+	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gethostname(host, sizeof host - 1);
+	snprintf(h, len,
+	    "tool %s %s\n"
+	    "created %s\n"
+	    "hostname %s\n"
+	    "database %s\n"
+	    "server-version %s\n"
+	    "pg-dump-version %s\n",
+	    PACKAGE_NAME, PACKAGE_VERSION, created, host[0] ? host : "-",
+	    r->db.database, server, client);
+}
+
+/* Stops everything still running and releases what the run holds. */
+static void
+teardown(struct run *r)
+{
+	char ignored[256];
+
+	if (r->zip_in >= 0)
+		close(r->zip_in);
+	r->zip_in = -1;
+	if (r->zip.pid > 0)
+		kill(r->zip.pid, SIGTERM);
+	for (int i = 0; i < NSTAGE; i++)
+		if (r->dump[i].pid > 0)
+			kill(r->dump[i].pid, SIGTERM);
+	if (r->zip.pid > 0)
+		spawn_wait(&r->zip, ignored, sizeof ignored);
+	spawn_close(&r->zip);
+	for (int i = 0; i < NSTAGE; i++) {
+		if (r->dump[i].pid > 0)
+			spawn_wait(&r->dump[i], ignored, sizeof ignored);
+		spawn_close(&r->dump[i]);
+		if (r->stage_fd[i] >= 0)
+			close(r->stage_fd[i]);
+		r->stage_fd[i] = -1;
+	}
+	pg_session_close(&r->sql, ignored, sizeof ignored);
+	if (r->out >= 0)
+		close(r->out);
+	r->out = -1;
+	if (r->tmpname[0] != '\0')
+		unlink(r->tmpname);
+	r->tmpname[0] = '\0';
+	pg_free(&r->pg);
+	dotenv_free(&r->env);
+	if (r->lock >= 0)
+		close(r->lock);
+	r->lock = -1;
+}
+
+/* Reads the .env, checks the versions and opens the snapshot. */
+static enum backup_result
+connect_db(struct run *r, char *snapshot, size_t slen, char *server,
+    size_t svlen, char *client, size_t clen)
+{
+	char num[32];
+	int dump_num, server_num;
+
+	if (dotenv_read(&r->env, r->cfg->env_file, r->err, r->elen) < 0 ||
+	    config_db(&r->db, &r->env, r->cfg->env_file, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	if (pg_init(&r->pg, r->cfg, &r->db) < 0)
+		return failf(r, "prepare", "pg_dump", errno);
+	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
+	    r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	log_step("connecting to database '%s' on %s:%s as '%s'",
+	    r->db.database, r->db.host, r->db.port, r->db.user);
+	if (pg_session_open(&r->pg, &r->sql, r->err, r->elen) < 0 ||
+	    pg_session_query(&r->sql, "SHOW server_version_num;", num,
+	    sizeof num, r->err, r->elen) < 0 ||
+	    pg_session_query(&r->sql, "SHOW server_version;", server, svlen,
+	    r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	server[strcspn(server, " ")] = '\0';
+	server_num = atoi(num);
+	if (!pg_dump_can_dump(dump_num, server_num)) {
+		snprintf(r->err, r->elen, "pg_dump %s is older than the "
+		    "server (PostgreSQL %s): install postgresql-client-%d and "
+		    "run again, or give --pg-bindir", client, server,
+		    server_num / 10000);
+		return BACKUP_FAILED;
+	}
+	/* One snapshot for every dump: the sections and the data agree
+	 * even while the server keeps writing. */
+	if (pg_session_query(&r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, "
+	    "READ ONLY;", NULL, 0, r->err, r->elen) < 0 ||
+	    pg_session_query(&r->sql, "SELECT pg_export_snapshot();", snapshot,
+	    slen, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	if (snapshot[0] == '\0') {
+		snprintf(r->err, r->elen, "the server exported no snapshot");
+		return BACKUP_FAILED;
+	}
+	return BACKUP_OK;
+}
+
+static enum backup_result
+start_dumps(struct run *r, const char *snapshot)
+{
+	for (int i = 0; i < NSTAGE; i++) {
+		int rc;
+		r->stage_fd[i] = anonymous_file(r->cfg->backup_dir);
+		if (r->stage_fd[i] < 0)
+			return failf(r, "create a temporary file in",
+			    r->cfg->backup_dir, errno);
+		if (i == ROLES)
+			rc = pg_roles_start(&r->pg, &r->dump[i],
+			    r->stage_fd[i], r->err, r->elen);
+		else
+			rc = pg_dump_start(&r->pg, &r->dump[i],
+			    stage_section[i], snapshot, r->stage_fd[i],
+			    r->err, r->elen);
+		if (rc < 0)
+			return BACKUP_FAILED;
+	}
+	return BACKUP_OK;
+}
+
+static enum backup_result
+archive_failed(struct run *r, struct archive *a)
+{
+	/* A write to the compressor failing with EPIPE means the compressor
+	 * died: its own exit says more than our write error. */
+	if (errno == EPIPE && r->zip.pid > 0) {
+		close(r->zip_in);
+		r->zip_in = -1;
+		if (spawn_wait(&r->zip, r->err, r->elen) < 0)
+			return BACKUP_FAILED;
+	}
+	snprintf(r->err, r->elen, "%s", a->err);
+	return BACKUP_FAILED;
+}
+
+static enum backup_result
+write_archive(struct run *r, const char *top, const char *server,
+    const char *client, time_t start)
+{
+	struct archive a;
+	char format[64], header[2048];
+	int n;
+
+	if (archive_open(&a, r->zip_in, top) < 0) {
+		snprintf(r->err, r->elen, "%s", a.err);
+		return BACKUP_FAILED;
+	}
+	n = snprintf(format, sizeof format, "polarity-server-backup %d\n",
+	    ARCHIVE_FORMAT);
+	if (archive_add_data(&a, "FORMAT", format, (size_t)n, 0644) < 0 ||
+	    archive_add_file(&a, ".env", r->cfg->env_file) < 0)
+		goto fail;
+	log_step("archiving integrations from '%s'", r->cfg->integrations_dir);
+	if (archive_add_tree(&a, "integrations", r->cfg->integrations_dir) < 0)
+		goto fail;
+	log_detail("%lu files, %lu folders, %lu links", a.files, a.dirs,
+	    a.links);
+	for (int i = 0; i < NSTAGE; i++) {
+		struct stat st;
+		if (i == ROLES || i == PRE)
+			log_step(i == ROLES ? "saving roles" :
+			    "dumping database '%s'", r->db.database);
+		if (spawn_wait(&r->dump[i], r->err, r->elen) < 0) {
+			archive_close(&a);
+			return BACKUP_FAILED;
+		}
+		if (fstat(r->stage_fd[i], &st) < 0) {
+			archive_close(&a);
+			return failf(r, "read the staged",
+			    stage_member[i], errno);
+		}
+		/* The dump files are the running user's; say so plainly
+		 * rather than with the temporary file's mode. */
+		st.st_mode = S_IFREG | 0600;
+		st.st_mtime = start;
+		if (archive_add_fd(&a, stage_member[i], r->stage_fd[i], &st,
+		    stage_member[i]) < 0)
+			goto fail;
+		close(r->stage_fd[i]);
+		r->stage_fd[i] = -1;
+	}
+	manifest_header(r, header, sizeof header, start, server, client);
+	if (archive_finish(&a, header) < 0)
+		goto fail;
+	archive_close(&a);
+	return BACKUP_OK;
+fail:
+	{
+		enum backup_result res = archive_failed(r, &a);
+		archive_close(&a);
+		return res;
+	}
+}
+
+enum backup_result
+backup_run(const struct config *c, char *path, size_t len, char *err,
+    size_t elen)
+{
+	struct run r = { .cfg = c, .zip_in = -1, .out = -1, .lock = -1,
+		.err = err, .elen = elen };
+	char snapshot[128], server[64] = "", client[64] = "", top[128];
+	enum backup_result res = BACKUP_FAILED;
+	time_t start = time(NULL);
+	struct stat st;
+
+	for (int i = 0; i < NSTAGE; i++)
+		r.stage_fd[i] = -1;
+	r.sql.to = r.sql.from = -1;
+	err[0] = '\0';
+
+	if (make_backup_dir(&r) < 0) {
+		res = failf(&r, "use backup directory",
+		    c->backup_dir, errno);
+		goto out;
+	}
+	r.lock = lock_take(c->backup_dir, "backup", err, elen);
+	if (r.lock < 0) {
+		res = errno == EWOULDBLOCK ? BACKUP_BUSY : BACKUP_FAILED;
+		goto out;
+	}
+	clean_stale(&r);
+	if (stat(c->integrations_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		int e = errno;
+		if (e == 0 || S_ISDIR(st.st_mode) == 0)
+			e = ENOTDIR;
+		snprintf(err, elen, "cannot read integrations directory "
+		    "'%s': %s; give the right one with --integrations-dir",
+		    c->integrations_dir, strerror(e));
+		res = BACKUP_FAILED;
+		goto out;
+	}
+	if ((res = connect_db(&r, snapshot, sizeof snapshot, server,
+	    sizeof server, client, sizeof client)) != BACKUP_OK)
+		goto out;
+	log_detail("PostgreSQL %s, pg_dump %s, snapshot %s", server, client,
+	    snapshot);
+	res = BACKUP_FAILED;
+	if (open_archive(&r) < 0) {
+		res = failf(&r, "create an archive in",
+		    c->backup_dir, errno);
+		goto out;
+	}
+	if (start_compressor(&r) < 0 ||
+	    (res = start_dumps(&r, snapshot)) != BACKUP_OK)
+		goto out;
+	backup_name(start, top, sizeof top);
+	top[strlen(top) - strlen(ARCHIVE_SUFFIX)] = '\0';
+	if ((res = write_archive(&r, top, server, client, start)) != BACKUP_OK)
+		goto out;
+	res = BACKUP_FAILED;
+	/* The snapshot is no longer needed. */
+	if (pg_session_close(&r.sql, err, elen) < 0)
+		goto out;
+	close(r.zip_in);
+	r.zip_in = -1;
+	if (spawn_wait(&r.zip, err, elen) < 0)
+		goto out;
+	log_step("syncing the archive to disk");
+	if (fsync(r.out) < 0) {
+		res = failf(&r, "write the archive in",
+		    c->backup_dir, errno);
+		goto out;
+	}
+	if (name_archive(&r, start, path, len) < 0 ||
+	    io_fsync_dir(c->backup_dir) < 0) {
+		res = failf(&r, "name the archive in",
+		    c->backup_dir, errno);
+		goto out;
+	}
+	res = BACKUP_OK;
+out:
+	if (res != BACKUP_OK && io_stop_signal != 0)
+		res = BACKUP_INTERRUPTED;
+	teardown(&r);
+	return res;
+}

@@ -1,0 +1,292 @@
+/* pg.c - the PostgreSQL client programs, driven safely. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "pg.h"
+
+extern char **environ;
+
+/* What the children may inherit from our environment. */
+static const char *const keep[] = {
+	"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
+	"LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME", NULL
+};
+
+static int
+env_add(char ***envp, size_t *n, const char *key, const char *value)
+{
+	size_t len = strlen(key) + strlen(value) + 2;
+	char *s = malloc(len), **v;
+
+	if (s == NULL)
+		return -1;
+	snprintf(s, len, "%s=%s", key, value);
+	v = realloc(*envp, (*n + 2) * sizeof *v);
+	if (v == NULL) {
+		free(s);
+		return -1;
+	}
+	v[(*n)++] = s;
+	v[*n] = NULL;
+	*envp = v;
+	return 0;
+}
+
+int
+pg_init(struct pg *pg, const struct config *c, const struct db *db)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	memset(pg, 0, sizeof *pg);
+	pg->cfg = c;
+	pg->database = db->database;
+	for (size_t i = 0; keep[i] && rc == 0; i++) {
+		const char *v = getenv(keep[i]);
+		if (v != NULL)
+			rc = env_add(&pg->envp, &n, keep[i], v);
+	}
+	if (rc == 0 && getenv("PATH") == NULL)
+		rc = env_add(&pg->envp, &n, "PATH",
+		    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGHOST", db->host);
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGPORT", db->port);
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGUSER", db->user);
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGPASSWORD", db->password);
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGDATABASE", db->database);
+	if (rc == 0 && db->sslmode)
+		rc = env_add(&pg->envp, &n, "PGSSLMODE", db->sslmode);
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGAPPNAME", "polarity-backup");
+	/* An unreachable server must not hang a cron job forever. */
+	if (rc == 0)
+		rc = env_add(&pg->envp, &n, "PGCONNECT_TIMEOUT", "15");
+	if (rc < 0) {
+		pg_free(pg);
+		errno = ENOMEM;
+	}
+	return rc;
+}
+
+void
+pg_free(struct pg *pg)
+{
+	if (pg->envp) {
+		for (char **p = pg->envp; *p; p++) {
+			/* The password was in here: leave no copy behind. */
+			explicit_bzero(*p, strlen(*p));
+			free(*p);
+		}
+		free(pg->envp);
+	}
+	pg->envp = NULL;
+}
+
+static void
+start_failed(const char *prog, char *err, size_t elen)
+{
+	snprintf(err, elen, "cannot run '%s': %s", prog, strerror(errno));
+}
+
+int
+pg_dump_can_dump(int dump_num, int server_num)
+{
+	return dump_num / 10000 >= server_num / 10000;
+}
+
+int
+pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
+    size_t tlen, char *err, size_t elen)
+{
+	char path[4096], out[512];
+	char *argv[] = { path, "--version", NULL };
+	struct child c;
+	int p[2];
+	ssize_t n;
+	int major = 0, minor = 0;
+	const char *s;
+
+	config_pg_program(pg->cfg, prog, path, sizeof path);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (spawn_start(&c, argv, -1, p[1], pg->envp) < 0) {
+		start_failed(path, err, elen);
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	n = io_read_full(p[0], out, sizeof out - 1);
+	close(p[0]);
+	out[n > 0 ? n : 0] = '\0';
+	if (spawn_wait(&c, err, elen) < 0) {
+		spawn_close(&c);
+		return -1;
+	}
+	spawn_close(&c);
+	/* "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" */
+	s = strstr(out, ") ");
+	if (s == NULL || sscanf(s + 2, "%d.%d", &major, &minor) < 1 ||
+	    major <= 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(err, elen, "cannot understand the version of '%s': "
+		    "'%s'", path, out);
+		return -1;
+	}
+	/* Before 10 the second number was part of the major version. */
+	*num = major >= 10 ? major * 10000 + minor : major * 10000 + minor * 100;
+	snprintf(text, tlen, "%d.%d", major, minor);
+	return 0;
+}
+
+int
+pg_session_open(struct pg *pg, struct pg_session *s, char *err, size_t elen)
+{
+	char path[4096];
+	/* -X: no ~/.psqlrc; -A -t: bare values; ON_ERROR_STOP: an error
+	 * ends psql, so that we see it as an exit status. */
+	char *argv[] = { path, "-X", "-A", "-t", "-q", "--no-password",
+		"-v", "ON_ERROR_STOP=1", NULL };
+	int in[2], out[2];
+
+	memset(s, 0, sizeof *s);
+	s->to = s->from = -1;
+	config_pg_program(pg->cfg, "psql", path, sizeof path);
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	if (spawn_start(&s->c, argv, in[0], out[1], pg->envp) < 0) {
+		start_failed(path, err, elen);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	close(in[0]);
+	close(out[1]);
+	s->to = in[1];
+	s->from = out[0];
+	return 0;
+}
+
+/* Ends psql and describes how it ended. */
+static int
+session_end(struct pg_session *s, char *err, size_t elen)
+{
+	int rc;
+
+	if (s->to >= 0)
+		close(s->to);
+	if (s->from >= 0)
+		close(s->from);
+	s->to = s->from = -1;
+	rc = spawn_wait(&s->c, err, elen);
+	spawn_close(&s->c);
+	return rc;
+}
+
+int
+pg_session_query(struct pg_session *s, const char *sql, char *out,
+    size_t olen, char *err, size_t elen)
+{
+	/* A marker line after each statement tells us its answer is
+	 * complete, and makes psql flush its output. */
+	static const char mark[] = "\\echo __polarity_done__\n";
+	char *nl;
+
+	if (io_write_all(s->to, sql, strlen(sql)) < 0 ||
+	    io_write_all(s->to, "\n", 1) < 0 ||
+	    io_write_all(s->to, mark, sizeof mark - 1) < 0)
+		goto died;
+	if (out && olen)
+		out[0] = '\0';
+	for (;;) {
+		while ((nl = memchr(s->buf, '\n', s->have)) != NULL) {
+			size_t l = (size_t)(nl - s->buf);
+			*nl = '\0';
+			int done = strcmp(s->buf, "__polarity_done__") == 0;
+			if (!done && out && out[0] == '\0')
+				snprintf(out, olen, "%s", s->buf);
+			memmove(s->buf, nl + 1, s->have - l - 1);
+			s->have -= l + 1;
+			if (done)
+				return 0;
+		}
+		if (s->have == sizeof s->buf)
+			s->have = 0;	/* an absurd line: drop it */
+		ssize_t n = io_read(s->from, s->buf + s->have,
+		    sizeof s->buf - s->have);
+		if (n <= 0)
+			goto died;
+		s->have += (size_t)n;
+	}
+died:
+	if (session_end(s, err, elen) == 0)
+		snprintf(err, elen, "'psql' ended before answering");
+	return -1;
+}
+
+int
+pg_session_close(struct pg_session *s, char *err, size_t elen)
+{
+	if (s->c.pid == 0 && s->to < 0)
+		return 0;
+	return session_end(s, err, elen);
+}
+
+int
+pg_dump_start(struct pg *pg, struct child *c, const char *section,
+    const char *snapshot, int out, char *err, size_t elen)
+{
+	char path[4096], sec[64], snap[128];
+	char *argv[] = { path, "--no-password", sec, snap, NULL };
+
+	config_pg_program(pg->cfg, "pg_dump", path, sizeof path);
+	snprintf(sec, sizeof sec, "--section=%s", section);
+	snprintf(snap, sizeof snap, "--snapshot=%s", snapshot);
+	if (spawn_start(c, argv, -1, out, pg->envp) < 0) {
+		start_failed(path, err, elen);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
+    size_t elen)
+{
+	char path[4096], db[1024];
+	char *argv[] = { path, "--roles-only", "--no-role-passwords",
+		"--no-password", "-l", db, NULL };
+
+	snprintf(db, sizeof db, "%s", pg->database);
+
+	config_pg_program(pg->cfg, "pg_dumpall", path, sizeof path);
+	if (spawn_start(c, argv, -1, out, pg->envp) < 0) {
+		start_failed(path, err, elen);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* pg.h - what we ask of PostgreSQL, through its own client programs.
+ *
+ * The connection settings reach the children in their environment
+ * (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE), never in
+ * their argv: a password in argv is readable by every user of the host.
+ * The rest of the children's environment is a short whitelist of ours.
+ * Every function that fails leaves a one-line description in ERR.
+ */
+#ifndef POLARITY_PG_H
+#define POLARITY_PG_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "spawn.h"
+
+struct pg {
+	const struct config *cfg;
+	char **envp;		/* the children's environment */
+	const char *database;
+};
+
+/* Builds the environment for talking to DB.  Returns 0, or -1 with errno
+ * set.  pg_free() releases it. */
+int pg_init(struct pg *pg, const struct config *c, const struct db *db);
+void pg_free(struct pg *pg);
+
+/* Runs "PROG --version" and parses it.  Stores the version as
+ * major * 10000 + minor (the server_version_num form) in *NUM and its text
+ * ("15.18") in TEXT.  Returns 0 or -1. */
+int pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
+    size_t tlen, char *err, size_t elen);
+
+/* Whether a pg_dump of version DUMP_NUM can dump a server of version
+ * SERVER_NUM: its major version must be at least the server's. */
+int pg_dump_can_dump(int dump_num, int server_num);
+
+/* A psql session we feed statements to, one answer line at a time. */
+struct pg_session {
+	struct child c;
+	int to;			/* psql's standard input */
+	int from;		/* psql's standard output */
+	size_t have;
+	char buf[4096];
+};
+
+/* Starts psql on the database.  Returns 0 or -1. */
+int pg_session_open(struct pg *pg, struct pg_session *s, char *err,
+    size_t elen);
+
+/* Sends SQL (one statement returning one row of one column, or none if
+ * OUT is NULL) and reads the answer into OUT.  Returns 0 or -1 (psql
+ * failed: ERR says why, and the session is over). */
+int pg_session_query(struct pg_session *s, const char *sql, char *out,
+    size_t olen, char *err, size_t elen);
+
+/* Ends the session (its transaction, if any, is rolled back).  Returns 0
+ * or -1 when psql did not end well. */
+int pg_session_close(struct pg_session *s, char *err, size_t elen);
+
+/* Starts pg_dump for SECTION ("pre-data", "data" or "post-data") inside
+ * the exported SNAPSHOT, writing to OUT.  The caller waits for C. */
+int pg_dump_start(struct pg *pg, struct child *c, const char *section,
+    const char *snapshot, int out, char *err, size_t elen);
+
+/* Starts pg_dumpall for the roles (no passwords: that needs no superuser
+ * and keeps secrets out of the archive), writing to OUT. */
+int pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
+    size_t elen);
+
+#endif

@@ -1,0 +1,69 @@
+/* spawn.h - starting programs and pipelines, and learning how they ended.
+ *
+ * Programs are started with posix_spawnp(3) from an argv array: never a
+ * shell.  Each child gets a clean signal state (default dispositions, no
+ * blocked signals) and exactly the environment the caller gives it.
+ * Its standard error goes to a private memory file, so that a failure can
+ * be reported with the child's own words and nothing leaks to the terminal
+ * or the cron mail unasked.
+ *
+ * Every child that was started must be waited for with spawn_wait() or
+ * spawn_wait_all(); until then it is known to spawn_kill_all().
+ */
+#ifndef POLARITY_SPAWN_H
+#define POLARITY_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct child {
+	pid_t pid;		/* 0 once reaped (or never started) */
+	char name[32];		/* basename of argv[0], for messages */
+	int errfd;		/* memory file with the child's stderr, or -1 */
+	int status;		/* wait status, valid once reaped */
+};
+
+/* Starts ARGV[0], looked up in PATH, with standard input IN and standard
+ * output OUT (-1 means /dev/null) and the environment ENVP.  IN and OUT
+ * stay the caller's: close your copy of a pipe end right after this call,
+ * or the other side never sees end of file.  Returns 0, or -1 with errno
+ * set (and C->pid 0). */
+int spawn_start(struct child *c, char *const argv[], int in, int out,
+    char *const envp[]);
+
+/* Starts the N programs ARGVS[0..N-1] as a pipeline: IN feeds the first,
+ * each one's standard output feeds the next, the last writes to OUT.
+ * The pipes between stages are the children's alone.  On failure the
+ * stages already started are killed and reaped, and -1 is returned with
+ * errno set. */
+int spawn_pipeline(struct child *c, size_t n, char *const *const argvs[],
+    int in, int out, char *const envp[]);
+
+/* Waits for C to end.  Returns 0 when it exited with status 0.  Otherwise
+ * returns -1 and writes one line to MSG (LEN bytes) that names the
+ * program, how it ended and the first error line it printed, e.g.
+ * "'pg_dump' exited with status 1: pg_dump: error: ...". */
+int spawn_wait(struct child *c, char *msg, size_t len);
+
+/* Waits for all N children.  Returns 0 when all succeeded, otherwise -1
+ * with MSG describing the failure that explains the others: the first
+ * stage that failed other than by a broken pipe. */
+int spawn_wait_all(struct child *c, size_t n, char *msg, size_t len);
+
+/* The shell-style exit code of a reaped child: its exit status, or 128+N
+ * when it was killed by signal N. */
+int spawn_exit_code(const struct child *c);
+
+/* Copies up to LEN-1 bytes of what C wrote to standard error into BUF and
+ * terminates it.  Returns the count copied. */
+size_t spawn_stderr(const struct child *c, char *buf, size_t len);
+
+/* Closes the memory file holding C's standard error.  Call it once C was
+ * waited for and its messages are no longer needed. */
+void spawn_close(struct child *c);
+
+/* Sends SIG to every child not yet waited for.  Async-signal-safe: a
+ * signal handler calls it to stop the whole pipeline. */
+void spawn_kill_all(int sig);
+
+#endif
