@@ -143,6 +143,7 @@ next_logical(struct reader *r)
 {
 	size_t i = 0;
 	ssize_t got;
+	int first;
 
 	r->len = 0;
 	r->keylen = 0;
@@ -151,6 +152,7 @@ next_logical(struct reader *r)
 	got = read_physical(r);
 	if (got <= 0)
 		return false;
+	first = r->lineno;
 	while (r->line[i] == ' ' || r->line[i] == '\t')
 		i++;
 	if (strncmp(r->line + i, "export", 6) == 0 &&
@@ -177,7 +179,7 @@ next_logical(struct reader *r)
 			return false;
 		if (got == 0) {
 			r->unterminated = true;
-			r->err_line = r->lineno;
+			r->err_line = first;
 			break;
 		}
 	}
@@ -317,7 +319,11 @@ unquote(const struct dotenv *env, const char *s, size_t len)
 	struct buf b = { 0 };
 
 	buf_add(&b, "", 0);
-	for (size_t i = 0; i < len; i++) {
+	/* "A=  x" gives "x", as Docker Compose reads it. */
+	size_t start = 0;
+	while (start < len && (s[start] == ' ' || s[start] == '\t'))
+		start++;
+	for (size_t i = start; i < len; i++) {
 		char c = s[i];
 		if (c == '\'') {
 			size_t j = i + 1;

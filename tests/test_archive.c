@@ -1,0 +1,240 @@
+/* test_archive.c - members, the tree walk and the manifest. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+
+struct fixture {
+	char dir[64];
+	char file[128];
+	int fd;
+	struct archive a;
+};
+
+/* Runs the shell SCRIPT in the directory DIR; it must succeed. */
+static void
+run_in(const char *dir, const char *script)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof cmd, "cd '%s' && %s", dir, script);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_archive.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->file, sizeof f->file, "%s/out.tar", f->dir);
+	f->fd = open(f->file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(f->fd >= 0);
+	assert_int_equal(archive_open(&f->a, f->fd, "top"), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	archive_close(&f->a);
+	close(f->fd);
+	run_in(f->dir, "rm -rf -- \"$PWD\"");
+	free(f);
+	return 0;
+}
+
+/* Reads the whole of DIR/REL into a new string. */
+static char *
+slurp(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	static char buf[65536];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof buf - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+}
+
+static void
+test_escape_round_trip(void **state)
+{
+	const char *names[] = { "plain", "with space", "tab\tnew\nline",
+		"back\\slash", "émoji ☃", "\x7f" "del" };
+	char esc[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		assert_int_equal(archive_escape(names[i], esc, sizeof esc), 0);
+		assert_null(strpbrk(esc, " \t\n"));
+		assert_int_equal(archive_unescape(esc), 0);
+		assert_string_equal(esc, names[i]);
+	}
+	assert_int_equal(archive_escape("a b", esc, sizeof esc), 0);
+	assert_string_equal(esc, "a\\040b");
+	/* Non-ASCII stays readable. */
+	assert_int_equal(archive_escape("é", esc, sizeof esc), 0);
+	assert_string_equal(esc, "é");
+}
+
+static void
+test_escape_needs_room(void **state)
+{
+	char esc[4];
+
+	(void)state;
+	assert_int_equal(archive_escape("a b", esc, sizeof esc), -1);
+	assert_int_equal(archive_escape("abc", esc, sizeof esc), 0);
+}
+
+static void
+test_unescape_refuses_bad_escapes(void **state)
+{
+	char a[] = "x\\9zz", b[] = "x\\000", c[] = "x\\04", d[] = "x\\400";
+
+	(void)state;
+	assert_int_equal(archive_unescape(a), -1);
+	assert_int_equal(archive_unescape(b), -1);
+	assert_int_equal(archive_unescape(c), -1);
+	assert_int_equal(archive_unescape(d), -1);
+}
+
+static void
+test_tree_is_archived_whole(void **state)
+{
+	struct fixture *f = *state;
+	char src[128], cmd[512];
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir -p 'src/b dir/empty' src/a && printf x > "
+	    "src/a/f && ln -s ../a/f 'src/b dir/link' && printf '#!/bin/sh\\n'"
+	    " > src/a/run && chmod 750 src/a/run && mkfifo src/fifo && "
+	    "touch src/z");
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_int_equal(archive_finish(&f->a, "tool test 1\n"), 0);
+	assert_int_equal(f->a.skipped, 1);	/* the FIFO */
+	assert_int_equal(f->a.links, 1);
+	assert_int_equal(f->a.dirs, 4);
+	/* GNU tar gives back the same tree, FIFO aside. */
+	snprintf(cmd, sizeof cmd, "cd '%s' && mkdir x && tar -xf out.tar -C x "
+	    "&& rm src/fifo && diff -r --no-dereference src x/top/integrations "
+	    "&& [ \"$(stat -c %%a x/top/integrations/a/run)\" = 750 ] && "
+	    "[ \"$(readlink 'x/top/integrations/b dir/link')\" = ../a/f ] && "
+	    "[ -d 'x/top/integrations/b dir/empty' ]", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_manifest_lists_every_member(void **state)
+{
+	struct fixture *f = *state;
+	char src[128], *m;
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir -p src/d && printf abc > 'src/d/f x' && "
+	    "ln -s 'd/f x' src/l");
+	assert_int_equal(archive_add_data(&f->a, "FORMAT", "v\n", 2, 0644), 0);
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_int_equal(archive_finish(&f->a, "tool test 1\ncreated now\n"),
+	    0);
+	run_in(f->dir, "mkdir x && tar -xf out.tar -C x");
+	m = slurp(f->dir, "x/top/MANIFEST");
+	assert_non_null(strstr(m, "polarity-server-backup-manifest 1\n"
+	    "tool test 1\ncreated now\n"));
+	assert_non_null(strstr(m, "\nf 0644 2 "));
+	assert_non_null(strstr(m, " FORMAT\n"));
+	assert_non_null(strstr(m, "\nd 0"));
+	assert_non_null(strstr(m, "integrations/d\n"));
+	assert_non_null(strstr(m, "\nf 0644 3 ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad integrations/d/f\\040x\n"));
+	assert_non_null(strstr(m, "\nl 0777 0 - integrations/l d/f\\040x\n"));
+	/* The manifest does not list itself. */
+	assert_null(strstr(m, " MANIFEST\n"));
+}
+
+static void
+test_shrinking_file_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/small", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(fstat(fd, &st), 0);
+	st.st_size = 10;	/* as if the file shrank after fstat */
+	assert_int_equal(archive_add_fd(&f->a, "small", fd, &st, path), -1);
+	assert_non_null(strstr(f->a.err, "shrank"));
+	assert_non_null(strstr(f->a.err, path));
+	close(fd);
+}
+
+static void
+test_missing_tree_names_it(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(archive_add_tree(&f->a, "integrations",
+	    "/nonexistent/integrations"), -1);
+	assert_string_equal(f->a.err, "cannot read directory "
+	    "'/nonexistent/integrations': No such file or directory");
+}
+
+static void
+test_add_file_refuses_non_regular(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(archive_add_file(&f->a, ".env", "/tmp"), -1);
+	assert_non_null(strstr(f->a.err, "not a regular file"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_round_trip),
+		cmocka_unit_test(test_escape_needs_room),
+		cmocka_unit_test(test_unescape_refuses_bad_escapes),
+		cmocka_unit_test_setup_teardown(test_tree_is_archived_whole,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_manifest_lists_every_member,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shrinking_file_is_an_error,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_tree_names_it,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_add_file_refuses_non_regular, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
