@@ -274,6 +274,15 @@ add_dir_entry(struct archive *a, const char *name, const struct stat *st)
 	return note(a, 'd', st->st_mode, 0, "-", name, NULL);
 }
 
+int
+archive_add_dir(struct archive *a, const char *name, mode_t mode)
+{
+	struct stat st = { .st_mode = S_IFDIR | mode, .st_mtime = time(NULL),
+		.st_uid = getuid(), .st_gid = getgid() };
+
+	return add_dir_entry(a, name, &st);
+}
+
 static int
 add_symlink(struct archive *a, int dirfd, const char *entry,
     const char *name, const struct stat *st, const char *source)

@@ -47,6 +47,9 @@ int archive_add_data(struct archive *a, const char *name, const void *data,
 int archive_add_fd(struct archive *a, const char *name, int fd,
     const struct stat *st, const char *source);
 
+/* Adds the folder NAME with permission bits MODE.  Returns 0 or -1. */
+int archive_add_dir(struct archive *a, const char *name, mode_t mode);
+
 /* Adds the regular file at PATH as member NAME.  Returns 0 or -1. */
 int archive_add_file(struct archive *a, const char *name, const char *path);
 

@@ -427,6 +427,8 @@ write_archive(struct run *r, const char *top, const char *server,
 		goto fail;
 	log_detail("%lu files, %lu folders, %lu links", a.files, a.dirs,
 	    a.links);
+	if (archive_add_dir(&a, "database", 0700) < 0)
+		goto fail;
 	for (int i = 0; i < NSTAGE; i++) {
 		struct stat st;
 		if (i == ROLES || i == PRE)

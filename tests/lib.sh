@@ -211,3 +211,55 @@ make_app() {
 	mkdir -p "$dir/integrations/virustotal/node_modules/$long/$long"
 	printf 'deep\n' >"$dir/integrations/virustotal/node_modules/$long/$long/$long.js"
 }
+
+# The archives and temporary files in the backup directory DIR, one a
+# line (the lock file aside).
+backup_dir_contents() {
+	find "$1" -mindepth 1 ! -name .polarity.lock -printf '%f\n' | sort
+}
+
+# Makes DIR a PostgreSQL bin directory for --pg-bindir: the real psql and
+# pg_dumpall, and a pg_dump that runs the shell code in $2 before it
+# hands over to the real one ("$@" holds pg_dump's arguments).
+wrap_pg_dump() {
+	local dir=$1 code=$2
+	mkdir -p "$dir"
+	ln -sf "$PGBIN/psql" "$dir/psql"
+	ln -sf "$PGBIN/pg_dumpall" "$dir/pg_dumpall"
+	cat >"$dir/pg_dump" <<EOF2
+#!/bin/bash
+$code
+exec "$PGBIN/pg_dump" "\$@"
+EOF2
+	chmod 755 "$dir/pg_dump"
+}
+
+# Runs polarity on the sample app in $WORK/app; output in $WORK/out and
+# $WORK/err, exit status in $RC.
+run_polarity() {
+	set +e
+	"$POLARITY" --app-dir "$WORK/app" "$@" >"$WORK/out" 2>"$WORK/err"
+	RC=$?
+	set -e
+}
+
+# Fails unless the last run exited with $1 and its error output has $2.
+expect() {
+	local want=$1 text=$2
+	if [ "$RC" != "$want" ]; then
+		cat "$WORK/err" >&2
+		fail "exit status $RC, wanted $want"
+	fi
+	if [ -n "$text" ] && ! grep -qF -- "$text" "$WORK/err"; then
+		cat "$WORK/err" >&2
+		fail "no '$text' in the error output"
+	fi
+}
+
+# Fails if the password of the sample app is in FILE...
+no_password_in() {
+	local f
+	for f in "$@"; do
+		if grep -qF 'wo$rd=x' "$f"; then fail "password found in $f"; fi
+	done
+}

@@ -1,0 +1,132 @@
+#!/bin/bash
+# tests/backup-faults.sh - a backup that fails says why in one line,
+# exits non-zero, and leaves nothing behind.
+. "${srcdir:-.}/tests/lib.sh"
+pg_start
+make_db
+make_app "$WORK/app"
+B=$WORK/app/backups
+mkdir -m 700 "$B"
+
+# Nothing but the lock file may be in the backup directory.
+clean() {
+	[ -z "$(backup_dir_contents "$B")" ] ||
+		fail "left behind: $(backup_dir_contents "$B" | tr '\n' ' ')"
+	[ ! -s "$WORK/out" ] || fail "output after a failure: $(cat "$WORK/out")"
+}
+
+# A stale temporary archive from a crashed run is removed by the next run.
+touch "$B/.polarity-server-backup-AbC123.tmp"
+run_polarity backup
+expect 0 "removed '$B/.polarity-server-backup-AbC123.tmp'"
+[ ! -e "$B/.polarity-server-backup-AbC123.tmp" ] || fail "stale temp file kept"
+rm -f "$B"/*.tgz
+ok "stale temporary files of a crashed run are cleaned up"
+
+# The lock: a second run exits at once, naming the first.
+exec 9>"$B/.polarity.lock"
+flock 9
+echo "backup (pid 4242, started earlier)" >&9
+run_polarity backup
+expect 3 "another polarity run holds '$B/.polarity.lock': backup (pid 4242"
+clean
+exec 9>&-
+ok "a held lock stops a second run (exit 3) with the holder named"
+
+# pg_dump failing, with its own words.
+wrap_pg_dump "$WORK/failbin" 'case "$*" in *section=data*)
+	echo "pg_dump: error: simulated failure" >&2; exit 1 ;; esac'
+run_polarity --pg-bindir "$WORK/failbin" backup
+expect 1 "backup failed: 'pg_dump' exited with status 1: pg_dump: error: simulated failure"
+clean
+ok "pg_dump failing: named, with its status and message"
+
+# pg_dump killed by a signal in the middle of its output.
+wrap_pg_dump "$WORK/killbin" 'case "$*" in *section=data*)
+	"'"$PGBIN"'/pg_dump" "$@" | head -c 1000; kill -9 $$ ;; esac'
+run_polarity --pg-bindir "$WORK/killbin" backup
+expect 1 "'pg_dump' was killed by signal 9"
+clean
+ok "pg_dump killed mid-stream: named, with the signal"
+
+# A pg_dump older than the server is caught before any dump, with the
+# package to install.
+wrap_pg_dump "$WORK/oldbin" '[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 13.9"; exit 0; }'
+major=$(su_psql -c 'SHOW server_version_num')
+major=$((major / 10000))
+run_polarity --pg-bindir "$WORK/oldbin" backup
+expect 1 "pg_dump 13.9 is older than the server (PostgreSQL $major."
+expect 1 "install postgresql-client-$major"
+clean
+ok "old pg_dump detected up front, with the client to install"
+
+# The compressor dying mid-stream.
+cat >"$WORK/badzip" <<'EOF2'
+#!/bin/bash
+head -c 5000 >/dev/null
+echo "badzip: error: disk on fire" >&2
+exit 7
+EOF2
+chmod 755 "$WORK/badzip"
+run_polarity --compressor "$WORK/badzip" backup
+expect 1 "'badzip' exited with status 7: badzip: error: disk on fire"
+clean
+ok "compressor failing: named, nothing left"
+
+# Plain gzip works where pigz is not wanted.
+run_polarity --compressor gzip --compress-level 1 backup
+expect 0 ""
+gzip -t "$(tail -n 1 "$WORK/out")" || fail "gzip archive broken"
+rm -f "$B"/*.tgz
+ok "gzip as the compressor"
+
+# Wrong password: one line, and the password is not in it.
+cp "$WORK/app/.env" "$WORK/env.good"
+sed -i "s|^POLARITY_DB_PASSWORD=.*|POLARITY_DB_PASSWORD='wrong wo\$rd=x'|" "$WORK/app/.env"
+run_polarity backup
+expect 1 'password authentication failed for user "polarity"'
+[ "$(grep -c . "$WORK/err")" -le 4 ] || fail "too many lines: $(cat "$WORK/err")"
+no_password_in "$WORK/err"
+clean
+ok "wrong password: one clear line, no secret"
+
+# Unreachable server and missing database: one line each, no hanging.
+cp "$WORK/env.good" "$WORK/app/.env"
+sed -i "s|^POLARITY_DB_PORT=.*|POLARITY_DB_PORT=$(free_port)|" "$WORK/app/.env"
+run_polarity backup
+expect 1 "Connection refused"
+clean
+cp "$WORK/env.good" "$WORK/app/.env"
+sed -i "s|^POLARITY_DB_DATABASE=.*|POLARITY_DB_DATABASE=nosuchdb|" "$WORK/app/.env"
+run_polarity backup
+expect 1 'database "nosuchdb" does not exist'
+clean
+cp "$WORK/env.good" "$WORK/app/.env"
+ok "unreachable server, missing database: one clear line"
+
+# SIGTERM and SIGINT in the middle of a dump: children stopped, nothing
+# left, exit status 128+N.
+wrap_pg_dump "$WORK/hangbin" 'case "$*" in *section=data*)
+	echo $$ >"'"$WORK"'/hang.pid"; sleep 300 ;; esac'
+for sig in TERM INT; do
+	rm -f "$WORK/hang.pid"
+	"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/hangbin" backup \
+		>"$WORK/out" 2>"$WORK/err" &
+	bg=$!
+	for _ in $(seq 100); do [ -s "$WORK/hang.pid" ] && break; sleep 0.1; done
+	[ -s "$WORK/hang.pid" ] || fail "the dump never started"
+	kill -s "$sig" "$bg"
+	set +e; wait "$bg"; RC=$?; set -e
+	want=$(( 128 + $(kill -l "$sig") ))
+	expect "$want" "backup stopped by signal $(kill -l "$sig")"
+	sleep 0.2
+	if kill -0 "$(cat "$WORK/hang.pid")" 2>/dev/null; then fail "pg_dump still running"; fi
+	clean
+	ok "SIG$sig mid-dump: exit $want, children stopped, nothing left"
+done
+
+# After all these failures, a backup still works.
+run_polarity backup
+expect 0 ""
+gzip -t "$(tail -n 1 "$WORK/out")"
+ok "a clean backup after the failures"

@@ -1,0 +1,180 @@
+#!/bin/bash
+# tests/backup.sh - a backup of a real PostgreSQL database, .env and
+# integrations tree, taken apart and checked member by member.
+. "${srcdir:-.}/tests/lib.sh"
+pg_start
+make_db
+make_app "$WORK/app"
+
+start=$(date +%s)
+run_polarity -v backup
+expect 0 ""
+archive=$(tail -n 1 "$WORK/out")
+case $archive in
+"$WORK/app/backups/polarity-server-backup-"[0-9]*.tgz) ;;
+*) fail "last line of output is not the archive: '$archive'" ;;
+esac
+stamp=${archive##*-}; stamp=${stamp%.tgz}
+[ ${#stamp} = 14 ] || fail "stamp '$stamp' is not YYYYMMDDhhmmss"
+[ "$stamp" -ge "$(date -d "@$start" +%Y%m%d%H%M%S)" ] &&
+	[ "$stamp" -le "$(date +%Y%m%d%H%M%S)" ] || fail "stamp '$stamp' is not local time now"
+ok "archive named polarity-server-backup-YYYYMMDDhhmmss.tgz in local time"
+
+[ "$(stat -c %a "$archive")" = 600 ] || fail "archive mode $(stat -c %a "$archive")"
+[ "$(stat -c %a "$WORK/app/backups")" = 700 ] || fail "backup dir not 0700"
+[ "$(backup_dir_contents "$WORK/app/backups")" = "$(basename "$archive")" ] ||
+	fail "other files in the backup directory: $(backup_dir_contents "$WORK/app/backups")"
+ok "archive 0600 in a 0700 directory, nothing else left"
+
+gzip -t "$archive" || fail "not a valid gzip stream"
+top=$(basename "$archive" .tgz)
+tar -tzf "$archive" >"$WORK/list"
+if grep -v "^$top/" "$WORK/list"; then fail "members outside the top folder"; fi
+for m in FORMAT .env integrations/ database/roles.sql database/1-pre-data.sql \
+	database/2-data.sql database/3-post-data.sql MANIFEST; do
+	grep -qxF "$top/$m" "$WORK/list" || fail "no member $m"
+done
+[ "$(tail -n 1 "$WORK/list")" = "$top/MANIFEST" ] || fail "MANIFEST is not last"
+ok "layout: one top folder with FORMAT, .env, integrations, database, MANIFEST"
+
+mkdir "$WORK/x"
+tar -xzf "$archive" -C "$WORK/x"
+x=$WORK/x/$top
+cmp "$x/.env" "$WORK/app/.env" || fail ".env differs"
+ok ".env byte for byte"
+
+diff -r --no-dereference "$WORK/app/integrations" "$x/integrations" ||
+	fail "integrations differ"
+tree_modes() { (cd "$1" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort); }
+diff <(tree_modes "$WORK/app/integrations") <(tree_modes "$x/integrations") ||
+	fail "integrations modes, kinds or link targets differ"
+ok "integrations: files, empty folders, symlinks, modes, odd names"
+
+grep -qx 'polarity-server-backup 1' "$x/FORMAT" || fail "FORMAT"
+head -n 1 "$x/MANIFEST" | grep -qx 'polarity-server-backup-manifest 1' || fail "manifest version"
+server=$(su_psql -c 'SHOW server_version' | cut -d' ' -f1)
+grep -qx "server-version $server" "$x/MANIFEST" || fail "server version"
+grep -qx "pg-dump-version $(pg_dump --version | awk '{print $3}')" "$x/MANIFEST" ||
+	fail "pg_dump version"
+grep -q '^tool polarity ' "$x/MANIFEST" || fail "tool version"
+grep -q '^created [0-9-]*T[0-9:]*Z$' "$x/MANIFEST" || fail "creation time"
+grep -qx 'database polarity' "$x/MANIFEST" || fail "database name"
+ok "manifest header: format, tool, time, versions"
+
+# Every file in the archive is in the manifest with its SHA-256, and the
+# other way round.
+n=0
+while read -r kind mode size sha name target; do
+	case $kind in
+	f) path=$(printf '%b' "${name//\\/\\0}")
+	   [ "$(sha256sum <"$x/$path" | cut -d' ' -f1)" = "$sha" ] || fail "sha256 of $path"
+	   [ "$(stat -c %s "$x/$path")" = "$size" ] || fail "size of $path"
+	   n=$((n + 1)) ;;
+	d|l) n=$((n + 1)) ;;
+	esac
+done < <(grep '^[fdl] ' "$x/MANIFEST")
+members=$(cd "$x" && find . -mindepth 1 ! -name MANIFEST | wc -l)
+[ "$n" = "$members" ] || fail "manifest lists $n members, archive has $members"
+ok "manifest: SHA-256 and size of all $n members"
+
+grep -q 'CREATE ROLE "Mixed Case Owner"' "$x/database/roles.sql" || fail "roles.sql lacks a role"
+if grep -q 'SCRAM-SHA-256\$' "$x/database/roles.sql"; then fail "role passwords saved"; fi
+ok "roles saved, without passwords"
+
+# The dumps replay with plain psql into an empty database and give the
+# same database back.
+su_psql -c 'CREATE DATABASE replay'
+for f in 1-pre-data 2-data 3-post-data; do
+	su_psql -d replay -f "$x/database/$f.sql" >/dev/null ||
+		fail "psql cannot replay $f.sql"
+done
+dump() {
+	PGPASSWORD=$PG_SUPERPASS "$PGBIN/pg_dump" -h 127.0.0.1 -p "$PGPORT_TEST" \
+		-U postgres "$1" | grep -v -e '^\\restrict' -e '^\\unrestrict'
+}
+diff <(dump polarity) <(dump replay) >"$WORK/dumpdiff" ||
+	{ head -20 "$WORK/dumpdiff"; fail "replayed database differs"; }
+[ "$(su_psql -d replay -c "SELECT last_value FROM intel.tag_id_seq")" = 4242 ] ||
+	fail "sequence value lost"
+ok "dumps replay with psql into an identical database"
+
+no_password_in "$WORK/out" "$WORK/err" "$x/database/"*.sql "$x/MANIFEST"
+ok "password in no output, dump or manifest"
+
+# Archive names already taken for this second and the next few: the new
+# backup takes the first free one and touches none of the others.
+rm -f "$WORK/app/backups/"*.tgz
+now=$(date +%s)
+for i in 0 1 2 3 4 5; do
+	name=polarity-server-backup-$(date -d "@$((now + i))" +%Y%m%d%H%M%S).tgz
+	echo "taken $i" >"$WORK/app/backups/$name"
+done
+run_polarity -q backup
+expect 0 ""
+new=$(tail -n 1 "$WORK/out")
+[ -f "$new" ] && gzip -t "$new" || fail "no new archive"
+for f in "$WORK/app/backups/"*.tgz; do
+	[ "$f" = "$new" ] && continue
+	grep -q '^taken ' "$f" || fail "$f was overwritten"
+done
+[ "$(ls "$WORK/app/backups/"*.tgz | wc -l)" = 7 ] || fail "wrong archive count"
+case $(basename "$new") in
+polarity-server-backup-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].tgz) ;;
+*) fail "name $new is not in the documented format" ;;
+esac
+[ ! -s "$WORK/err" ] || fail "-q still printed: $(cat "$WORK/err")"
+ok "an existing archive is never overwritten; a free name in the format is used"
+
+# Back to back, as fast as they go: distinct names, both complete.
+rm -f "$WORK/app/backups/"*.tgz
+run_polarity -q backup; expect 0 ""; a=$(tail -n 1 "$WORK/out")
+run_polarity -q backup; expect 0 ""; b=$(tail -n 1 "$WORK/out")
+[ "$a" != "$b" ] && gzip -t "$a" && gzip -t "$b" || fail "back-to-back backups collide"
+ok "two backups in a row get two names"
+
+# The password is in no process's argv at any moment of a run: sample
+# every command line while a slowed-down backup runs.
+wrap_pg_dump "$WORK/slowbin" 'sleep 1'
+"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slowbin" backup \
+	>"$WORK/out" 2>"$WORK/err" &
+bg=$!
+: >"$WORK/cmdlines"
+while kill -0 "$bg" 2>/dev/null; do
+	for c in /proc/[0-9]*/cmdline; do
+		tr '\0' ' ' 2>/dev/null <"$c" >>"$WORK/cmdlines" || true
+		echo >>"$WORK/cmdlines"
+	done
+done
+wait "$bg" || fail "slowed backup failed: $(cat "$WORK/err")"
+grep -q 'pg_dump.*--section=data' "$WORK/cmdlines" || fail "sampling saw no pg_dump"
+no_password_in "$WORK/cmdlines"
+ok "password never in any process's argv ($(grep -c . "$WORK/cmdlines") command lines sampled)"
+
+# One snapshot for all the dumps: rows and tables made after the backup
+# exported its snapshot are in none of them, even in a dump that starts
+# later.
+wrap_pg_dump "$WORK/gatebin" "case \"\$*\" in *section=data*)
+	while [ ! -e '$WORK/gate' ]; do sleep 0.1; done ;; esac"
+"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/gatebin" backup \
+	>"$WORK/out" 2>"$WORK/err" &
+bg=$!
+for _ in $(seq 100); do
+	n=$(su_psql -c "SELECT count(*) FROM pg_stat_activity WHERE
+		application_name = 'polarity-backup' AND state = 'idle in transaction'")
+	[ "$n" -ge 1 ] && break
+	sleep 0.1
+done
+[ "$n" -ge 1 ] || fail "the backup never opened its snapshot"
+PGPASSWORD=$APP_PASSWORD psql -X -q -h 127.0.0.1 -p "$PGPORT_TEST" -U polarity \
+	-d polarity -v ON_ERROR_STOP=1 -c "INSERT INTO intel.entity (value, kind)
+	VALUES ('after-the-snapshot', 'late')" -c "CREATE TABLE intel.late_table (x int)"
+touch "$WORK/gate"
+wait "$bg" || fail "gated backup failed: $(cat "$WORK/err")"
+archive=$(tail -n 1 "$WORK/out")
+tar -xzOf "$archive" --wildcards '*/database/2-data.sql' >"$WORK/data.sql"
+grep -q 'host-500.example' "$WORK/data.sql" || fail "data dump is empty"
+if grep -q 'after-the-snapshot' "$WORK/data.sql"; then fail "data dump saw a later row"; fi
+if tar -xzOf "$archive" --wildcards '*/database/*.sql' | grep -q late_table; then
+	fail "schema dump saw a later table"
+fi
+ok "schema and data dumps come from one snapshot"
