@@ -1,0 +1,29 @@
+#!/bin/bash
+# scripts/demo.sh - build, then show the main job: a throwaway PostgreSQL
+# with a sample Polarity database, a sample /app tree, one backup, and
+# what the archive holds.  Everything is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh >/dev/null
+export POLARITY=$PWD/polarity
+. tests/lib.sh
+
+echo "== starting a throwaway PostgreSQL server"
+pg_start
+make_db
+make_app "$WORK/app"
+echo "   port $PGPORT_TEST, data in $WORK/pgdata"
+echo "== a sample Polarity install in $WORK/app"
+(cd "$WORK/app" && find . -maxdepth 3 | sort | head -20)
+echo
+echo "== polarity --app-dir $WORK/app backup"
+"$POLARITY" --app-dir "$WORK/app" backup
+archive=$(ls "$WORK/app/backups/"*.tgz)
+echo
+echo "== the archive: $(stat -c '%s bytes, mode %a' "$archive")"
+tar -tzvf "$archive" | sed 's/^/   /' | cut -c1-150 | head -40
+echo
+echo "== its manifest (first lines)"
+tar -xzOf "$archive" --wildcards '*/MANIFEST' | head -12 | sed 's/^/   /'
+echo
+echo "== demo done; the server and files are removed now"
