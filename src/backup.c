@@ -208,29 +208,18 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 }
 
 /* The compressor: pigz where installed (same format, every core), else
- * gzip.  Found in our PATH, which the children share. */
+ * gzip. */
 static void
-compressor(const struct config *c, char *out, size_t len)
+compressor(const struct run *r, char *out, size_t len)
 {
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
+	char found[PATH_MAX];
 
-	if (c->compressor[0] != '\0') {
-		snprintf(out, len, "%s", c->compressor);
-		return;
-	}
-	if (path == NULL)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		if (n > 0 && (size_t)snprintf(buf, sizeof buf, "%.*s/pigz",
-		    (int)n, path) < sizeof buf && access(buf, X_OK) == 0) {
-			snprintf(out, len, "pigz");
-			return;
-		}
-		path += n + (path[n] == ':');
-	}
-	snprintf(out, len, "gzip");
+	if (r->cfg->compressor[0] != '\0')
+		snprintf(out, len, "%s", r->cfg->compressor);
+	else if (spawn_find("pigz", r->pg.envp, found, sizeof found) == 0)
+		snprintf(out, len, "pigz");
+	else
+		snprintf(out, len, "gzip");
 }
 
 static int
@@ -240,7 +229,7 @@ start_compressor(struct run *r)
 	char *argv[] = { prog, level, "-n", "-c", NULL };
 	int p[2];
 
-	compressor(r->cfg, prog, sizeof prog);
+	compressor(r, prog, sizeof prog);
 	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,10 +58,67 @@ set_name(struct child *c, const char *argv0)
 	snprintf(c->name, sizeof c->name, "%s", base ? base + 1 : argv0);
 }
 
+/* Whether PATH names an executable regular file. */
+static int
+runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return 0;
+	}
+	return access(path, X_OK) == 0;
+}
+
+int
+spawn_find(const char *prog, char *const envp[], char *out, size_t len)
+{
+	const char *path = NULL;
+	int saw_eacces = 0;
+
+	if (prog[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(prog, '/') != NULL) {
+		if ((size_t)snprintf(out, len, "%s", prog) >= len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return runnable(out) ? 0 : -1;
+	}
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			path = envp[i] + 5;
+	if (path == NULL)
+		path = getenv("PATH");
+	if (path == NULL)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		/* An empty PATH element means the current directory. */
+		int w = n ? snprintf(out, len, "%.*s/%s", (int)n, path, prog)
+		    : snprintf(out, len, "%s", prog);
+		if (w > 0 && (size_t)w < len) {
+			if (runnable(out))
+				return 0;
+			if (errno == EACCES)
+				saw_eacces = 1;
+		}
+		path += n + (path[n] == ':');
+	}
+	errno = saw_eacces ? EACCES : ENOENT;
+	return -1;
+}
+
 int
 spawn_start(struct child *c, char *const argv[], int in, int out,
     char *const envp[])
 {
+	char prog[PATH_MAX];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
@@ -66,7 +126,10 @@ spawn_start(struct child *c, char *const argv[], int in, int out,
 
 	c->pid = 0;
 	c->status = 0;
+	c->errfd = -1;
 	set_name(c, argv[0]);
+	if (spawn_find(argv[0], envp, prog, sizeof prog) < 0)
+		return -1;
 	/* A memory file rather than a pipe: nobody has to drain it while
 	 * the child runs, and it is gone once closed. */
 	c->errfd = memfd_create("child-stderr", MFD_CLOEXEC);
@@ -110,7 +173,7 @@ spawn_start(struct child *c, char *const argv[], int in, int out,
 		e = posix_spawnattr_setflags(&attr,
 		    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	if (e == 0)
-		e = posix_spawnp(&c->pid, argv[0], &fa, &attr, argv, envp);
+		e = posix_spawn(&c->pid, prog, &fa, &attr, argv, envp);
 	if (e == 0)
 		live_add(c->pid);
 	else

@@ -1,7 +1,9 @@
 /* spawn.h - starting programs and pipelines, and learning how they ended.
  *
- * Programs are started with posix_spawnp(3) from an argv array: never a
- * shell.  Each child gets a clean signal state (default dispositions, no
+ * Programs are started with posix_spawn(3) from an argv array: never a
+ * shell.  We find the program ourselves first, in the PATH the child will
+ * have, so that "not found" is an error of the call everywhere, even where
+ * the C library (or valgrind) can only report it as exit status 127.  Each child gets a clean signal state (default dispositions, no
  * blocked signals) and exactly the environment the caller gives it.
  * Its standard error goes to a private memory file, so that a failure can
  * be reported with the child's own words and nothing leaks to the terminal
@@ -23,7 +25,13 @@ struct child {
 	int status;		/* wait status, valid once reaped */
 };
 
-/* Starts ARGV[0], looked up in PATH, with standard input IN and standard
+/* Finds the program PROG as the environment ENVP would: PROG itself when
+ * it holds a '/', else the first executable regular file PROG in the
+ * directories of ENVP's PATH (ours when ENVP has none).  Writes the path
+ * to OUT.  Returns 0, or -1 with errno set (ENOENT, EACCES). */
+int spawn_find(const char *prog, char *const envp[], char *out, size_t len);
+
+/* Starts ARGV[0], found with spawn_find(), with standard input IN and standard
  * output OUT (-1 means /dev/null) and the environment ENVP.  IN and OUT
  * stay the caller's: close your copy of a pipe end right after this call,
  * or the other side never sees end of file.  Returns 0, or -1 with errno

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,6 +237,49 @@ test_stderr_is_kept_for_the_caller(void **state)
 	assert_int_equal(spawn_stderr(&c, buf, sizeof buf), 0);
 }
 
+static void
+test_find_uses_the_child_path(void **state)
+{
+	char dir[] = "/tmp/test_spawn.XXXXXX", prog[128], out[256], env[160];
+	char *cenv[] = { env, NULL };
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(prog, sizeof prog, "%s/only-here", dir);
+	fd = open(prog, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(env, sizeof env, "PATH=/nonexistent:%s", dir);
+	assert_int_equal(spawn_find("only-here", cenv, out, sizeof out), 0);
+	assert_string_equal(out, prog);
+	/* Our own PATH does not have it. */
+	assert_int_equal(spawn_find("only-here", envp, out, sizeof out), -1);
+	assert_int_equal(errno, ENOENT);
+	/* Not executable: EACCES, the way exec would say it. */
+	assert_int_equal(chmod(prog, 0644), 0);
+	assert_int_equal(spawn_find("only-here", cenv, out, sizeof out), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(spawn_find(prog, envp, out, sizeof out), -1);
+	assert_int_equal(errno, EACCES);
+	/* A directory is not a program. */
+	assert_int_equal(spawn_find(dir, envp, out, sizeof out), -1);
+	unlink(prog);
+	rmdir(dir);
+}
+
+static void
+test_find_with_slash_takes_the_path_as_is(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(spawn_find("/bin/sh", envp, out, sizeof out), 0);
+	assert_string_equal(out, "/bin/sh");
+	assert_int_equal(spawn_find("", envp, out, sizeof out), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int
 main(void)
 {
@@ -253,6 +297,8 @@ main(void)
 		cmocka_unit_test(test_pipeline_start_failure_cleans_up),
 		cmocka_unit_test(test_kill_all_stops_children),
 		cmocka_unit_test(test_stderr_is_kept_for_the_caller),
+		cmocka_unit_test(test_find_uses_the_child_path),
+		cmocka_unit_test(test_find_with_slash_takes_the_path_as_is),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
