@@ -351,7 +351,8 @@ list_dir(int dirfd, char ***names)
 	if (errno != 0)
 		goto fail;
 	closedir(d);
-	qsort(v, n, sizeof *v, by_name);
+	if (n > 1)
+		qsort(v, n, sizeof *v, by_name);
 	*names = v;
 	return (ssize_t)n;
 fail:
