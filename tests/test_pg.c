@@ -1,0 +1,94 @@
+/* test_pg.c - the children's environment and the version rule. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+
+static const char *
+env_value(char **envp, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (; *envp; envp++)
+		if (strncmp(*envp, key, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static void
+test_environment_carries_the_connection(void **state)
+{
+	struct config c;
+	struct db db = { "db.example", "6543", "polarity", "p a;ss$",
+		"polarity", "require" };
+	struct pg pg;
+
+	(void)state;
+	config_init(&c);
+	setenv("PGPASSWORD", "from-the-caller", 1);
+	setenv("SECRET_OF_THE_CALLER", "x", 1);
+	setenv("LANG", "C.UTF-8", 1);
+	assert_int_equal(pg_init(&pg, &c, &db), 0);
+	assert_string_equal(env_value(pg.envp, "PGHOST"), "db.example");
+	assert_string_equal(env_value(pg.envp, "PGPORT"), "6543");
+	assert_string_equal(env_value(pg.envp, "PGUSER"), "polarity");
+	assert_string_equal(env_value(pg.envp, "PGPASSWORD"), "p a;ss$");
+	assert_string_equal(env_value(pg.envp, "PGDATABASE"), "polarity");
+	assert_string_equal(env_value(pg.envp, "PGSSLMODE"), "require");
+	assert_string_equal(env_value(pg.envp, "LANG"), "C.UTF-8");
+	assert_non_null(env_value(pg.envp, "PATH"));
+	assert_non_null(env_value(pg.envp, "PGCONNECT_TIMEOUT"));
+	/* Nothing of ours beyond the whitelist, and one PGPASSWORD only. */
+	assert_null(env_value(pg.envp, "SECRET_OF_THE_CALLER"));
+	int passwords = 0;
+	for (char **p = pg.envp; *p; p++)
+		passwords += strncmp(*p, "PGPASSWORD=", 11) == 0;
+	assert_int_equal(passwords, 1);
+	pg_free(&pg);
+	assert_null(pg.envp);
+}
+
+static void
+test_no_sslmode_unless_set(void **state)
+{
+	struct config c;
+	struct db db = { "h", "1", "u", "", "d", NULL };
+	struct pg pg;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(pg_init(&pg, &c, &db), 0);
+	assert_null(env_value(pg.envp, "PGSSLMODE"));
+	assert_string_equal(env_value(pg.envp, "PGPASSWORD"), "");
+	pg_free(&pg);
+}
+
+static void
+test_pg_dump_major_must_reach_the_server(void **state)
+{
+	(void)state;
+	assert_true(pg_dump_can_dump(150018, 150002));
+	assert_true(pg_dump_can_dump(150002, 150018));	/* minor: fine */
+	assert_true(pg_dump_can_dump(160001, 150018));	/* newer: fine */
+	assert_false(pg_dump_can_dump(140009, 150018));
+	assert_false(pg_dump_can_dump(90624, 100001));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_environment_carries_the_connection),
+		cmocka_unit_test(test_no_sslmode_unless_set),
+		cmocka_unit_test(test_pg_dump_major_must_reach_the_server),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
