@@ -283,9 +283,35 @@ archive_add_dir(struct archive *a, const char *name, mode_t mode)
 	return add_dir_entry(a, name, &st);
 }
 
+int
+archive_link_escapes(const char *path, const char *target)
+{
+	long depth = 0;
+	const char *p;
+
+	if (target[0] == '/' || target[0] == '\0')
+		return 1;
+	/* The link's own folder: one level per '/' in its path. */
+	for (p = path; *p; p++)
+		if (*p == '/' && p[1] != '\0')
+			depth++;
+	for (p = target; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return 1;
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p += n + (p[n] == '/');
+	}
+	return 0;
+}
+
 static int
 add_symlink(struct archive *a, int dirfd, const char *entry,
-    const char *name, const struct stat *st, const char *source)
+    const char *name, const char *rel, const struct stat *st,
+    const char *source)
 {
 	char path[PATH_MAX], target[PATH_MAX], sha[65], u[64], g[64];
 	struct tar_entry e = {
@@ -299,6 +325,12 @@ add_symlink(struct archive *a, int dirfd, const char *entry,
 	if (n < 0)
 		return fail(a, "read link", source);
 	target[n] = '\0';
+	if (archive_link_escapes(rel, target)) {
+		log_warn("skipping '%s': its target '%s' is outside the "
+		    "folder backed up", source, target);
+		a->skipped++;
+		return 0;
+	}
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
 	owner_names(&e, u, sizeof u, g, sizeof g);
@@ -367,9 +399,12 @@ fail:
 	}
 }
 
+/* Archives the entries of DIRFD as NAME/...; ROOTLEN is the length of
+ * the tree's own name in NAME, so that NAME + ROOTLEN + 1 is the path
+ * inside the tree. */
 static int
-walk(struct archive *a, int dirfd, const char *name, const char *source,
-    int depth)
+walk(struct archive *a, int dirfd, const char *name, size_t rootlen,
+    const char *source, int depth)
 {
 	char **names;
 	ssize_t n;
@@ -412,12 +447,13 @@ walk(struct archive *a, int dirfd, const char *name, const char *source,
 			else {
 				rc = add_dir_entry(a, child, &st);
 				if (rc == 0)
-					rc = walk(a, sub, child, src,
-					    depth + 1);
+					rc = walk(a, sub, child, rootlen,
+					    src, depth + 1);
 				close(sub);
 			}
 		} else if (S_ISLNK(st.st_mode)) {
-			rc = add_symlink(a, dirfd, names[i], child, &st, src);
+			rc = add_symlink(a, dirfd, names[i], child,
+			    child + rootlen + 1, &st, src);
 		} else if (S_ISREG(st.st_mode)) {
 			int f = openat(dirfd, names[i], O_RDONLY | O_NOFOLLOW |
 			    O_CLOEXEC | O_NOCTTY);
@@ -458,7 +494,7 @@ archive_add_tree(struct archive *a, const char *name, const char *dir)
 	else {
 		rc = add_dir_entry(a, name, &st);
 		if (rc == 0)
-			rc = walk(a, fd, name, dir, 0);
+			rc = walk(a, fd, name, strlen(name), dir, 0);
 	}
 	close(fd);
 	return rc;

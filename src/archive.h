@@ -56,8 +56,15 @@ int archive_add_file(struct archive *a, const char *name, const char *path);
 /* Adds the directory DIR and everything below it as NAME/...: folders,
  * files and symbolic links (stored as links, never followed), with their
  * modes, owners and times, in name order.  Sockets, FIFOs and devices are
- * skipped with a warning.  Returns 0 or -1. */
+ * skipped with a warning, and so are symbolic links that point outside
+ * DIR (see archive_link_escapes()): a restore refuses those.  Returns 0
+ * or -1. */
 int archive_add_tree(struct archive *a, const char *name, const char *dir);
+
+/* Whether a symbolic link at PATH (relative to a tree's root, e.g.
+ * "a/b/link") with target TARGET points outside that tree: an absolute
+ * target, or one whose ".." climb above the root, read lexically. */
+int archive_link_escapes(const char *path, const char *target);
 
 /* Writes the MANIFEST: the line "polarity-server-backup-manifest N", the
  * lines of HEADER (each "key value\n"), then one line per member; then

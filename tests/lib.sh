@@ -205,7 +205,7 @@ make_app() {
 	printf 'snow\n' >"$dir/integrations/émoji-☃/file ☃.txt"
 	: >"$dir/integrations/dns lookup/empty-file"
 	ln -s ../virustotal/integration.js "$dir/integrations/dns lookup/link.js"
-	ln -s /nonexistent/target "$dir/integrations/virustotal/dangling"
+	ln -s ../missing/target "$dir/integrations/virustotal/dangling"
 	local long
 	long=$(printf 'n%.0s' $(seq 120))
 	mkdir -p "$dir/integrations/virustotal/node_modules/$long/$long"

@@ -198,6 +198,41 @@ test_shrinking_file_is_an_error(void **state)
 }
 
 static void
+test_link_escapes(void **state)
+{
+	(void)state;
+	assert_false(archive_link_escapes("link", "target"));
+	assert_false(archive_link_escapes("a/b/link", "../../x"));
+	assert_false(archive_link_escapes("a/link", "./b/../c"));
+	assert_false(archive_link_escapes("a/link", "../a/./b/"));
+	assert_true(archive_link_escapes("link", "../x"));
+	assert_true(archive_link_escapes("a/b/link", "../../../x"));
+	assert_true(archive_link_escapes("a/link", "b/../../../x"));
+	assert_true(archive_link_escapes("a/link", "/etc/passwd"));
+	assert_true(archive_link_escapes("a/link", ""));
+}
+
+static void
+test_escaping_links_are_skipped(void **state)
+{
+	struct fixture *f = *state;
+	char src[128], *m;
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir -p src/d && ln -s /etc/passwd src/d/abs && "
+	    "ln -s ../../outside src/d/up && ln -s ../in src/d/ok");
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_int_equal(archive_finish(&f->a, ""), 0);
+	assert_int_equal(f->a.skipped, 2);
+	assert_int_equal(f->a.links, 1);
+	run_in(f->dir, "mkdir x && tar -xf out.tar -C x");
+	m = slurp(f->dir, "x/top/MANIFEST");
+	assert_non_null(strstr(m, "integrations/d/ok ../in\n"));
+	assert_null(strstr(m, "abs"));
+	assert_null(strstr(m, "outside"));
+}
+
+static void
 test_missing_tree_names_it(void **state)
 {
 	struct fixture *f = *state;
@@ -229,6 +264,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_manifest_lists_every_member,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shrinking_file_is_an_error,
+		    setup, teardown),
+		cmocka_unit_test(test_link_escapes),
+		cmocka_unit_test_setup_teardown(test_escaping_links_are_skipped,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_tree_names_it,
 		    setup, teardown),
