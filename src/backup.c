@@ -207,21 +207,6 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 	return -1;
 }
 
-/* The compressor: pigz where installed (same format, every core), else
- * gzip. */
-static void
-compressor(const struct run *r, char *out, size_t len)
-{
-	char found[PATH_MAX];
-
-	if (r->cfg->compressor[0] != '\0')
-		snprintf(out, len, "%s", r->cfg->compressor);
-	else if (spawn_find("pigz", r->pg.envp, found, sizeof found) == 0)
-		snprintf(out, len, "pigz");
-	else
-		snprintf(out, len, "gzip");
-}
-
 static int
 start_compressor(struct run *r)
 {
@@ -229,7 +214,7 @@ start_compressor(struct run *r)
 	char *argv[] = { prog, level, "-n", "-c", NULL };
 	int p[2];
 
-	compressor(r, prog, sizeof prog);
+	config_compressor(r->cfg, r->pg.envp, prog, sizeof prog);
 	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;

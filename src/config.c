@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "spawn.h"
 
 const char *const config_db_keys[] = {
 	"POLARITY_DB_HOST",
@@ -130,4 +131,18 @@ config_pg_program(const struct config *c, const char *prog, char *out,
 		snprintf(out, len, "%s/%s", c->pg_bindir, prog);
 	else
 		snprintf(out, len, "%s", prog);
+}
+
+void
+config_compressor(const struct config *c, char *const envp[], char *out,
+    size_t len)
+{
+	char found[PATH_MAX];
+
+	if (c->compressor[0] != '\0')
+		snprintf(out, len, "%s", c->compressor);
+	else if (spawn_find("pigz", envp, found, sizeof found) == 0)
+		snprintf(out, len, "pigz");
+	else
+		snprintf(out, len, "gzip");
 }

@@ -55,4 +55,10 @@ int config_db(struct db *db, const struct dotenv *env, const char *name,
 void config_pg_program(const struct config *c, const char *prog, char *out,
     size_t len);
 
+/* The gzip-compatible program to use: the one configured, else pigz when
+ * it is in the PATH of ENVP (same format, all cores), else gzip.  Written
+ * to OUT. */
+void config_compressor(const struct config *c, char *const envp[], char *out,
+    size_t len);
+
 #endif

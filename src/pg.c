@@ -11,68 +11,33 @@
 #include "io.h"
 #include "pg.h"
 
-extern char **environ;
-
-/* What the children may inherit from our environment. */
-static const char *const keep[] = {
-	"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
-	"LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME", NULL
-};
-
-static int
-env_add(char ***envp, size_t *n, const char *key, const char *value)
-{
-	size_t len = strlen(key) + strlen(value) + 2;
-	char *s = malloc(len), **v;
-
-	if (s == NULL)
-		return -1;
-	snprintf(s, len, "%s=%s", key, value);
-	v = realloc(*envp, (*n + 2) * sizeof *v);
-	if (v == NULL) {
-		free(s);
-		return -1;
-	}
-	v[(*n)++] = s;
-	v[*n] = NULL;
-	*envp = v;
-	return 0;
-}
-
 int
 pg_init(struct pg *pg, const struct config *c, const struct db *db)
 {
-	size_t n = 0;
 	int rc = 0;
 
 	memset(pg, 0, sizeof *pg);
 	pg->cfg = c;
 	pg->database = db->database;
-	for (size_t i = 0; keep[i] && rc == 0; i++) {
-		const char *v = getenv(keep[i]);
-		if (v != NULL)
-			rc = env_add(&pg->envp, &n, keep[i], v);
-	}
-	if (rc == 0 && getenv("PATH") == NULL)
-		rc = env_add(&pg->envp, &n, "PATH",
-		    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	pg->envp = spawn_env();
+	if (pg->envp == NULL)
+		return -1;
+	rc = spawn_env_add(&pg->envp, "PGHOST", db->host);
 	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGHOST", db->host);
+		rc = spawn_env_add(&pg->envp, "PGPORT", db->port);
 	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGPORT", db->port);
+		rc = spawn_env_add(&pg->envp, "PGUSER", db->user);
 	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGUSER", db->user);
+		rc = spawn_env_add(&pg->envp, "PGPASSWORD", db->password);
 	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGPASSWORD", db->password);
-	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGDATABASE", db->database);
+		rc = spawn_env_add(&pg->envp, "PGDATABASE", db->database);
 	if (rc == 0 && db->sslmode)
-		rc = env_add(&pg->envp, &n, "PGSSLMODE", db->sslmode);
+		rc = spawn_env_add(&pg->envp, "PGSSLMODE", db->sslmode);
 	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGAPPNAME", "polarity-backup");
+		rc = spawn_env_add(&pg->envp, "PGAPPNAME", "polarity-backup");
 	/* An unreachable server must not hang a cron job forever. */
 	if (rc == 0)
-		rc = env_add(&pg->envp, &n, "PGCONNECT_TIMEOUT", "15");
+		rc = spawn_env_add(&pg->envp, "PGCONNECT_TIMEOUT", "15");
 	if (rc < 0) {
 		pg_free(pg);
 		errno = ENOMEM;
@@ -83,14 +48,8 @@ pg_init(struct pg *pg, const struct config *c, const struct db *db)
 void
 pg_free(struct pg *pg)
 {
-	if (pg->envp) {
-		for (char **p = pg->envp; *p; p++) {
-			/* The password was in here: leave no copy behind. */
-			explicit_bzero(*p, strlen(*p));
-			free(*p);
-		}
-		free(pg->envp);
-	}
+	/* The password was in there: spawn_env_free() wipes it. */
+	spawn_env_free(pg->envp);
 	pg->envp = NULL;
 }
 

@@ -377,3 +377,66 @@ spawn_close(struct child *c)
 		close(c->errfd);
 	c->errfd = -1;
 }
+
+/* What a child may inherit from our environment. */
+static const char *const keep[] = {
+	"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
+	"LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME", NULL
+};
+
+int
+spawn_env_add(char ***envp, const char *key, const char *value)
+{
+	size_t n = 0, len = strlen(key) + strlen(value) + 2;
+	char *s, **v;
+
+	while (*envp && (*envp)[n])
+		n++;
+	if ((s = malloc(len)) == NULL)
+		return -1;
+	snprintf(s, len, "%s=%s", key, value);
+	v = realloc(*envp, (n + 2) * sizeof *v);
+	if (v == NULL) {
+		explicit_bzero(s, len);
+		free(s);
+		return -1;
+	}
+	v[n] = s;
+	v[n + 1] = NULL;
+	*envp = v;
+	return 0;
+}
+
+char **
+spawn_env(void)
+{
+	char **envp = calloc(1, sizeof *envp);
+
+	if (envp == NULL)
+		return NULL;
+	for (size_t i = 0; keep[i]; i++) {
+		const char *v = getenv(keep[i]);
+		if (v != NULL && spawn_env_add(&envp, keep[i], v) < 0)
+			goto fail;
+	}
+	if (getenv("PATH") == NULL && spawn_env_add(&envp, "PATH",
+	    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+		goto fail;
+	return envp;
+fail:
+	spawn_env_free(envp);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+spawn_env_free(char **envp)
+{
+	if (envp == NULL)
+		return;
+	for (char **p = envp; *p; p++) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+	}
+	free(envp);
+}

@@ -70,6 +70,19 @@ size_t spawn_stderr(const struct child *c, char *buf, size_t len);
  * waited for and its messages are no longer needed. */
 void spawn_close(struct child *c);
 
+/* Makes a child environment: the few variables of ours a child may see
+ * (PATH, HOME, the locale, TZ, TMPDIR, USER, LOGNAME; PATH gets a default
+ * when we have none).  Returns it, NULL terminated, for spawn_env_free();
+ * or NULL with errno set. */
+char **spawn_env(void);
+
+/* Adds KEY=VALUE to *ENVP.  Returns 0, or -1 with errno set (and *ENVP
+ * unchanged). */
+int spawn_env_add(char ***envp, const char *key, const char *value);
+
+/* Frees ENVP, wiping each string first: secrets go in there. */
+void spawn_env_free(char **envp);
+
 /* Sends SIG to every child not yet waited for.  Async-signal-safe: a
  * signal handler calls it to stop the whole pipeline. */
 void spawn_kill_all(int sig);

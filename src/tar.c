@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io.h"
@@ -228,4 +230,335 @@ tar_finish(struct tar_writer *w)
 	if (emit(w, zero, sizeof zero) < 0)
 		return -1;
 	return flush(w);
+}
+
+/* Reading. */
+
+static int
+rfail(struct tar_reader *r, int e, const char *what)
+{
+	snprintf(r->err, sizeof r->err, "%s at byte %llu", what,
+	    (unsigned long long)r->offset);
+	errno = e;
+	return -1;
+}
+
+int
+tar_reader_open(struct tar_reader *r, int fd)
+{
+	memset(r, 0, offsetof(struct tar_reader, buf));
+	r->fd = fd;
+	r->md = EVP_MD_CTX_new();
+	if (r->md == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void
+tar_reader_close(struct tar_reader *r)
+{
+	EVP_MD_CTX_free(r->md);
+	r->md = NULL;
+}
+
+/* Makes at least one byte available.  Returns 1, 0 at end of stream, -1. */
+static int
+fill(struct tar_reader *r)
+{
+	ssize_t n;
+
+	if (r->pos < r->have)
+		return 1;
+	n = io_read(r->fd, r->buf, sizeof r->buf);
+	if (n < 0)
+		return rfail(r, errno, "cannot read the archive stream");
+	r->have = (size_t)n;
+	r->pos = 0;
+	return n > 0;
+}
+
+/* Consumes exactly LEN bytes into OUT (or drops them when OUT is NULL). */
+static int
+take(struct tar_reader *r, void *out, size_t len)
+{
+	unsigned char *o = out;
+
+	while (len > 0) {
+		int f = fill(r);
+		if (f < 0)
+			return -1;
+		if (f == 0)
+			return rfail(r, EIO, "the archive ends too early");
+		size_t n = r->have - r->pos;
+		if (n > len)
+			n = len;
+		if (o) {
+			memcpy(o, r->buf + r->pos, n);
+			o += n;
+		}
+		r->pos += n;
+		r->offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Parses an octal numeric field: optional leading blanks, digits, then
+ * NULs or blanks.  Base-256 and anything else is refused. */
+static int
+get_octal(const unsigned char *f, size_t len, uint64_t *v)
+{
+	size_t i = 0;
+	int digits = 0;
+
+	*v = 0;
+	while (i < len && f[i] == ' ')
+		i++;
+	for (; i < len && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
+		if (*v > (UINT64_MAX >> 3))
+			return -1;
+		*v = *v << 3 | (uint64_t)(f[i] - '0');
+	}
+	for (; i < len; i++)
+		if (f[i] != '\0' && f[i] != ' ')
+			return -1;
+	return digits > 0 || f[0] == '\0' ? 0 : -1;
+}
+
+static int
+all_zero(const unsigned char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/* Parses the pax records REC (LEN bytes) into M.  Returns 0 or -1. */
+static int
+parse_pax(struct tar_reader *r, char *rec, size_t len, struct tar_member *m,
+    int *have_path, int *have_link, int *have_size)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		char *end, *key, *eq;
+		unsigned long n = strtoul(rec + pos, &end, 10);
+		if (end == rec + pos || *end != ' ' || n < 5 || n > len - pos ||
+		    rec[pos + n - 1] != '\n')
+			return rfail(r, EINVAL, "malformed pax header");
+		rec[pos + n - 1] = '\0';
+		key = end + 1;
+		eq = strchr(key, '=');
+		if (eq == NULL)
+			return rfail(r, EINVAL, "malformed pax record");
+		*eq = '\0';
+		char *val = eq + 1;
+		size_t vlen = (size_t)(rec + pos + n - 1 - val);
+		if (strcmp(key, "path") == 0 || strcmp(key, "linkpath") == 0) {
+			int path = key[0] == 'p';
+			if (vlen >= TAR_NAME_MAX || memchr(val, '\0', vlen))
+				return rfail(r, EINVAL, "a name in a pax "
+				    "header is too long or holds a NUL byte");
+			memcpy(path ? m->path : m->linkname, val, vlen + 1);
+			*(path ? have_path : have_link) = 1;
+		} else if (strcmp(key, "size") == 0) {
+			char *e;
+			errno = 0;
+			unsigned long long v = strtoull(val, &e, 10);
+			if (errno || e == val || *e)
+				return rfail(r, EINVAL, "bad size in a pax "
+				    "header");
+			m->size = v;
+			*have_size = 1;
+		} else if (strncmp(key, "GNU.sparse", 10) == 0) {
+			return rfail(r, EINVAL, "sparse files are not taken");
+		}
+		/* Times, owners, charset and the like: ustar has them. */
+		pos += n;
+	}
+	return 0;
+}
+
+static void
+copy_field(char *dst, size_t dlen, const unsigned char *f, size_t flen)
+{
+	size_t n = strnlen((const char *)f, flen);
+
+	if (n >= dlen)
+		n = dlen - 1;
+	memcpy(dst, f, n);
+	dst[n] = '\0';
+}
+
+int
+tar_next(struct tar_reader *r, struct tar_member *m)
+{
+	unsigned char h[TAR_BLOCK];
+	int have_path = 0, have_link = 0, have_size = 0, pax = 0;
+	char hex[65];
+
+	if ((r->left > 0 || r->pad > 0) && tar_skip(r, hex) < 0)
+		return -1;
+	memset(m, 0, sizeof *m);
+	for (;;) {
+		uint64_t sum = 0, ssum = 0, stored, v;
+		if (take(r, h, sizeof h) < 0)
+			return -1;
+		if (all_zero(h, sizeof h)) {
+			if (pax)
+				return rfail(r, EINVAL, "a pax header "
+				    "without its member");
+			if (take(r, h, sizeof h) < 0)
+				return -1;
+			if (!all_zero(h, sizeof h))
+				return rfail(r, EIO, "a lone zero block "
+				    "inside the archive");
+			return 0;
+		}
+		for (size_t i = 0; i < sizeof h; i++) {
+			unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
+			sum += c;
+			ssum += (uint64_t)(int64_t)(signed char)c;
+		}
+		if (get_octal(h + 148, 8, &stored) < 0 ||
+		    (stored != sum && stored != (ssum & 0777777)))
+			return rfail(r, EIO, "a damaged tar header (bad "
+			    "checksum)");
+		if (memcmp(h + 257, "ustar\0" "00", 8) != 0 &&
+		    memcmp(h + 257, "ustar  \0", 8) != 0)
+			return rfail(r, EINVAL, "not a POSIX tar header");
+		char type = h[156] ? (char)h[156] : '0';
+		if (get_octal(h + 124, 12, &v) < 0)
+			return rfail(r, EINVAL, "a bad size in a tar header");
+		if (type == 'x') {
+			char *rec;
+			if (pax++ || v > TAR_PAX_MAX)
+				return rfail(r, EINVAL, "an oversized or "
+				    "repeated pax header");
+			rec = malloc(v + 1);
+			if (rec == NULL)
+				return rfail(r, ENOMEM, "out of memory");
+			if (take(r, rec, v) < 0 ||
+			    take(r, NULL, (TAR_BLOCK - v % TAR_BLOCK) %
+			    TAR_BLOCK) < 0) {
+				free(rec);
+				return -1;
+			}
+			rec[v] = '\0';
+			int rc = parse_pax(r, rec, v, m, &have_path,
+			    &have_link, &have_size);
+			free(rec);
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if (!have_size)
+			m->size = v;
+		m->type = type;
+		if (!have_path) {
+			char name[101], prefix[156];
+			copy_field(name, sizeof name, h, 100);
+			copy_field(prefix, sizeof prefix, h + 345, 155);
+			if (h[257 + 5] == '\0' && prefix[0])	/* ustar */
+				snprintf(m->path, sizeof m->path, "%s/%s",
+				    prefix, name);
+			else
+				snprintf(m->path, sizeof m->path, "%s", name);
+		}
+		if (!have_link)
+			copy_field(m->linkname, sizeof m->linkname, h + 157,
+			    100);
+		if (get_octal(h + 100, 8, &v) < 0)
+			return rfail(r, EINVAL, "a bad mode in a tar header");
+		m->mode = (mode_t)(v & 07777);
+		if (get_octal(h + 108, 8, &v) < 0)
+			return rfail(r, EINVAL, "a bad uid in a tar header");
+		m->uid = (uid_t)v;
+		if (get_octal(h + 116, 8, &v) < 0)
+			return rfail(r, EINVAL, "a bad gid in a tar header");
+		m->gid = (gid_t)v;
+		if (get_octal(h + 136, 12, &v) < 0)
+			return rfail(r, EINVAL, "a bad time in a tar header");
+		m->mtime = (int64_t)v;
+		copy_field(m->uname, sizeof m->uname, h + 265, 32);
+		copy_field(m->gname, sizeof m->gname, h + 297, 32);
+		break;
+	}
+	/* Only regular files carry data here: a link or folder that says
+	 * otherwise is not from a sane tar. */
+	if (m->type != '0' && m->size != 0)
+		return rfail(r, EINVAL, "a member other than a file carries "
+		    "data");
+	r->left = m->size;
+	r->pad = (TAR_BLOCK - m->size % TAR_BLOCK) % TAR_BLOCK;
+	r->whole = 1;
+	if (EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
+		return rfail(r, ENOMEM, "out of memory");
+	return 1;
+}
+
+ssize_t
+tar_read(struct tar_reader *r, void *buf, size_t len)
+{
+	int f;
+	size_t n;
+
+	if (r->left == 0 || len == 0)
+		return 0;
+	if ((f = fill(r)) < 0)
+		return -1;
+	if (f == 0)
+		return rfail(r, EIO, "the archive ends too early");
+	n = r->have - r->pos;
+	if (n > len)
+		n = len;
+	if (n > r->left)
+		n = (size_t)r->left;
+	memcpy(buf, r->buf + r->pos, n);
+	if (EVP_DigestUpdate(r->md, buf, n) != 1)
+		return rfail(r, ENOMEM, "out of memory");
+	r->pos += n;
+	r->offset += n;
+	r->left -= n;
+	return (ssize_t)n;
+}
+
+int
+tar_skip(struct tar_reader *r, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE], tmp[8192];
+	unsigned int mdlen = 0;
+
+	while (r->left > 0) {
+		ssize_t n = tar_read(r, tmp, sizeof tmp);
+		if (n <= 0)
+			return n < 0 ? -1 : rfail(r, EIO, "the archive ends "
+			    "too early");
+	}
+	if (take(r, NULL, (size_t)r->pad) < 0)
+		return -1;
+	r->pad = 0;
+	if (EVP_DigestFinal_ex(r->md, md, &mdlen) != 1 || mdlen != 32)
+		return rfail(r, ENOMEM, "out of memory");
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int
+tar_drain(struct tar_reader *r)
+{
+	for (;;) {
+		int f = fill(r);
+		if (f <= 0)
+			return f;
+		if (!all_zero(r->buf + r->pos, r->have - r->pos))
+			return rfail(r, EINVAL, "data after the end of the "
+			    "archive");
+		r->offset += r->have - r->pos;
+		r->pos = r->have;
+	}
 }

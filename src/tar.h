@@ -1,4 +1,4 @@
-/* tar.h - writing POSIX tar (pax) streams.
+/* tar.h - writing and reading POSIX tar (pax) streams.
  *
  * The stream is written to a descriptor (usually the pipe to the
  * compressor) through a small fixed buffer.  Names and link targets of any
@@ -69,5 +69,64 @@ int tar_finish(struct tar_writer *w);
 
 /* Frees what W holds; the descriptor stays open. */
 void tar_close(struct tar_writer *w);
+
+/* Reading.  The reader takes the stream from a descriptor (usually the
+ * pipe from the decompressor) and checks what tar itself would: header
+ * checksums, well-formed numbers, pax records.  It returns members as they
+ * are; what a member may be named or be is the caller's policy. */
+
+#define TAR_NAME_MAX 4096	/* longest path or link target we take */
+#define TAR_PAX_MAX (64 * 1024)	/* largest pax header we take */
+
+struct tar_member {
+	char path[TAR_NAME_MAX];
+	char linkname[TAR_NAME_MAX];
+	char type;		/* the raw type flag; '\0' is read as '0' */
+	mode_t mode;
+	uint64_t size;
+	int64_t mtime;
+	uid_t uid;
+	gid_t gid;
+	char uname[33];
+	char gname[33];
+};
+
+struct tar_reader {
+	int fd;
+	uint64_t offset;	/* bytes of the stream consumed */
+	uint64_t left;		/* data bytes of the member not yet read */
+	uint64_t pad;		/* padding bytes after them */
+	int whole;		/* every data byte went through tar_read() */
+	void *md;
+	size_t have, pos;
+	char err[512];
+	unsigned char buf[TAR_BUF];
+};
+
+/* Starts reading the stream on FD, which stays the caller's.  Returns 0,
+ * or -1 with errno set. */
+int tar_reader_open(struct tar_reader *r, int fd);
+
+/* Reads the next member's header into M, first skipping what is left of
+ * the previous member.  Returns 1 for a member, 0 at the end-of-archive
+ * blocks, or -1 with errno set and R->err saying what is wrong (EIO for a
+ * damaged or truncated stream, EINVAL for something no tar should hold). */
+int tar_next(struct tar_reader *r, struct tar_member *m);
+
+/* Reads up to LEN bytes of the current member's data.  Returns the count,
+ * 0 once all is read, or -1 (a stream that ends early is EIO). */
+ssize_t tar_read(struct tar_reader *r, void *buf, size_t len);
+
+/* Skips what is left of the current member and stores the SHA-256 of its
+ * data in HEX, as tar_end() does (all of the data is hashed, also what is
+ * skipped).  Returns 0 or -1. */
+int tar_skip(struct tar_reader *r, char hex[65]);
+
+/* After tar_next() returned 0: reads the rest of the stream, which must be
+ * zeros.  Returns 0, or -1 with R->err set. */
+int tar_drain(struct tar_reader *r);
+
+/* Frees what R holds; the descriptor stays open. */
+void tar_reader_close(struct tar_reader *r);
 
 #endif

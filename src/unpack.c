@@ -1,0 +1,730 @@
+/* unpack.c - one pass over an archive: check it, and unpack it. */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "io.h"
+#include "spawn.h"
+#include "tar.h"
+#include "unpack.h"
+
+#define MANIFEST_MAX (512 * 1024 * 1024)
+#define COPY_BUF (128 * 1024)
+
+/* What the archive held, member by member. */
+struct member {
+	char *name;		/* below the top folder */
+	char *target;		/* link target, or NULL */
+	char kind;		/* 'f', 'd' or 'l' */
+	mode_t mode;
+	uint64_t size;
+	int64_t mtime;
+	uid_t uid;
+	gid_t gid;
+	char sha[65];
+	int listed;		/* seen in the manifest */
+};
+
+struct state {
+	struct unpacked *u;
+	int stage;
+	struct member *m;
+	size_t n, cap;
+	size_t *slot;		/* hash table of indexes + 1; 0 is empty */
+	size_t slots;
+	char *manifest;
+	size_t manifest_len;
+	int done;		/* MANIFEST read: nothing may follow */
+	char *err;
+	size_t elen;
+};
+
+static int bad(struct state *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Describes what is wrong with the archive; returns -1 with EINVAL. */
+static int
+bad(struct state *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, s->elen, fmt, ap);
+	va_end(ap);
+	errno = EINVAL;
+	return -1;
+}
+
+static size_t
+hash(const char *str)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *str; str++)
+		h = (h ^ (unsigned char)*str) * 1099511628211ULL;
+	return h;
+}
+
+static struct member *
+find(struct state *s, const char *name)
+{
+	if (s->slots == 0)
+		return NULL;
+	for (size_t i = hash(name) & (s->slots - 1);; i = (i + 1) &
+	    (s->slots - 1)) {
+		if (s->slot[i] == 0)
+			return NULL;
+		if (strcmp(s->m[s->slot[i] - 1].name, name) == 0)
+			return &s->m[s->slot[i] - 1];
+	}
+}
+
+static int
+grow(struct state *s)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct member *m = realloc(s->m, cap * sizeof *m);
+		if (m == NULL)
+			return -1;
+		s->m = m;
+		s->cap = cap;
+	}
+	if ((s->n + 1) * 2 > s->slots) {
+		size_t slots = s->slots ? s->slots * 2 : 1024;
+		size_t *t = calloc(slots, sizeof *t);
+		if (t == NULL)
+			return -1;
+		for (size_t k = 0; k < s->n; k++) {
+			size_t i = hash(s->m[k].name) & (slots - 1);
+			while (t[i])
+				i = (i + 1) & (slots - 1);
+			t[i] = k + 1;
+		}
+		free(s->slot);
+		s->slot = t;
+		s->slots = slots;
+	}
+	return 0;
+}
+
+/* Records member M (NAME is copied).  Returns it, or NULL. */
+static struct member *
+record(struct state *s, const char *name, char kind,
+    const struct tar_member *tm)
+{
+	struct member *m;
+	size_t i;
+
+	if (grow(s) < 0)
+		return NULL;
+	m = &s->m[s->n];
+	memset(m, 0, sizeof *m);
+	m->name = strdup(name);
+	if (m->name == NULL)
+		return NULL;
+	if (kind == 'l' && (m->target = strdup(tm->linkname)) == NULL) {
+		free(m->name);
+		return NULL;
+	}
+	m->kind = kind;
+	m->mode = tm->mode & 07777;
+	m->size = tm->size;
+	m->mtime = tm->mtime;
+	m->uid = tm->uid;
+	m->gid = tm->gid;
+	snprintf(m->sha, sizeof m->sha, "-");
+	for (i = hash(name) & (s->slots - 1); s->slot[i]; i = (i + 1) &
+	    (s->slots - 1))
+		;
+	s->slot[i] = ++s->n;
+	return m;
+}
+
+/* Whether NAME is a path we would write: no empty, "." or ".."
+ * component, no leading '/'. */
+static int
+clean_name(const char *name)
+{
+	const char *p = name;
+
+	if (*p == '\0' || *p == '/')
+		return 0;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += n;
+		if (*p == '/' && *++p == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+static const char *
+type_word(char t)
+{
+	switch (t) {
+	case '1': return "a hard link";
+	case '3': return "a character device";
+	case '4': return "a block device";
+	case '6': return "a FIFO";
+	case '7': return "a contiguous file";
+	case 'L': case 'K': return "a GNU long-name header";
+	case 'g': return "a pax global header";
+	case 'S': return "a sparse file";
+	default: return "an unknown kind of member";
+	}
+}
+
+/* Where a member may be, and what it may be. */
+static int
+allowed(const char *name, char kind)
+{
+	static const char *const dumps[] = {
+		"database/roles.sql", "database/1-pre-data.sql",
+		"database/2-data.sql", "database/3-post-data.sql", NULL,
+	};
+
+	if (strcmp(name, ".env") == 0 || strcmp(name, "MANIFEST") == 0)
+		return kind == 'f';
+	if (strcmp(name, "integrations") == 0 || strcmp(name, "database") == 0)
+		return kind == 'd';
+	if (strncmp(name, "integrations/", 13) == 0)
+		return 1;
+	for (size_t i = 0; dumps[i]; i++)
+		if (strcmp(name, dumps[i]) == 0)
+			return kind == 'f';
+	return 0;
+}
+
+/* Nothing may be below a symbolic link or a file. */
+static int
+parents_ok(struct state *s, const char *name)
+{
+	char buf[TAR_NAME_MAX];
+	const char *p = name;
+
+	while ((p = strchr(p, '/')) != NULL) {
+		size_t n = (size_t)(p - name);
+		memcpy(buf, name, n);
+		buf[n] = '\0';
+		struct member *m = find(s, buf);
+		if (m && m->kind != 'd')
+			return 0;
+		p++;
+	}
+	return 1;
+}
+
+static void
+set_owner(int dirfd, const char *name, const struct tar_member *tm,
+    int flags)
+{
+	/* Only root can give files away; others keep them as their own. */
+	if (geteuid() != 0)
+		return;
+	uid_t uid = tm->uid;
+	gid_t gid = tm->gid;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096];
+
+	/* Names first, as tar does: uids differ between hosts. */
+	if (tm->uname[0] && getpwnam_r(tm->uname, &pw, buf, sizeof buf,
+	    &pwp) == 0 && pwp)
+		uid = pw.pw_uid;
+	if (tm->gname[0] && getgrnam_r(tm->gname, &gr, buf, sizeof buf,
+	    &grp) == 0 && grp)
+		gid = gr.gr_gid;
+	(void)fchownat(dirfd, name, uid, gid, flags);
+}
+
+/* Writes the data of the current member to a new file NAME below the
+ * stage, or only hashes it when there is no stage. */
+static int
+write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
+    const char *name, char sha[65])
+{
+	static unsigned char buf[COPY_BUF];
+	int fd = -1;
+	ssize_t n;
+
+	if (s->stage >= 0) {
+		fd = openat(s->stage, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			return -1;
+		}
+	}
+	while ((n = tar_read(r, buf, sizeof buf)) > 0) {
+		s->u->bytes += (uint64_t)n;
+		if (fd >= 0 && io_write_all(fd, buf, (size_t)n) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	if (n < 0 || tar_skip(r, sha) < 0) {
+		snprintf(s->err, s->elen, "in '%s': %s", name, r->err);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (fd >= 0) {
+		struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
+			{ .tv_sec = (time_t)tm->mtime } };
+		/* No set-user or set-group bits from an archive. */
+		if (fchmod(fd, tm->mode & 01777) < 0 || futimens(fd, t) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		set_owner(fd, "", tm, AT_EMPTY_PATH);
+		if (close(fd) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads the FORMAT member, the first of every archive. */
+static int
+read_format(struct state *s, struct tar_reader *r,
+    const struct tar_member *tm)
+{
+	char text[64], sha[65];
+	size_t got = 0;
+	ssize_t n;
+	const char *slash = strchr(tm->path, '/');
+	size_t toplen = slash ? (size_t)(slash - tm->path) : 0;
+	const char *digits = tm->path + strlen(ARCHIVE_PREFIX);
+
+	if (tm->type != '0' || slash == NULL || strcmp(slash, "/FORMAT") != 0 ||
+	    toplen != strlen(ARCHIVE_PREFIX) + 14 ||
+	    strncmp(tm->path, ARCHIVE_PREFIX, strlen(ARCHIVE_PREFIX)) != 0 ||
+	    strspn(digits, "0123456789") != 14 || tm->size >= sizeof text)
+		return bad(s, "not a Polarity backup archive (it begins with "
+		    "'%s', not a FORMAT member)", tm->path);
+	memcpy(s->u->top, tm->path, toplen);
+	s->u->top[toplen] = '\0';
+	while ((n = tar_read(r, text + got, sizeof text - 1 - got)) > 0)
+		got += (size_t)n;
+	if (n < 0 || tar_skip(r, sha) < 0)
+		return bad(s, "%s", r->err);
+	text[got] = '\0';
+	if (sscanf(text, "polarity-server-backup %d\n", &s->u->format) != 1)
+		return bad(s, "not a Polarity backup archive (FORMAT says "
+		    "'%.40s')", text);
+	if (s->u->format != ARCHIVE_FORMAT) {
+		snprintf(s->err, s->elen, "archive format %d is not one this "
+		    "version reads (it reads format %d); use a newer "
+		    "polarity", s->u->format, ARCHIVE_FORMAT);
+		errno = EINVAL;
+		return -1;
+	}
+	struct member *m = record(s, "FORMAT", 'f', tm);
+	if (m == NULL)
+		return bad(s, "out of memory reading '%s'", "FORMAT");
+	memcpy(m->sha, sha, sizeof sha);
+	s->u->files++;
+	s->u->bytes += got;
+	return 0;
+}
+
+static int
+read_manifest(struct state *s, struct tar_reader *r,
+    const struct tar_member *tm)
+{
+	char sha[65];
+	ssize_t n;
+
+	if (tm->size > MANIFEST_MAX)
+		return bad(s, "the %s is too large", "MANIFEST");
+	s->manifest = malloc(tm->size + 1);
+	if (s->manifest == NULL)
+		return bad(s, "out of memory reading the %s", "MANIFEST");
+	while ((n = tar_read(r, s->manifest + s->manifest_len,
+	    tm->size - s->manifest_len)) > 0)
+		s->manifest_len += (size_t)n;
+	if (n < 0 || tar_skip(r, sha) < 0)
+		return bad(s, "%s", r->err);
+	s->manifest[s->manifest_len] = '\0';
+	s->done = 1;
+	return 0;
+}
+
+/* Checks one member and unpacks it. */
+static int
+take_member(struct state *s, struct tar_reader *r,
+    const struct tar_member *tm)
+{
+	char name[TAR_NAME_MAX], kind;
+	size_t toplen = strlen(s->u->top), len;
+	struct member *m;
+
+	if (s->done)
+		return bad(s, "'%s' comes after the MANIFEST", tm->path);
+	if (s->n >= UNPACK_MAX_MEMBERS)
+		return bad(s, "more members than a backup has (%s)",
+		    "a tar bomb?");
+	if (strncmp(tm->path, s->u->top, toplen) != 0 ||
+	    tm->path[toplen] != '/')
+		return bad(s, "'%s' is outside the archive's top folder",
+		    tm->path);
+	snprintf(name, sizeof name, "%s", tm->path + toplen + 1);
+	len = strlen(name);
+	switch (tm->type) {
+	case '0': kind = 'f'; break;
+	case '5': kind = 'd'; break;
+	case '2': kind = 'l'; break;
+	default:
+		snprintf(s->err, s->elen, "'%s' is %s, which a backup never "
+		    "holds", tm->path, type_word(tm->type));
+		errno = EINVAL;
+		return -1;
+	}
+	if (kind == 'd' && len > 0 && name[len - 1] == '/')
+		name[--len] = '\0';
+	if (!clean_name(name))
+		return bad(s, "'%s' has an unsafe name (empty, '.' or '..' "
+		    "parts)", tm->path);
+	if (!allowed(name, kind))
+		return bad(s, "'%s' is not a member a backup has", tm->path);
+	if (find(s, name))
+		return bad(s, "'%s' appears twice", tm->path);
+	if (!parents_ok(s, name))
+		return bad(s, "'%s' lies below a symbolic link or a file",
+		    tm->path);
+	if (kind == 'l' && (strncmp(name, "integrations/", 13) != 0 ||
+	    archive_link_escapes(name + 13, tm->linkname))) {
+		snprintf(s->err, s->elen, "'%s' is a symbolic link to '%s', "
+		    "outside the integrations folder", tm->path, tm->linkname);
+		errno = EINVAL;
+		return -1;
+	}
+	if (strcmp(name, "MANIFEST") == 0)
+		return read_manifest(s, r, tm);
+	m = record(s, name, kind, tm);
+	if (m == NULL)
+		return bad(s, "out of memory reading '%s'", tm->path);
+	switch (kind) {
+	case 'f':
+		s->u->files++;
+		if (strcmp(name, "database/roles.sql") == 0)
+			s->u->has_roles = 1;
+		return write_file(s, r, tm, name, m->sha);
+	case 'd':
+		s->u->dirs++;
+		if (s->stage >= 0 && mkdirat(s->stage, name, 0700) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			return -1;
+		}
+		return 0;
+	default:
+		s->u->links++;
+		return 0;
+	}
+}
+
+/* Takes the manifest's header line LINE. */
+static void
+header_line(struct unpacked *u, const char *line)
+{
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} keys[] = {
+		{ "created ", offsetof(struct unpacked, created), 64 },
+		{ "database ", offsetof(struct unpacked, database), 256 },
+		{ "server-version ", offsetof(struct unpacked, server_version),
+		  64 },
+		{ "pg-dump-version ",
+		  offsetof(struct unpacked, pg_dump_version), 64 },
+		{ "tool ", offsetof(struct unpacked, tool), 128 },
+		{ "encoding ", offsetof(struct unpacked, encoding), 64 },
+	};
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		size_t k = strlen(keys[i].key);
+		if (strncmp(line, keys[i].key, k) == 0)
+			snprintf((char *)u + keys[i].off, keys[i].len, "%s",
+			    line + k);
+	}
+}
+
+/* Compares the manifest with what the archive held. */
+static int
+check_manifest(struct state *s)
+{
+	char *line, *save = NULL, want[64];
+	int first = 1;
+
+	if (s->manifest == NULL)
+		return bad(s, "the archive has no %s (is it cut short?)",
+		    "MANIFEST");
+	if (strlen(s->manifest) != s->manifest_len)
+		return bad(s, "the %s holds a NUL byte", "MANIFEST");
+	snprintf(want, sizeof want, "polarity-server-backup-manifest %d",
+	    ARCHIVE_FORMAT);
+	for (line = strtok_r(s->manifest, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char kind, name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
+		char sha[65];
+		unsigned mode;
+		unsigned long long size;
+		int fields;
+		struct member *m;
+
+		if (first) {
+			if (strcmp(line, want) != 0)
+				return bad(s, "the MANIFEST is not format "
+				    "'%s'", want);
+			first = 0;
+			continue;
+		}
+		if (!(line[0] == 'f' || line[0] == 'd' || line[0] == 'l') ||
+		    line[1] != ' ') {
+			header_line(s->u, line);
+			continue;
+		}
+		if (strlen(line) >= sizeof name) 
+			return bad(s, "a %s line is too long", "MANIFEST");
+		target[0] = '\0';
+		fields = sscanf(line, "%c %o %llu %64s %s %s", &kind, &mode,
+		    &size, sha, name, target);
+		if (fields < 5 || (kind == 'l') != (fields == 6) ||
+		    archive_unescape(name) < 0 ||
+		    (fields == 6 && archive_unescape(target) < 0))
+			return bad(s, "a malformed MANIFEST line: '%.200s'",
+			    line);
+		m = find(s, name);
+		if (m == NULL)
+			return bad(s, "the MANIFEST lists '%s', which the "
+			    "archive lacks", name);
+		if (m->listed)
+			return bad(s, "the MANIFEST lists '%s' twice", name);
+		m->listed = 1;
+		if (m->kind != kind ||
+		    (kind != 'l' && (m->mode & 07777) != (mode & 07777)) ||
+		    (kind == 'f' && (m->size != size ||
+		    strcmp(m->sha, sha) != 0)) ||
+		    (kind == 'l' && strcmp(m->target, target) != 0))
+			return bad(s, "'%s' does not match the MANIFEST: it "
+			    "was changed or damaged", name);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->m[i].listed)
+			return bad(s, "'%s' is not in the MANIFEST",
+			    s->m[i].name);
+	static const char *const needed[] = { ".env", "integrations",
+		"database/1-pre-data.sql", "database/2-data.sql",
+		"database/3-post-data.sql", NULL };
+	for (size_t i = 0; needed[i]; i++)
+		if (find(s, needed[i]) == NULL)
+			return bad(s, "the archive has no '%s'", needed[i]);
+	return 0;
+}
+
+/* Makes the links and gives folders their modes, owners and times, once
+ * every file is in place. */
+static int
+finish_stage(struct state *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct member *m = &s->m[i];
+		struct tar_member tm = { .uid = m->uid, .gid = m->gid };
+		struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
+			{ .tv_sec = (time_t)m->mtime } };
+		if (m->kind != 'l')
+			continue;
+		if (symlinkat(m->target, s->stage, m->name) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    m->name, strerror(errno));
+			return -1;
+		}
+		set_owner(s->stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
+		utimensat(s->stage, m->name, t, AT_SYMLINK_NOFOLLOW);
+	}
+	/* Children before parents: a folder's time is set last. */
+	for (size_t i = s->n; i-- > 0;) {
+		struct member *m = &s->m[i];
+		struct tar_member tm = { .uid = m->uid, .gid = m->gid };
+		struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
+			{ .tv_sec = (time_t)m->mtime } };
+		if (m->kind != 'd')
+			continue;
+		if (fchmodat(s->stage, m->name, m->mode & 01777, 0) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    m->name, strerror(errno));
+			return -1;
+		}
+		set_owner(s->stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
+		utimensat(s->stage, m->name, t, AT_SYMLINK_NOFOLLOW);
+	}
+	return 0;
+}
+
+static int
+read_all(struct state *s, int fd)
+{
+	struct tar_reader r;
+	struct tar_member tm;
+	int rc, first = 1;
+
+	if (tar_reader_open(&r, fd) < 0)
+		return bad(s, "%s", strerror(errno));
+	while ((rc = tar_next(&r, &tm)) == 1) {
+		if (io_stop_signal) {
+			errno = EINTR;
+			rc = -1;
+			snprintf(s->err, s->elen, "interrupted");
+			break;
+		}
+		rc = first ? read_format(s, &r, &tm) : take_member(s, &r, &tm);
+		first = 0;
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && first)
+		rc = bad(s, "not a Polarity backup archive (%s)",
+		    "an empty tar archive");
+	else if (rc == 0 && tar_drain(&r) < 0)
+		rc = bad(s, "%s", r.err);
+	else if (rc < 0 && s->err[0] == '\0')
+		bad(s, "%s", r.err);
+	s->u->stream = r.offset;
+	tar_reader_close(&r);
+	return rc;
+}
+
+int
+unpack(const char *path, const char *decompressor, char *const envp[],
+    int stage, struct unpacked *u, char *err, size_t elen)
+{
+	struct state s = { .u = u, .stage = stage, .err = err, .elen = elen };
+	char *argv[] = { (char *)(uintptr_t)decompressor, "-dc", NULL };
+	struct child c;
+	char zipmsg[1024];
+	int in, p[2], rc, zrc;
+
+	memset(u, 0, sizeof *u);
+	err[0] = '\0';
+	in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (in < 0) {
+		snprintf(err, elen, "cannot read '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		close(in);
+		return -1;
+	}
+	if (spawn_start(&c, argv, in, p[1], envp) < 0) {
+		snprintf(err, elen, "cannot run '%s': %s", decompressor,
+		    strerror(errno));
+		close(in);
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(in);
+	close(p[1]);
+	rc = read_all(&s, p[0]);
+	/* Whatever we stopped at, the decompressor must end: closing the
+	 * pipe makes a write of its fail. */
+	close(p[0]);
+	if (rc < 0)
+		kill(c.pid, SIGTERM);
+	zrc = spawn_wait(&c, zipmsg, sizeof zipmsg);
+	spawn_close(&c);
+	/* A damaged gzip stream shows first as a short tar stream: the
+	 * decompressor's own complaint says more. */
+	if (zrc < 0 && (rc == 0 || errno != EINVAL || strstr(err, "ends too "
+	    "early") || strstr(err, "damaged"))) {
+		if (!(rc < 0 && WIFSIGNALED(c.status) &&
+		    WTERMSIG(c.status) == SIGTERM)) {
+			snprintf(err, elen, "'%s' is damaged: %s", path,
+			    zipmsg);
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		rc = check_manifest(&s);
+	if (rc == 0 && stage >= 0)
+		rc = finish_stage(&s);
+	for (size_t i = 0; i < s.n; i++) {
+		free(s.m[i].name);
+		free(s.m[i].target);
+	}
+	free(s.m);
+	free(s.slot);
+	free(s.manifest);
+	return rc;
+}
+
+int
+unpack_remove(int at, const char *name)
+{
+	struct stat st;
+	int fd, e;
+	DIR *d;
+	struct dirent *de;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(at, name, 0);
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* A folder we made read-only must still be emptied. */
+	(void)fchmod(fd, 0700);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unpack_remove(dirfd(d), de->d_name) < 0) {
+			e = errno;
+			closedir(d);
+			errno = e;
+			return -1;
+		}
+	}
+	closedir(d);
+	return unlinkat(at, name, AT_REMOVEDIR);
+}

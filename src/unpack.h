@@ -1,0 +1,54 @@
+/* unpack.h - checking an archive in full, and unpacking it safely.
+ *
+ * unpack() streams the archive once through the decompressor and checks
+ * everything a restore relies on: the gzip stream and its CRC, every tar
+ * header, the format version, that each member is one this format has and
+ * is named and typed as it should be (no absolute names, no "..", nothing
+ * under a symbolic link, no link pointing out of the integrations folder,
+ * no hard links, devices or FIFOs, no duplicates), and that the MANIFEST
+ * lists exactly the members present with their sizes and SHA-256.
+ *
+ * Given a staging folder it also writes the members there as they stream
+ * (.env, integrations/, database/): files are created new (O_EXCL), never
+ * through a symbolic link, without set-user or set-group bits; symbolic
+ * links are made only at the end, once all else checked out.  What is in
+ * the staging folder is to be trusted only when unpack() returned 0.
+ */
+#ifndef POLARITY_UNPACK_H
+#define POLARITY_UNPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* More members than this and the archive is refused (a tar bomb). */
+#define UNPACK_MAX_MEMBERS 2000000
+
+struct unpacked {
+	char top[64];		/* the top folder */
+	int format;
+	char created[64];	/* manifest header values, "" when absent */
+	char database[256];
+	char server_version[64];
+	char pg_dump_version[64];
+	char tool[128];
+	char encoding[64];
+	int has_roles;		/* database/roles.sql is present */
+	unsigned long files, dirs, links;
+	uint64_t bytes;		/* data bytes of all files */
+	uint64_t stream;	/* bytes of the uncompressed stream */
+};
+
+/* Checks the archive at PATH, decompressed by DECOMPRESSOR (a gzip-like
+ * program run with -dc, found in ENVP's PATH) and, when STAGE is not -1,
+ * unpacks it below the folder open as STAGE.  Returns 0 when the archive
+ * is whole and sound, with what it says in *U.  Otherwise -1 with ERR
+ * (ELEN bytes) saying what is wrong, naming the member concerned. */
+int unpack(const char *path, const char *decompressor, char *const envp[],
+    int stage, struct unpacked *u, char *err, size_t elen);
+
+/* Removes NAME below the folder open as AT and everything under it,
+ * never following a symbolic link.  Returns 0, or -1 with errno set. */
+int unpack_remove(int at, const char *name);
+
+#endif
