@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dotenv.h"
+#include "io.h"
 
 /* A logical line longer than this is refused: no sane .env has one, and
  * it bounds what a hostile file can make us allocate. */
@@ -528,4 +531,189 @@ dotenv_free(struct dotenv *env)
 	free(env->vars);
 	env->vars = NULL;
 	env->n = 0;
+}
+
+/* Rewriting. */
+
+struct rawline {
+	size_t start, end;	/* the logical line, without its ending */
+	size_t next;		/* where the next one starts */
+	size_t key, keylen;	/* the assigned name, keylen 0 if none */
+};
+
+/* Finds the logical line of TEXT (LEN bytes) starting at POS. */
+static void
+scan_line(const char *text, size_t len, size_t pos, struct rawline *l)
+{
+	size_t i = pos, k, e;
+
+	l->start = pos;
+	l->keylen = 0;
+	while (i < len && (text[i] == ' ' || text[i] == '\t'))
+		i++;
+	if (len - i > 7 && strncmp(text + i, "export", 6) == 0 &&
+	    (text[i + 6] == ' ' || text[i + 6] == '\t')) {
+		i += 6;
+		while (i < len && (text[i] == ' ' || text[i] == '\t'))
+			i++;
+	}
+	k = i;
+	if (i < len && is_name_start((unsigned char)text[i])) {
+		while (k < len && is_name_char((unsigned char)text[k]))
+			k++;
+		if (k < len && text[k] == '=') {
+			l->key = i;
+			l->keylen = k - i;
+		}
+	}
+	/* The end: the first newline that closes no quote. */
+	e = pos;
+	for (;;) {
+		const char *nl = memchr(text + e, '\n', len - e);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		size_t vstart = l->keylen ? l->key + l->keylen + 1 : end;
+		if (!nl || l->keylen == 0 || !continues(text + vstart,
+		    end + 1 - vstart)) {
+			l->end = end;
+			l->next = nl ? end + 1 : len;
+			break;
+		}
+		e = end + 1;
+	}
+	/* CRLF: the carriage return is part of the ending. */
+	if (l->end > l->start && l->next > l->end && text[l->end - 1] == '\r')
+		l->end--;
+}
+
+static int
+is_key(const char *text, const struct rawline *l, const char *const keys[])
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (strlen(keys[i]) == l->keylen &&
+		    memcmp(text + l->key, keys[i], l->keylen) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+dotenv_merge(const char *live, size_t llen, const char *arch, size_t alen,
+    const char *const keys[], char **out, size_t *outlen)
+{
+	size_t nkeys = 0, pos;
+	struct rawline l, *found;
+	char *used;
+	FILE *f;
+
+	while (keys[nkeys])
+		nkeys++;
+	found = calloc(nkeys + 1, sizeof *found);
+	used = calloc(nkeys + 1, 1);
+	f = open_memstream(out, outlen);
+	if (found == NULL || used == NULL || f == NULL) {
+		free(found);
+		free(used);
+		if (f)
+			fclose(f);
+		errno = ENOMEM;
+		return -1;
+	}
+	/* The archive's last assignment of each key wins, as in a shell. */
+	for (pos = 0; pos < alen; pos = l.next) {
+		scan_line(arch, alen, pos, &l);
+		int k = is_key(arch, &l, keys);
+		if (k >= 0)
+			found[k] = l, used[k] = 1;
+	}
+	for (pos = 0; pos < llen; pos = l.next) {
+		scan_line(live, llen, pos, &l);
+		int k = is_key(live, &l, keys);
+		if (k >= 0 && used[k]) {
+			fwrite(arch + found[k].start, 1,
+			    found[k].end - found[k].start, f);
+			used[k] = 2;
+		} else {
+			fwrite(live + l.start, 1, l.end - l.start, f);
+		}
+		fwrite(live + l.end, 1, l.next - l.end, f);
+	}
+	for (size_t k = 0; k < nkeys; k++) {
+		if (used[k] != 1)
+			continue;
+		if (llen > 0 && live[llen - 1] != '\n' && ftell(f) > 0) {
+			fputc('\n', f);
+			llen = 0;	/* once */
+		}
+		fwrite(arch + found[k].start, 1, found[k].end -
+		    found[k].start, f);
+		fputc('\n', f);
+	}
+	free(found);
+	free(used);
+	if (fclose(f) != 0) {
+		free(*out);
+		*out = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+dotenv_replace(const char *path, const char *text, size_t len,
+    const char *keep, char *err, size_t elen)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd = -1, e, have = 1;
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			goto fail;
+		have = 0;
+		st.st_mode = 0600;
+		st.st_uid = geteuid();
+		st.st_gid = getegid();
+	}
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.polarity-XXXXXX", path) >=
+	    sizeof tmp) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	/* The new file is the old one's: same owner, same mode (never more
+	 * open than it was, and a .env holds secrets). */
+	if ((geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0) ||
+	    fchmod(fd, st.st_mode & 0777) < 0 ||
+	    io_write_all(fd, text, len) < 0 || fsync(fd) < 0)
+		goto fail_tmp;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail_tmp;
+	}
+	fd = -1;
+	if (have && keep && link(path, keep) < 0)
+		goto fail_tmp;
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		if (have && keep)
+			unlink(keep);
+		errno = e;
+		goto fail_tmp;
+	}
+	if (io_fsync_dir_of(path) < 0)
+		goto fail;
+	return 0;
+fail_tmp:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+fail:
+	e = errno;
+	snprintf(err, elen, "cannot write '%s': %s", path, strerror(e));
+	errno = e;
+	return -1;
 }

@@ -1,4 +1,4 @@
-/* dotenv.h - reading the Polarity .env file.
+/* dotenv.h - reading and rewriting the Polarity .env file.
  *
  * The file is KEY=value lines that a shell can also source: blank lines,
  * comments, an optional "export ", single- or double-quoted values,
@@ -45,5 +45,24 @@ const char *dotenv_get(const struct dotenv *env, const char *key);
 
 /* Frees what ENV holds and empties it. */
 void dotenv_free(struct dotenv *env);
+
+/* Merges two .env texts for a restore: LIVE (LLEN bytes) with each line
+ * that assigns one of KEYS (NULL terminated) replaced by the line of ARCH
+ * (ALEN bytes) that assigns it last, taken byte for byte; every other
+ * line of LIVE, comments and order included, stays as it is.  A key ARCH
+ * sets and LIVE does not is added at the end; a key ARCH does not set is
+ * left as LIVE has it.  A line keeps LIVE's line ending.  Stores a new
+ * buffer in *OUT (the caller frees it) and its length in *OUTLEN.
+ * Returns 0, or -1 with errno ENOMEM. */
+int dotenv_merge(const char *live, size_t llen, const char *arch, size_t alen,
+    const char *const keys[], char **out, size_t *outlen);
+
+/* Replaces the file PATH with LEN bytes of TEXT, atomically: a temporary
+ * file beside it with PATH's owner and mode, fsync, rename, fsync of the
+ * folder.  When KEEP is not NULL the previous file stays as the hard link
+ * KEEP.  Returns 0, or -1 with errno set and ERR (ELEN bytes) saying what
+ * failed; PATH is then as it was. */
+int dotenv_replace(const char *path, const char *text, size_t len,
+    const char *keep, char *err, size_t elen);
 
 #endif

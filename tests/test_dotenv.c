@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dotenv.h"
@@ -297,6 +299,145 @@ test_reads_a_real_file(void **state)
 	assert_string_equal(dotenv_get(&env, "X"), "y z");
 }
 
+static const char *const dbkeys[] = { "POLARITY_DB_HOST",
+	"POLARITY_DB_PASSWORD", "POLARITY_DB_DATABASE", "PGSSLMODE", NULL };
+
+/* Merges LIVE with ARCH and checks the result is WANT. */
+static void
+merge_is(const char *live, const char *arch, const char *want)
+{
+	char *out = NULL;
+	size_t len = 0;
+
+	assert_int_equal(dotenv_merge(live, strlen(live), arch, strlen(arch),
+	    dbkeys, &out, &len), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(out, want, len);
+	free(out);
+}
+
+static void
+test_merge_replaces_only_the_db_lines(void **state)
+{
+	(void)state;
+	merge_is("# live settings\nA=1\nPOLARITY_DB_HOST=old  # here\n"
+	    "  B='x;y'\nPOLARITY_DB_PASSWORD=\"old pw\"\nZ=last\n",
+	    "POLARITY_DB_PASSWORD='new $pw'\nOTHER=ignored\n"
+	    "export POLARITY_DB_HOST=db.new\n",
+	    "# live settings\nA=1\nexport POLARITY_DB_HOST=db.new\n"
+	    "  B='x;y'\nPOLARITY_DB_PASSWORD='new $pw'\nZ=last\n");
+}
+
+static void
+test_merge_keeps_keys_the_archive_lacks(void **state)
+{
+	(void)state;
+	merge_is("PGSSLMODE=require\nPOLARITY_DB_HOST=a\n",
+	    "POLARITY_DB_HOST=b\n",
+	    "PGSSLMODE=require\nPOLARITY_DB_HOST=b\n");
+}
+
+static void
+test_merge_appends_keys_live_lacks(void **state)
+{
+	(void)state;
+	merge_is("A=1", "POLARITY_DB_DATABASE=polarity\nPGSSLMODE=verify-full\n",
+	    "A=1\nPOLARITY_DB_DATABASE=polarity\nPGSSLMODE=verify-full\n");
+	merge_is("", "POLARITY_DB_HOST=h\n", "POLARITY_DB_HOST=h\n");
+}
+
+static void
+test_merge_takes_the_last_archive_line(void **state)
+{
+	(void)state;
+	merge_is("POLARITY_DB_HOST=live\n",
+	    "POLARITY_DB_HOST=first\nPOLARITY_DB_HOST=second\n",
+	    "POLARITY_DB_HOST=second\n");
+}
+
+static void
+test_merge_multiline_values_whole(void **state)
+{
+	(void)state;
+	merge_is("POLARITY_DB_PASSWORD='two\nlines'\nA=1\n",
+	    "POLARITY_DB_PASSWORD=\"new\nvalue\"\n",
+	    "POLARITY_DB_PASSWORD=\"new\nvalue\"\nA=1\n");
+}
+
+static void
+test_merge_keeps_crlf_and_duplicates(void **state)
+{
+	(void)state;
+	merge_is("POLARITY_DB_HOST=a\r\nX=1\r\nPOLARITY_DB_HOST=b\r\n",
+	    "POLARITY_DB_HOST=new\n",
+	    "POLARITY_DB_HOST=new\r\nX=1\r\nPOLARITY_DB_HOST=new\r\n");
+}
+
+static void
+test_merged_text_reads_back(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	const char *live = "A='keep me'\nPOLARITY_DB_PASSWORD=old\n";
+	const char *arch = "POLARITY_DB_PASSWORD='p a;ss #wo$rd'\n";
+
+	(void)state;
+	assert_int_equal(dotenv_merge(live, strlen(live), arch, strlen(arch),
+	    dbkeys, &out, &len), 0);
+	assert_int_equal(parse_n(out, len), 0);
+	assert_string_equal(dotenv_get(&env, "POLARITY_DB_PASSWORD"),
+	    "p a;ss #wo$rd");
+	assert_string_equal(dotenv_get(&env, "A"), "keep me");
+	free(out);
+}
+
+static void
+test_replace_is_atomic_and_keeps_mode(void **state)
+{
+	char dir[] = "/tmp/test_dotenv_dir.XXXXXX", path[64], keep[80];
+	char buf[64];
+	struct stat st;
+	int fd;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/.env", dir);
+	snprintf(keep, sizeof keep, "%s/.env.before", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "OLD=1\n", 6), 6);
+	close(fd);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(dotenv_replace(path, "NEW=2\n", 6, keep, err,
+	    sizeof err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_string_equal(buf, "NEW=2\n");
+	fd = open(keep, O_RDONLY);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_string_equal(buf, "OLD=1\n");
+	/* No temporary file is left beside it. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(unlink(keep), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_replace_failure_leaves_the_file(void **state)
+{
+	(void)state;
+	assert_int_equal(dotenv_replace("/nonexistent/dir/.env", "X", 1, NULL,
+	    err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot write '/nonexistent/dir/.env'"));
+}
+
 int
 main(void)
 {
@@ -325,6 +466,15 @@ main(void)
 		cmocka_unit_test(test_unterminated_quote_is_an_error),
 		cmocka_unit_test(test_missing_file_names_it),
 		cmocka_unit_test(test_reads_a_real_file),
+		cmocka_unit_test(test_merge_replaces_only_the_db_lines),
+		cmocka_unit_test(test_merge_keeps_keys_the_archive_lacks),
+		cmocka_unit_test(test_merge_appends_keys_live_lacks),
+		cmocka_unit_test(test_merge_takes_the_last_archive_line),
+		cmocka_unit_test(test_merge_multiline_values_whole),
+		cmocka_unit_test(test_merge_keeps_crlf_and_duplicates),
+		cmocka_unit_test(test_merged_text_reads_back),
+		cmocka_unit_test(test_replace_is_atomic_and_keeps_mode),
+		cmocka_unit_test(test_replace_failure_leaves_the_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
