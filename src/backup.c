@@ -79,25 +79,23 @@ failf(struct run *r, const char *what, const char *name, int e)
 	return BACKUP_FAILED;
 }
 
-/* Creates the backup directory if missing, private to its owner. */
-static int
-make_backup_dir(struct run *r)
+int
+backup_dir_ensure(const char *dir, char *err, size_t elen)
 {
 	struct stat st;
 
-	if (mkdir(r->cfg->backup_dir, 0700) == 0) {
-		log_step("created backup directory '%s'", r->cfg->backup_dir);
-		return io_fsync_dir_of(r->cfg->backup_dir) < 0 ? -1 : 0;
-	}
-	if (errno != EEXIST)
-		return -1;
-	if (stat(r->cfg->backup_dir, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
+	if (mkdir(dir, 0700) == 0) {
+		log_step("created backup directory '%s'", dir);
+		if (io_fsync_dir_of(dir) == 0)
+			return 0;
+	} else if (errno == EEXIST && stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
 		errno = ENOTDIR;
-		return -1;
 	}
-	return 0;
+	snprintf(err, elen, "cannot use backup directory '%s': %s", dir,
+	    strerror(errno));
+	return -1;
 }
 
 /* Whether NAME is a temporary archive left by a run that died. */
@@ -456,11 +454,8 @@ backup_run(const struct config *c, char *path, size_t len, char *err,
 	r.sql.to = r.sql.from = -1;
 	err[0] = '\0';
 
-	if (make_backup_dir(&r) < 0) {
-		res = failf(&r, "use backup directory",
-		    c->backup_dir, errno);
+	if (backup_dir_ensure(c->backup_dir, err, elen) < 0)
 		goto out;
-	}
 	r.lock = lock_take(c->backup_dir, "backup", err, elen);
 	if (r.lock < 0) {
 		res = errno == EWOULDBLOCK ? BACKUP_BUSY : BACKUP_FAILED;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "restore.h"
 #include "config.h"
 #include "io.h"
 #include "log.h"
@@ -23,6 +24,7 @@ enum {
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_BUSY = 3,
+	EXIT_BAD_ARCHIVE = 4,
 };
 
 static void
@@ -30,9 +32,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: polarity [OPTIONS] backup\n"
+"       polarity [OPTIONS] restore [--yes] [--restart] ARCHIVE\n"
+"       polarity [OPTIONS] verify ARCHIVE\n"
 "\n"
-"Back up a Polarity Server: its database, .env file and integrations,\n"
-"into BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz.\n"
+"backup   write the database, .env file and integrations into\n"
+"         BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz\n"
+"restore  put them back from ARCHIVE, keeping what they replace\n"
+"         --yes      do not ask (required when not at a terminal)\n"
+"         --restart  then run ./down.sh and ./up.sh in the app folder\n"
+"verify   check ARCHIVE in full; change nothing\n"
 "\n"
 "Options (before the command):\n"
 "  --app-dir DIR           Polarity install root (default /app)\n"
@@ -49,7 +57,8 @@ usage(FILE *f)
 "  --version               show the version\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error, 3 another run holds\n"
-"the lock, 128+N stopped by signal N.\n");
+"the lock, 4 the archive is damaged or not a backup, 128+N stopped by\n"
+"signal N.\n");
 }
 
 static void
@@ -123,6 +132,60 @@ run_backup(const struct config *c)
 	case BACKUP_FAILED:
 	default:
 		log_error("backup failed: %s", err[0] ? err : "unknown error");
+		return EXIT_FAIL;
+	}
+}
+
+static int
+run_verify(const struct config *c, const char *path)
+{
+	struct unpacked u;
+	char err[2048];
+
+	log_step("checking '%s'", path);
+	if (restore_verify(c, path, &u, err, sizeof err) < 0) {
+		if (io_stop_signal)
+			return 128 + io_stop_signal;
+		log_error("%s", err);
+		return EXIT_BAD_ARCHIVE;
+	}
+	printf("%s: ok: format %d, created %s, database '%s' (PostgreSQL "
+	    "%s), %lu files, %lu folders, %lu links, %llu bytes\n", path,
+	    u.format, u.created, u.database, u.server_version, u.files,
+	    u.dirs, u.links, (unsigned long long)u.bytes);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int
+run_restore(const struct config *c, const char *path,
+    const struct restore_opts *o)
+{
+	static char report[16384];
+	char err[2048];
+
+	switch (restore_run(c, path, o, report, sizeof report, err,
+	    sizeof err)) {
+	case RESTORE_OK:
+		fputs(report, stdout);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	case RESTORE_BUSY:
+		log_error("%s", err);
+		return EXIT_BUSY;
+	case RESTORE_BAD_ARCHIVE:
+		log_error("refusing '%s': %s; nothing was changed", path, err);
+		return EXIT_BAD_ARCHIVE;
+	case RESTORE_DECLINED:
+		log_error("%s", err);
+		return isatty(STDIN_FILENO) ? EXIT_FAIL : EXIT_USAGE;
+	case RESTORE_INTERRUPTED:
+		log_error("restore stopped by signal %d; the server is as it "
+		    "was", (int)io_stop_signal);
+		return 128 + io_stop_signal;
+	case RESTORE_FAILED:
+	default:
+		fputs(report, stdout);
+		log_error("restore failed: %s; the previous database, "
+		    "integrations and settings are in place", err);
 		return EXIT_FAIL;
 	}
 }
@@ -235,6 +298,35 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return run_backup(&cfg);
+	}
+	if (strcmp(cmd, "verify") == 0) {
+		if (argc - optind != 1) {
+			log_error("'verify' takes one archive");
+			return EXIT_USAGE;
+		}
+		return run_verify(&cfg, argv[optind]);
+	}
+	if (strcmp(cmd, "restore") == 0) {
+		struct restore_opts ro = { 0, 0 };
+		const char *archive = NULL;
+		for (; optind < argc; optind++) {
+			if (strcmp(argv[optind], "--yes") == 0)
+				ro.yes = 1;
+			else if (strcmp(argv[optind], "--restart") == 0)
+				ro.restart = 1;
+			else if (argv[optind][0] == '-' || archive) {
+				log_error("'restore' takes [--yes] "
+				    "[--restart] and one archive, not '%s'",
+				    argv[optind]);
+				return EXIT_USAGE;
+			} else
+				archive = argv[optind];
+		}
+		if (archive == NULL) {
+			log_error("'restore' needs the archive to restore");
+			return EXIT_USAGE;
+		}
+		return run_restore(&cfg, archive, &ro);
 	}
 	log_error("unknown command '%s'; see 'polarity --help'", cmd);
 	return EXIT_USAGE;

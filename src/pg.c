@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,43 @@ died:
 }
 
 int
+pg_session_try(struct pg_session *s, const char *stmt, char *why,
+    size_t wlen, char *err, size_t elen)
+{
+	size_t len = strlen(stmt) * 2 + 3;
+	char *lit = malloc(len), *sql;
+	int rc;
+
+	if (lit == NULL || pg_quote_literal(stmt, lit, len) < 0) {
+		free(lit);
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	len = strlen(lit) + 256;
+	sql = malloc(len);
+	if (sql == NULL) {
+		free(lit);
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	/* The error lands in a session setting we read back: the handler's
+	 * subtransaction undoes the statement, not the setting. */
+	snprintf(sql, len, "DO $polarity$ BEGIN PERFORM set_config("
+	    "'polarity.error', '', false); EXECUTE %s; EXCEPTION WHEN OTHERS "
+	    "THEN PERFORM set_config('polarity.error', SQLERRM, false); END "
+	    "$polarity$;", lit);
+	rc = pg_session_query(s, sql, NULL, 0, err, elen);
+	free(sql);
+	free(lit);
+	if (rc < 0)
+		return -1;
+	if (pg_session_query(s, "SELECT current_setting('polarity.error');",
+	    why, wlen, err, elen) < 0)
+		return -1;
+	return why[0] ? 1 : 0;
+}
+
+int
 pg_session_close(struct pg_session *s, char *err, size_t elen)
 {
 	if (s->c.pid == 0 && s->to < 0)
@@ -248,4 +286,156 @@ pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int
+pg_set_database(struct pg *pg, const char *name)
+{
+	for (char **p = pg->envp; *p; p++)
+		if (strncmp(*p, "PGDATABASE=", 11) == 0) {
+			size_t len = strlen(name) + 12;
+			char *s = malloc(len);
+			if (s == NULL)
+				return -1;
+			snprintf(s, len, "PGDATABASE=%s", name);
+			free(*p);
+			*p = s;
+			pg->database = s + 11;
+			return 0;
+		}
+	if (spawn_env_add(&pg->envp, "PGDATABASE", name) < 0)
+		return -1;
+	return pg_set_database(pg, name);
+}
+
+/* Writes S between Q quotes, doubling each Q inside. */
+static int
+quote(const char *s, char q, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len < 3)
+		return -1;
+	out[o++] = q;
+	for (; *s; s++) {
+		if (o + 3 >= len)
+			return -1;
+		if (*s == q)
+			out[o++] = q;
+		out[o++] = *s;
+	}
+	out[o++] = q;
+	out[o] = '\0';
+	return 0;
+}
+
+int
+pg_quote_ident(const char *name, char *out, size_t len)
+{
+	return quote(name, '"', out, len);
+}
+
+int
+pg_quote_literal(const char *s, char *out, size_t len)
+{
+	/* standard_conforming_strings is on since PostgreSQL 9.1: inside
+	 * '...' only the quote itself needs doubling. */
+	return quote(s, '\'', out, len);
+}
+
+const char *
+pg_parse_ident(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return NULL;
+	if (*s == '"') {
+		for (s++; *s; s++) {
+			if (*s == '"') {
+				if (s[1] != '"')
+					break;
+				s++;
+			}
+			if (o + 1 >= len)
+				return NULL;
+			out[o++] = *s;
+		}
+		if (*s != '"' || o == 0)
+			return NULL;
+		out[o] = '\0';
+		return s + 1;
+	}
+	while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+	    (*s >= '0' && *s <= '9') || *s == '_' || *s == '$' ||
+	    (unsigned char)*s >= 0x80) {
+		if (o + 1 >= len)
+			return NULL;
+		out[o++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') :
+		    *s;
+		s++;
+	}
+	if (o == 0 || (out[0] >= '0' && out[0] <= '9') || out[0] == '$')
+		return NULL;
+	out[o] = '\0';
+	return s;
+}
+
+int
+pg_missing_role(const char *err, char *role, size_t len)
+{
+	static const char head[] = "role \"", tail[] = "\" does not exist";
+	const char *p = err;
+
+	while ((p = strstr(p, head)) != NULL) {
+		const char *start = p + sizeof head - 1;
+		const char *eol = strchr(start, '\n');
+		const char *end = NULL, *q = start;
+		/* The last match on the line: a name may hold quotes. */
+		while ((q = strstr(q, tail)) != NULL && (!eol || q < eol))
+			end = q++;
+		if (end && end > start && (size_t)(end - start) < len) {
+			memcpy(role, start, (size_t)(end - start));
+			role[end - start] = '\0';
+			return 1;
+		}
+		p = start;
+	}
+	return 0;
+}
+
+int
+pg_run_files(struct pg *pg, const char *const files[], size_t n,
+    char *errtext, size_t tlen, char *err, size_t elen)
+{
+	char path[4096];
+	char *argv[32];
+	size_t a = 0;
+	struct child c;
+	int rc;
+
+	if (n > 8) {
+		snprintf(err, elen, "too many files for psql");
+		return -1;
+	}
+	config_pg_program(pg->cfg, "psql", path, sizeof path);
+	argv[a++] = path;
+	argv[a++] = "-X";
+	argv[a++] = "-q";
+	argv[a++] = "--no-password";
+	argv[a++] = "-v";
+	argv[a++] = "ON_ERROR_STOP=1";
+	for (size_t i = 0; i < n; i++) {
+		argv[a++] = "-f";
+		argv[a++] = (char *)(uintptr_t)files[i];
+	}
+	argv[a] = NULL;
+	if (spawn_start(&c, argv, -1, -1, pg->envp) < 0) {
+		start_failed(path, err, elen);
+		return -1;
+	}
+	rc = spawn_wait(&c, err, elen);
+	spawn_stderr(&c, errtext, tlen);
+	spawn_close(&c);
+	return rc;
 }

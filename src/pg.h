@@ -54,6 +54,14 @@ int pg_session_open(struct pg *pg, struct pg_session *s, char *err,
 int pg_session_query(struct pg_session *s, const char *sql, char *out,
     size_t olen, char *err, size_t elen);
 
+/* Runs the statement STMT inside a DO block that catches its error, so
+ * that a failure does not end the session.  Returns 0 when it ran; 1 when
+ * it failed, with the server's message in WHY (WLEN bytes); -1 when the
+ * session itself failed (ERR says why).  STMT cannot be one that refuses
+ * to run in a transaction (CREATE DATABASE, DROP DATABASE). */
+int pg_session_try(struct pg_session *s, const char *stmt, char *why,
+    size_t wlen, char *err, size_t elen);
+
 /* Ends the session (its transaction, if any, is rolled back).  Returns 0
  * or -1 when psql did not end well. */
 int pg_session_close(struct pg_session *s, char *err, size_t elen);
@@ -67,5 +75,30 @@ int pg_dump_start(struct pg *pg, struct child *c, const char *section,
  * and keeps secrets out of the archive), writing to OUT. */
 int pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
     size_t elen);
+
+/* Points the children at the database NAME instead.  Returns 0 or -1. */
+int pg_set_database(struct pg *pg, const char *name);
+
+/* Writes NAME as an SQL identifier, always double-quoted, into OUT.
+ * Returns 0, or -1 when OUT is too small. */
+int pg_quote_ident(const char *name, char *out, size_t len);
+
+/* Writes S as an SQL string literal into OUT.  Returns 0 or -1. */
+int pg_quote_literal(const char *s, char *out, size_t len);
+
+/* Reads an SQL identifier at S (quoted or not; a bare one is folded to
+ * lower case, as the server does) into OUT.  Returns a pointer past it,
+ * or NULL when S does not start with one. */
+const char *pg_parse_ident(const char *s, char *out, size_t len);
+
+/* Finds in the psql error text ERR the role of a 'role "X" does not
+ * exist' error.  Returns 1 with the name in ROLE, else 0. */
+int pg_missing_role(const char *err, char *role, size_t len);
+
+/* Runs psql on the N files FILES, in order, stopping at the first error.
+ * Returns 0, or -1 with ERR describing it; the whole of psql's error
+ * output is left in ERRTEXT (TLEN bytes) for the caller to read. */
+int pg_run_files(struct pg *pg, const char *const files[], size_t n,
+    char *errtext, size_t tlen, char *err, size_t elen);
 
 #endif

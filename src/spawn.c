@@ -118,6 +118,13 @@ int
 spawn_start(struct child *c, char *const argv[], int in, int out,
     char *const envp[])
 {
+	return spawn_start_in(c, argv, in, out, envp, NULL);
+}
+
+int
+spawn_start_in(struct child *c, char *const argv[], int in, int out,
+    char *const envp[], const char *dir)
+{
 	char prog[PATH_MAX];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -155,6 +162,8 @@ spawn_start(struct child *c, char *const argv[], int in, int out,
 	}
 	if (e == 0)
 		e = posix_spawn_file_actions_adddup2(&fa, c->errfd, 2);
+	if (e == 0 && dir != NULL)
+		e = posix_spawn_file_actions_addchdir_np(&fa, dir);
 
 	/* We ignore SIGPIPE and catch SIGINT/SIGTERM; the child must not
 	 * inherit either, nor our blocked signals. */

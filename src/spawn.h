@@ -39,6 +39,10 @@ int spawn_find(const char *prog, char *const envp[], char *out, size_t len);
 int spawn_start(struct child *c, char *const argv[], int in, int out,
     char *const envp[]);
 
+/* Like spawn_start(), with the child started in the folder DIR. */
+int spawn_start_in(struct child *c, char *const argv[], int in, int out,
+    char *const envp[], const char *dir);
+
 /* Starts the N programs ARGVS[0..N-1] as a pipeline: IN feeds the first,
  * each one's standard output feeds the next, the last writes to OUT.
  * The pipes between stages are the children's alone.  On failure the

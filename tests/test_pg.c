@@ -81,6 +81,61 @@ test_pg_dump_major_must_reach_the_server(void **state)
 	assert_false(pg_dump_can_dump(90624, 100001));
 }
 
+static void
+test_quote_ident_and_literal(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(pg_quote_ident("plain", out, sizeof out), 0);
+	assert_string_equal(out, "\"plain\"");
+	assert_int_equal(pg_quote_ident("Mixed \"Case\"; drop", out,
+	    sizeof out), 0);
+	assert_string_equal(out, "\"Mixed \"\"Case\"\"; drop\"");
+	assert_int_equal(pg_quote_literal("it's \\ ok", out, sizeof out), 0);
+	assert_string_equal(out, "'it''s \\ ok'");
+	assert_int_equal(pg_quote_ident("toolongforthis", out, 8), -1);
+}
+
+static void
+test_parse_ident(void **state)
+{
+	char out[64];
+	const char *rest;
+
+	(void)state;
+	rest = pg_parse_ident("Polarity_Reader;", out, sizeof out);
+	assert_non_null(rest);
+	assert_string_equal(out, "polarity_reader");
+	assert_string_equal(rest, ";");
+	rest = pg_parse_ident("\"Mixed \"\"Case\"\" Owner\" WITH", out,
+	    sizeof out);
+	assert_non_null(rest);
+	assert_string_equal(out, "Mixed \"Case\" Owner");
+	assert_string_equal(rest, " WITH");
+	assert_null(pg_parse_ident("\"unterminated", out, sizeof out));
+	assert_null(pg_parse_ident("\"\"", out, sizeof out));
+	assert_null(pg_parse_ident("1abc", out, sizeof out));
+	assert_null(pg_parse_ident(";", out, sizeof out));
+}
+
+static void
+test_missing_role_from_psql_error(void **state)
+{
+	char role[64];
+
+	(void)state;
+	assert_true(pg_missing_role("psql:/x/1-pre-data.sql:42: ERROR:  role "
+	    "\"app_owner\" does not exist\n", role, sizeof role));
+	assert_string_equal(role, "app_owner");
+	assert_true(pg_missing_role("ERROR:  role \"we\"ird\" does not exist",
+	    role, sizeof role));
+	assert_string_equal(role, "we\"ird");
+	assert_false(pg_missing_role("ERROR:  relation \"t\" does not exist",
+	    role, sizeof role));
+	assert_false(pg_missing_role("", role, sizeof role));
+}
+
 int
 main(void)
 {
@@ -88,6 +143,9 @@ main(void)
 		cmocka_unit_test(test_environment_carries_the_connection),
 		cmocka_unit_test(test_no_sslmode_unless_set),
 		cmocka_unit_test(test_pg_dump_major_must_reach_the_server),
+		cmocka_unit_test(test_quote_ident_and_literal),
+		cmocka_unit_test(test_parse_ident),
+		cmocka_unit_test(test_missing_role_from_psql_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

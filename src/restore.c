@@ -1,0 +1,957 @@
+/* restore.c - from a checked archive back to a running server. */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "dotenv.h"
+#include "io.h"
+#include "lock.h"
+#include "log.h"
+#include "pg.h"
+#include "restore.h"
+#include "spawn.h"
+#include "unpack.h"
+
+#define STAGE_PREFIX ".polarity-restore-"
+#define DB_MARK "polarity restore in progress"
+/* Each missing role found by a failed load costs one more load. */
+#define MAX_ROLE_RETRIES 32
+#define ROLES_MAX (16 * 1024 * 1024)
+
+/* The .env keys a restore takes from the archive. */
+static const char *const env_keys[] = {
+	"POLARITY_DB_HOST", "POLARITY_DB_PORT", "POLARITY_DB_USER",
+	"POLARITY_DB_PASSWORD", "POLARITY_DB_DATABASE", "PGSSLMODE", NULL
+};
+
+struct restore {
+	const struct config *cfg;
+	const struct restore_opts *o;
+	const char *archive;
+	char stamp[16];
+	char parent[PATH_MAX];		/* holds the integrations folder */
+	char stage_name[64];
+	char stage_path[PATH_MAX];
+	int parent_fd, stage_fd;
+	struct unpacked u;
+	struct dotenv live_env, arch_env;
+	struct db live, arch;
+	int have_live_env;
+	struct pg pg;			/* the maintenance connection */
+	struct pg_session sql;
+	char target[64], tmpdb[64], kept[64];
+	char qtarget[160], qtmp[160], qkept[160];
+	int target_existed;
+	char kept_integrations[PATH_MAX];
+	char kept_env[PATH_MAX];
+	int had_integrations;
+	int lock;
+	char *err;
+	size_t elen;
+	FILE *report;
+};
+
+static enum restore_result
+failf(struct restore *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static enum restore_result
+failf(struct restore *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->elen, fmt, ap);
+	va_end(ap);
+	return RESTORE_FAILED;
+}
+
+int
+restore_verify(const struct config *c, const char *path, struct unpacked *u,
+    char *err, size_t elen)
+{
+	char zip[PATH_MAX];
+	char **envp = spawn_env();
+	int rc;
+
+	if (envp == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	config_compressor(c, envp, zip, sizeof zip);
+	rc = unpack(path, zip, envp, -1, u, err, elen);
+	spawn_env_free(envp);
+	return rc;
+}
+
+/* Removes the staging folders of runs that died; we hold the lock. */
+static void
+clean_stale_stages(struct restore *r)
+{
+	DIR *d = fdopendir(dup(r->parent_fd));
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX))
+		    == 0 && unpack_remove(r->parent_fd, de->d_name) == 0)
+			log_step("removed '%s/%s' left by an interrupted "
+			    "restore", r->parent, de->d_name);
+	closedir(d);
+}
+
+/* The staging folder: beside the integrations folder, so that moving the
+ * unpacked tree into place is a rename on one file system. */
+static enum restore_result
+open_stage(struct restore *r)
+{
+	const char *dir = r->cfg->integrations_dir;
+	const char *slash = strrchr(dir, '/');
+	size_t n = slash && slash != dir ? (size_t)(slash - dir) : 1;
+
+	memcpy(r->parent, dir, n);
+	r->parent[n] = '\0';
+	r->parent_fd = open(r->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->parent_fd < 0)
+		return failf(r, "cannot use '%s' (it holds the integrations "
+		    "folder): %s", r->parent, strerror(errno));
+	clean_stale_stages(r);
+	snprintf(r->stage_path, sizeof r->stage_path, "%s/" STAGE_PREFIX
+	    "XXXXXX", r->parent);
+	if (mkdtemp(r->stage_path) == NULL) {
+		r->stage_path[0] = '\0';
+		return failf(r, "cannot make a staging folder in '%s': %s",
+		    r->parent, strerror(errno));
+	}
+	snprintf(r->stage_name, sizeof r->stage_name, "%s",
+	    strrchr(r->stage_path, '/') + 1);
+	r->stage_fd = open(r->stage_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->stage_fd < 0)
+		return failf(r, "cannot open '%s': %s", r->stage_path,
+		    strerror(errno));
+	return RESTORE_OK;
+}
+
+static enum restore_result
+read_envs(struct restore *r)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/.env", r->stage_path);
+	if (dotenv_read(&r->arch_env, path, r->err, r->elen) < 0 ||
+	    config_db(&r->arch, &r->arch_env, "the archive's .env", r->err,
+	    r->elen) < 0)
+		return RESTORE_BAD_ARCHIVE;
+	if (access(r->cfg->env_file, F_OK) < 0 && errno == ENOENT) {
+		/* A new server without a .env: the archive's is all. */
+		r->live = r->arch;
+		return RESTORE_OK;
+	}
+	r->have_live_env = 1;
+	if (dotenv_read(&r->live_env, r->cfg->env_file, r->err, r->elen) < 0 ||
+	    config_db(&r->live, &r->live_env, r->cfg->env_file, r->err,
+	    r->elen) < 0)
+		return RESTORE_FAILED;
+	return RESTORE_OK;
+}
+
+/* Builds NAME_SUFFIX_STAMP within PostgreSQL's 63 bytes. */
+static void
+dated(char *out, size_t len, const char *name, const char *suffix,
+    const char *stamp)
+{
+	int room = 63 - (int)strlen(suffix) - (int)strlen(stamp) - 1;
+
+	snprintf(out, len, "%.*s_%s_%s", room, name, suffix, stamp);
+}
+
+static enum restore_result
+confirm(struct restore *r)
+{
+	char answer[32];
+
+	fprintf(stderr,
+	    "Restore from '%s'\n"
+	    "  created %s, PostgreSQL %s, database '%s'\n"
+	    "This replaces:\n"
+	    "  database '%s' on %s:%s (the current one is kept as '%s')\n"
+	    "  integrations in '%s' (kept as '%s.before-restore-%s')\n"
+	    "  the database settings in '%s' (kept as '%s.before-restore-%s')\n"
+	    "Type 'yes' to go on: ",
+	    r->archive, r->u.created, r->u.server_version, r->u.database,
+	    r->target, r->live.host, r->live.port, r->kept,
+	    r->cfg->integrations_dir, r->cfg->integrations_dir, r->stamp,
+	    r->cfg->env_file, r->cfg->env_file, r->stamp);
+	fflush(stderr);
+	if (fgets(answer, sizeof answer, stdin) == NULL ||
+	    strcmp(answer, "yes\n") != 0) {
+		snprintf(r->err, r->elen, "restore cancelled; nothing was "
+		    "changed");
+		return RESTORE_DECLINED;
+	}
+	return RESTORE_OK;
+}
+
+/* Opens the maintenance session: the postgres database, else template1. */
+static enum restore_result
+connect_admin(struct restore *r)
+{
+	static const char *const dbs[] = { "postgres", "template1" };
+
+	if (pg_init(&r->pg, r->cfg, &r->live) < 0)
+		return failf(r, "out of memory");
+	for (size_t i = 0; i < 2; i++) {
+		if (pg_set_database(&r->pg, dbs[i]) < 0)
+			return failf(r, "out of memory");
+		if (pg_session_open(&r->pg, &r->sql, r->err, r->elen) == 0 &&
+		    pg_session_query(&r->sql, "SELECT 1;", NULL, 0, r->err,
+		    r->elen) == 0)
+			return RESTORE_OK;
+		if (!strstr(r->err, "does not exist"))
+			break;
+	}
+	return RESTORE_FAILED;
+}
+
+/* Sends one statement that must succeed. */
+static int
+exec(struct restore *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+exec(struct restore *r, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	return pg_session_query(&r->sql, sql, NULL, 0, r->err, r->elen);
+}
+
+/* Asks a one-value question; the answer goes to OUT. */
+static int
+ask(struct restore *r, char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+ask(struct restore *r, char *out, size_t len, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	return pg_session_query(&r->sql, sql, out, len, r->err, r->elen);
+}
+
+static int
+role_exists(struct restore *r, const char *role, int *exists)
+{
+	char lit[512], out[16];
+
+	if (pg_quote_literal(role, lit, sizeof lit) < 0)
+		return failf(r, "role name too long"), -1;
+	if (ask(r, out, sizeof out, "SELECT count(*) FROM pg_roles WHERE "
+	    "rolname = %s;", lit) < 0)
+		return -1;
+	*exists = atoi(out) > 0;
+	return 0;
+}
+
+/* Creates ROLE with the attributes ATTRS (already filtered). */
+static int
+create_role(struct restore *r, const char *role, const char *attrs)
+{
+	char q[512];
+
+	if (pg_quote_ident(role, q, sizeof q) < 0)
+		return failf(r, "role name too long"), -1;
+	if (exec(r, "CREATE ROLE %s%s%s;", q, attrs[0] ? " WITH " : "",
+	    attrs) < 0)
+		return -1;
+	log_step("created role %s", q);
+	fprintf(r->report, "Created role %s, which the database needs "
+	    "(without a password).\n", q);
+	return 0;
+}
+
+/* The attributes of an "ALTER ROLE x WITH ...;" line that an archive may
+ * give a new role: never SUPERUSER, REPLICATION or BYPASSRLS. */
+static void
+safe_attrs(const char *with, char *out, size_t len)
+{
+	static const char *const ok[] = { "LOGIN", "NOLOGIN", "INHERIT",
+		"NOINHERIT", "CREATEDB", "NOCREATEDB", "CREATEROLE",
+		"NOCREATEROLE", NULL };
+	size_t o = 0;
+
+	out[0] = '\0';
+	while (*with) {
+		size_t n = strcspn(with, " ;");
+		for (size_t i = 0; ok[i]; i++)
+			if (strlen(ok[i]) == n && strncmp(with, ok[i], n) == 0 &&
+			    o + n + 2 < len) {
+				o += (size_t)snprintf(out + o, len - o, "%s%s",
+				    o ? " " : "", ok[i]);
+			}
+		with += n;
+		while (*with == ' ' || *with == ';')
+			with++;
+	}
+}
+
+/* Reads the whole file NAME of the stage into a new string. */
+static char *
+stage_read(struct restore *r, const char *name, size_t max)
+{
+	int fd = openat(r->stage_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size <= max &&
+	    (buf = malloc((size_t)st.st_size + 1)) != NULL) {
+		ssize_t n = io_read_full(fd, buf, (size_t)st.st_size);
+		if (n < 0) {
+			free(buf);
+			buf = NULL;
+		} else
+			buf[n] = '\0';
+	}
+	close(fd);
+	return buf;
+}
+
+/* Creates the roles of the archive that this server lacks, with their
+ * memberships. */
+static enum restore_result
+create_roles(struct restore *r)
+{
+	char *text, *line, *save = NULL, role[256], other[256], why[512];
+	char **made = NULL;
+	size_t nmade = 0;
+	enum restore_result res = RESTORE_OK;
+
+	if (!r->u.has_roles)
+		return RESTORE_OK;
+	text = stage_read(r, "database/roles.sql", ROLES_MAX);
+	if (text == NULL)
+		return failf(r, "cannot read the archive's roles: %s",
+		    strerror(errno));
+	/* First the roles ("CREATE ROLE x;" then "ALTER ROLE x WITH ...;"). */
+	for (line = strtok_r(text, "\n", &save); line && res == RESTORE_OK;
+	    line = strtok_r(NULL, "\n", &save)) {
+		const char *p;
+		int exists;
+		char attrs[256];
+		if (strncmp(line, "ALTER ROLE ", 11) != 0 ||
+		    (p = pg_parse_ident(line + 11, role, sizeof role)) == NULL ||
+		    strncmp(p, " WITH ", 6) != 0)
+			continue;
+		if (role_exists(r, role, &exists) < 0) {
+			res = RESTORE_FAILED;
+			break;
+		}
+		if (exists)
+			continue;
+		safe_attrs(p + 6, attrs, sizeof attrs);
+		if (create_role(r, role, attrs) < 0) {
+			res = RESTORE_FAILED;
+			break;
+		}
+		char **v = realloc(made, (nmade + 1) * sizeof *v);
+		if (v == NULL || (v[nmade] = strdup(role)) == NULL) {
+			made = v ? v : made;
+			res = failf(r, "out of memory");
+			break;
+		}
+		made = v;
+		nmade++;
+	}
+	free(text);
+	/* Then the memberships that involve a role we made: "GRANT a TO b
+	 * ...;".  One that cannot be given is a warning, not a failure. */
+	text = res == RESTORE_OK && nmade ? stage_read(r, "database/roles.sql",
+	    ROLES_MAX) : NULL;
+	save = NULL;
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		const char *p;
+		char qa[512], qb[512], stmt[1100];
+		int mine = 0;
+		if (strncmp(line, "GRANT ", 6) != 0 ||
+		    (p = pg_parse_ident(line + 6, role, sizeof role)) == NULL ||
+		    strncmp(p, " TO ", 4) != 0 ||
+		    pg_parse_ident(p + 4, other, sizeof other) == NULL)
+			continue;
+		for (size_t i = 0; i < nmade; i++)
+			mine |= !strcmp(made[i], role) || !strcmp(made[i], other);
+		if (!mine || pg_quote_ident(role, qa, sizeof qa) < 0 ||
+		    pg_quote_ident(other, qb, sizeof qb) < 0)
+			continue;
+		snprintf(stmt, sizeof stmt, "GRANT %s TO %s", qa, qb);
+		int t = pg_session_try(&r->sql, stmt, why, sizeof why, r->err,
+		    r->elen);
+		if (t < 0) {
+			res = RESTORE_FAILED;
+			break;
+		}
+		if (t > 0)
+			log_warn("cannot grant role %s to %s: %s", qa, qb, why);
+	}
+	free(text);
+	for (size_t i = 0; i < nmade; i++)
+		free(made[i]);
+	free(made);
+	return res;
+}
+
+static int
+db_exists(struct restore *r, const char *name, int *exists)
+{
+	char lit[160], out[16];
+
+	pg_quote_literal(name, lit, sizeof lit);
+	if (ask(r, out, sizeof out, "SELECT count(*) FROM pg_database WHERE "
+	    "datname = %s;", lit) < 0)
+		return -1;
+	*exists = atoi(out) > 0;
+	return 0;
+}
+
+/* Drops databases that a restore which died left half loaded: they carry
+ * our mark, and we hold the lock. */
+static enum restore_result
+drop_stale_databases(struct restore *r)
+{
+	char name[128], q[300];
+
+	for (int i = 0; i < 16; i++) {
+		if (ask(r, name, sizeof name, "SELECT d.datname FROM "
+		    "pg_database d JOIN pg_shdescription s ON s.objoid = d.oid "
+		    "AND s.classoid = 'pg_database'::regclass WHERE "
+		    "s.description = '" DB_MARK "' LIMIT 1;") < 0)
+			return RESTORE_FAILED;
+		if (name[0] == '\0')
+			return RESTORE_OK;
+		pg_quote_ident(name, q, sizeof q);
+		if (exec(r, "DROP DATABASE %s;", q) < 0)
+			return RESTORE_FAILED;
+		log_step("dropped database %s left by an interrupted restore",
+		    q);
+	}
+	return RESTORE_OK;
+}
+
+/* Makes the empty database the load goes into. */
+static int
+create_tmpdb(struct restore *r)
+{
+	char owner[300] = "", enc[100] = "", q[300], lit[100];
+	int exists = 0;
+
+	if (role_exists(r, r->arch.user, &exists) < 0)
+		return -1;
+	if (exists && pg_quote_ident(r->arch.user, q, sizeof q) == 0)
+		snprintf(owner, sizeof owner, " OWNER %s", q);
+	if (r->u.encoding[0] && pg_quote_literal(r->u.encoding, lit,
+	    sizeof lit) == 0)
+		snprintf(enc, sizeof enc, " ENCODING %s", lit);
+	if (exec(r, "CREATE DATABASE %s TEMPLATE template0%s%s;", r->qtmp,
+	    enc, owner) < 0)
+		return -1;
+	return exec(r, "COMMENT ON DATABASE %s IS '" DB_MARK "';", r->qtmp);
+}
+
+static void
+drop_tmpdb(struct restore *r)
+{
+	char err[512];
+
+	/* The session may be the thing that failed: use a fresh one. */
+	if (r->sql.c.pid == 0 || exec(r, "DROP DATABASE IF EXISTS %s;",
+	    r->qtmp) < 0) {
+		pg_session_close(&r->sql, err, sizeof err);
+		if (pg_session_open(&r->pg, &r->sql, err, sizeof err) == 0) {
+			char sql[300];
+			snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s;",
+			    r->qtmp);
+			if (pg_session_query(&r->sql, sql, NULL, 0, err,
+			    sizeof err) < 0)
+				log_warn("cannot drop database %s: %s; drop "
+				    "it by hand", r->qtmp, err);
+		}
+	}
+}
+
+/* Loads the dumps into the new database; a missing role is created and
+ * the load made again from an empty database. */
+static enum restore_result
+load(struct restore *r)
+{
+	static const char *const names[] = { "database/1-pre-data.sql",
+		"database/2-data.sql", "database/3-post-data.sql" };
+	char files[3][PATH_MAX], errtext[8192], role[256];
+	const char *argv[3];
+	struct pg loader;
+	enum restore_result res = RESTORE_FAILED;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(files[i], sizeof files[i], "%s/%s", r->stage_path,
+		    names[i]);
+		argv[i] = files[i];
+	}
+	if (pg_init(&loader, r->cfg, &r->live) < 0 ||
+	    pg_set_database(&loader, r->tmpdb) < 0)
+		return failf(r, "out of memory");
+	for (int attempt = 0; attempt <= MAX_ROLE_RETRIES; attempt++) {
+		if (create_tmpdb(r) < 0)
+			break;
+		log_step("loading the database into %s", r->qtmp);
+		if (pg_run_files(&loader, argv, 3, errtext, sizeof errtext,
+		    r->err, r->elen) == 0) {
+			res = RESTORE_OK;
+			break;
+		}
+		drop_tmpdb(r);
+		if (io_stop_signal || !pg_missing_role(errtext, role,
+		    sizeof role) || attempt == MAX_ROLE_RETRIES)
+			break;
+		/* The fallback the Polarity documentation describes, done
+		 * for the operator: create the role, load again. */
+		log_step("role \"%s\" does not exist here: creating it and "
+		    "loading again", role);
+		if (create_role(r, role, "") < 0)
+			break;
+	}
+	pg_free(&loader);
+	return res;
+}
+
+/* The point of no return, done so that it can be undone: swap the names
+ * of the databases in one transaction. */
+static enum restore_result
+swap_databases(struct restore *r)
+{
+	char lit[160], why[512];
+
+	if (!r->target_existed)
+		return exec(r, "ALTER DATABASE %s RENAME TO %s;", r->qtmp,
+		    r->qtarget) < 0 ? RESTORE_FAILED : RESTORE_OK;
+	pg_quote_literal(r->target, lit, sizeof lit);
+	for (int tries = 0; tries < 10; tries++) {
+		/* Keep the applications out while the names change; they
+		 * reconnect to the restored database afterwards. */
+		char stmt[400];
+		snprintf(stmt, sizeof stmt, "ALTER DATABASE %s "
+		    "ALLOW_CONNECTIONS false", r->qtarget);
+		if (pg_session_try(&r->sql, stmt, why, sizeof why, r->err,
+		    r->elen) < 0)
+			return RESTORE_FAILED;
+		if (ask(r, why, sizeof why, "SELECT count(pg_terminate_backend("
+		    "pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+		    "pg_backend_pid();", lit) < 0)
+			return RESTORE_FAILED;
+		snprintf(stmt, sizeof stmt, "ALTER DATABASE %s RENAME TO %s",
+		    r->qtarget, r->qkept);
+		char both[900];
+		snprintf(both, sizeof both, "%s; ALTER DATABASE %s RENAME TO %s",
+		    stmt, r->qtmp, r->qtarget);
+		/* Both renames or neither. */
+		int t = pg_session_try(&r->sql, both, why, sizeof why, r->err,
+		    r->elen);
+		if (t < 0)
+			return RESTORE_FAILED;
+		if (t == 0) {
+			snprintf(stmt, sizeof stmt, "ALTER DATABASE %s "
+			    "ALLOW_CONNECTIONS true", r->qkept);
+			(void)pg_session_try(&r->sql, stmt, why, sizeof why,
+			    r->err, r->elen);
+			return RESTORE_OK;
+		}
+		if (!strstr(why, "being accessed by other users"))
+			break;
+		usleep(200 * 1000);
+	}
+	{
+		char stmt[400], ignored[512];
+		snprintf(stmt, sizeof stmt, "ALTER DATABASE %s "
+		    "ALLOW_CONNECTIONS true", r->qtarget);
+		(void)pg_session_try(&r->sql, stmt, ignored, sizeof ignored,
+		    r->err, r->elen);
+	}
+	return failf(r, "cannot put the restored database in place of %s: "
+	    "%s", r->qtarget, why);
+}
+
+/* Undoes swap_databases(). */
+static void
+unswap_databases(struct restore *r)
+{
+	char why[512], stmt[900], lit[160];
+
+	pg_quote_literal(r->target, lit, sizeof lit);
+	if (ask(r, why, sizeof why, "SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE datname = %s AND pid <> "
+	    "pg_backend_pid();", lit) < 0)
+		goto fail;
+	if (r->target_existed)
+		snprintf(stmt, sizeof stmt, "ALTER DATABASE %s RENAME TO %s; "
+		    "ALTER DATABASE %s RENAME TO %s", r->qtarget, r->qtmp,
+		    r->qkept, r->qtarget);
+	else
+		snprintf(stmt, sizeof stmt, "ALTER DATABASE %s RENAME TO %s",
+		    r->qtarget, r->qtmp);
+	if (pg_session_try(&r->sql, stmt, why, sizeof why, r->err, r->elen)
+	    != 0)
+		goto fail;
+	drop_tmpdb(r);
+	return;
+fail:
+	log_error("could not put database %s back: rename %s to %s by hand",
+	    r->qtarget, r->qkept, r->qtarget);
+}
+
+/* Moves the unpacked integrations into place, the current ones aside. */
+static enum restore_result
+swap_integrations(struct restore *r)
+{
+	const char *live = r->cfg->integrations_dir;
+	char staged[PATH_MAX];
+	struct stat st;
+
+	snprintf(staged, sizeof staged, "%s/integrations", r->stage_path);
+	snprintf(r->kept_integrations, sizeof r->kept_integrations,
+	    "%s.before-restore-%s", live, r->stamp);
+	if (lstat(live, &st) < 0) {
+		if (errno != ENOENT)
+			return failf(r, "cannot use '%s': %s", live,
+			    strerror(errno));
+		if (rename(staged, live) < 0)
+			return failf(r, "cannot move the integrations to '%s': "
+			    "%s", live, strerror(errno));
+		r->had_integrations = 0;
+		r->kept_integrations[0] = '\0';
+		return RESTORE_OK;
+	}
+	/* One atomic exchange: at every instant a whole tree is there. */
+	if (renameat2(AT_FDCWD, staged, AT_FDCWD, live, RENAME_EXCHANGE) < 0)
+		return failf(r, "cannot swap the integrations into '%s': %s",
+		    live, strerror(errno));
+	if (rename(staged, r->kept_integrations) < 0) {
+		int e = errno;
+		renameat2(AT_FDCWD, staged, AT_FDCWD, live, RENAME_EXCHANGE);
+		return failf(r, "cannot keep the current integrations as "
+		    "'%s': %s", r->kept_integrations, strerror(e));
+	}
+	r->had_integrations = 1;
+	io_fsync_dir(r->parent);
+	return RESTORE_OK;
+}
+
+static void
+unswap_integrations(struct restore *r)
+{
+	const char *live = r->cfg->integrations_dir;
+	char staged[PATH_MAX];
+
+	snprintf(staged, sizeof staged, "%s/integrations", r->stage_path);
+	if (rename(live, staged) < 0 || (r->had_integrations &&
+	    rename(r->kept_integrations, live) < 0))
+		log_error("could not put the integrations back: move '%s' to "
+		    "'%s' by hand", r->kept_integrations, live);
+}
+
+/* Writes the archive's database settings into the live .env. */
+static enum restore_result
+rewrite_env(struct restore *r)
+{
+	char path[PATH_MAX], *arch, *live = NULL, *out = NULL;
+	size_t outlen = 0;
+	int rc;
+
+	snprintf(path, sizeof path, ".env");
+	arch = stage_read(r, path, 1024 * 1024);
+	if (arch == NULL)
+		return failf(r, "cannot read the archive's .env: %s",
+		    strerror(errno));
+	if (!r->have_live_env) {
+		r->kept_env[0] = '\0';
+		rc = dotenv_replace(r->cfg->env_file, arch, strlen(arch), NULL,
+		    r->err, r->elen);
+		free(arch);
+		return rc < 0 ? RESTORE_FAILED : RESTORE_OK;
+	}
+	int fd = open(r->cfg->env_file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size < 1024 * 1024 &&
+	    (live = malloc((size_t)st.st_size + 1)) != NULL) {
+		ssize_t n = io_read_full(fd, live, (size_t)st.st_size);
+		if (n < 0) {
+			free(live);
+			live = NULL;
+		} else
+			live[n] = '\0';
+	}
+	if (fd >= 0)
+		close(fd);
+	if (live == NULL) {
+		free(arch);
+		return failf(r, "cannot read '%s': %s", r->cfg->env_file,
+		    strerror(errno));
+	}
+	snprintf(r->kept_env, sizeof r->kept_env, "%s.before-restore-%s",
+	    r->cfg->env_file, r->stamp);
+	rc = dotenv_merge(live, strlen(live), arch, strlen(arch), env_keys,
+	    &out, &outlen);
+	if (rc == 0)
+		rc = dotenv_replace(r->cfg->env_file, out, outlen, r->kept_env,
+		    r->err, r->elen);
+	else
+		failf(r, "out of memory");
+	free(arch);
+	free(live);
+	free(out);
+	return rc < 0 ? RESTORE_FAILED : RESTORE_OK;
+}
+
+/* Swaps everything in, or nothing.  Signals wait until it is done. */
+static enum restore_result
+commit(struct restore *r)
+{
+	sigset_t block, old;
+	enum restore_result res;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	log_step("putting the restored database, integrations and settings "
+	    "in place");
+	res = swap_databases(r);
+	if (res == RESTORE_OK) {
+		res = swap_integrations(r);
+		if (res == RESTORE_OK) {
+			res = rewrite_env(r);
+			if (res != RESTORE_OK)
+				unswap_integrations(r);
+		}
+		if (res != RESTORE_OK)
+			unswap_databases(r);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return res;
+}
+
+/* Tries the restored settings, as the containers will. */
+static void
+check_connection(struct restore *r)
+{
+	struct pg pg;
+	struct pg_session s;
+	char err[1024];
+
+	if (pg_init(&pg, r->cfg, &r->arch) < 0)
+		return;
+	if (pg_session_open(&pg, &s, err, sizeof err) == 0 &&
+	    pg_session_query(&s, "SELECT 1;", NULL, 0, err, sizeof err) == 0) {
+		pg_session_close(&s, err, sizeof err);
+		pg_free(&pg);
+		return;
+	}
+	pg_free(&pg);
+	log_warn("THE RESTORED SETTINGS DO NOT CONNECT: %s", err);
+	fprintf(r->report, "WARNING: with the restored .env settings the "
+	    "database does not accept a connection:\n  %s\nFix the role or "
+	    "its password before starting Polarity, e.g.\n  ALTER ROLE \"%s\" "
+	    "WITH LOGIN PASSWORD '...';\n", err, r->arch.user);
+}
+
+/* Runs ./down.sh then ./up.sh in the app folder. */
+static int
+restart(struct restore *r)
+{
+	extern char **environ;
+	static const char *const scripts[] = { "./down.sh", "./up.sh" };
+
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX], msg[1024];
+		char *argv[] = { path, NULL };
+		struct child c;
+		snprintf(path, sizeof path, "%s/%s", r->cfg->app_dir,
+		    scripts[i] + 2);
+		log_step("running %s in '%s'", scripts[i], r->cfg->app_dir);
+		/* The operator's own scripts: they get our environment, and
+		 * their output goes to our standard error. */
+		if (spawn_start_in(&c, argv, -1, 2, environ, r->cfg->app_dir)
+		    < 0) {
+			failf(r, "cannot run '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		if (spawn_wait(&c, msg, sizeof msg) < 0) {
+			spawn_close(&c);
+			failf(r, "the restore is done, but restarting failed: "
+			    "%s", msg);
+			return -1;
+		}
+		spawn_close(&c);
+	}
+	return 0;
+}
+
+static void
+teardown(struct restore *r)
+{
+	char ignored[512];
+
+	pg_session_close(&r->sql, ignored, sizeof ignored);
+	pg_free(&r->pg);
+	if (r->stage_fd >= 0)
+		close(r->stage_fd);
+	if (r->stage_name[0] && r->parent_fd >= 0 &&
+	    unpack_remove(r->parent_fd, r->stage_name) < 0)
+		log_warn("cannot remove '%s': %s", r->stage_path,
+		    strerror(errno));
+	if (r->parent_fd >= 0)
+		close(r->parent_fd);
+	dotenv_free(&r->live_env);
+	dotenv_free(&r->arch_env);
+	if (r->lock >= 0)
+		close(r->lock);
+}
+
+enum restore_result
+restore_run(const struct config *c, const char *path,
+    const struct restore_opts *o, char *report, size_t rlen, char *err,
+    size_t elen)
+{
+	struct restore r = { .cfg = c, .o = o, .archive = path,
+		.parent_fd = -1, .stage_fd = -1, .lock = -1, .err = err,
+		.elen = elen };
+	enum restore_result res;
+	char zip[PATH_MAX], **envp;
+	char *rep = NULL;
+	size_t replen = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	err[0] = report[0] = '\0';
+	r.sql.to = r.sql.from = -1;
+	localtime_r(&now, &tm);
+	strftime(r.stamp, sizeof r.stamp, "%Y%m%d%H%M%S", &tm);
+	if (!o->yes && !isatty(STDIN_FILENO)) {
+		snprintf(err, elen, "restore replaces the database, the "
+		    "integrations and the .env settings: give --yes when not "
+		    "at a terminal");
+		return RESTORE_DECLINED;
+	}
+	r.report = open_memstream(&rep, &replen);
+	if (r.report == NULL)
+		return failf(&r, "out of memory");
+	if (backup_dir_ensure(c->backup_dir, err, elen) < 0) {
+		res = RESTORE_FAILED;
+		goto out;
+	}
+	r.lock = lock_take(c->backup_dir, "restore", err, elen);
+	if (r.lock < 0) {
+		res = errno == EWOULDBLOCK ? RESTORE_BUSY : RESTORE_FAILED;
+		goto out;
+	}
+	if ((res = open_stage(&r)) != RESTORE_OK)
+		goto out;
+	log_step("checking and unpacking '%s'", path);
+	envp = spawn_env();
+	if (envp == NULL) {
+		res = failf(&r, "out of memory");
+		goto out;
+	}
+	config_compressor(c, envp, zip, sizeof zip);
+	int rc = unpack(path, zip, envp, r.stage_fd, &r.u, err, elen);
+	spawn_env_free(envp);
+	if (rc < 0) {
+		res = io_stop_signal ? RESTORE_INTERRUPTED : RESTORE_BAD_ARCHIVE;
+		goto out;
+	}
+	log_step("archive checked: %lu files, %lu folders, %lu links, "
+	    "database '%s' from %s", r.u.files, r.u.dirs, r.u.links,
+	    r.u.database, r.u.created);
+	if ((res = read_envs(&r)) != RESTORE_OK)
+		goto out;
+	snprintf(r.target, sizeof r.target, "%s", r.arch.database);
+	dated(r.tmpdb, sizeof r.tmpdb, r.target, "restoring", r.stamp);
+	dated(r.kept, sizeof r.kept, r.target, "before_restore", r.stamp);
+	if (strlen(r.arch.database) > 63 ||
+	    pg_quote_ident(r.target, r.qtarget, sizeof r.qtarget) < 0 ||
+	    pg_quote_ident(r.tmpdb, r.qtmp, sizeof r.qtmp) < 0 ||
+	    pg_quote_ident(r.kept, r.qkept, sizeof r.qkept) < 0) {
+		snprintf(err, elen, "the archive's database name is too long");
+		res = RESTORE_BAD_ARCHIVE;
+		goto out;
+	}
+	if (!o->yes && (res = confirm(&r)) != RESTORE_OK)
+		goto out;
+	log_step("connecting to %s:%s as '%s'", r.live.host, r.live.port,
+	    r.live.user);
+	res = RESTORE_FAILED;
+	if (connect_admin(&r) != RESTORE_OK ||
+	    drop_stale_databases(&r) != RESTORE_OK ||
+	    db_exists(&r, r.target, &r.target_existed) < 0 ||
+	    create_roles(&r) != RESTORE_OK ||
+	    load(&r) != RESTORE_OK)
+		goto out;
+	if (io_stop_signal)
+		goto out;
+	if ((res = commit(&r)) != RESTORE_OK)
+		goto out;
+	(void)exec(&r, "COMMENT ON DATABASE %s IS NULL;", r.qtarget);
+	log_step("restore complete");
+	check_connection(&r);
+	if (r.target_existed)
+		fprintf(r.report, "The previous database is kept as %s; drop "
+		    "it when no longer needed:\n  psql -d postgres -c 'DROP "
+		    "DATABASE %s'\n", r.qkept, r.qkept);
+	if (r.had_integrations)
+		fprintf(r.report, "The previous integrations are kept in "
+		    "'%s'; remove them with:\n  rm -rf '%s'\n",
+		    r.kept_integrations, r.kept_integrations);
+	if (r.kept_env[0])
+		fprintf(r.report, "The previous settings are kept in '%s'.\n",
+		    r.kept_env);
+	if (o->restart) {
+		if (restart(&r) < 0) {
+			res = RESTORE_FAILED;
+			goto out;
+		}
+		fprintf(r.report, "The Polarity containers were restarted.\n");
+	} else {
+		fprintf(r.report, "Now restart the Polarity containers:\n"
+		    "  cd %s && ./down.sh && ./up.sh\n", c->app_dir);
+	}
+	res = RESTORE_OK;
+out:
+	if (res == RESTORE_FAILED && io_stop_signal)
+		res = RESTORE_INTERRUPTED;
+	teardown(&r);
+	fclose(r.report);
+	snprintf(report, rlen, "%s", rep ? rep : "");
+	free(rep);
+	return res;
+}

@@ -1,0 +1,44 @@
+/* restore.h - checking an archive, and putting a server back from it.
+ *
+ * restore_run() never changes anything before the whole archive has been
+ * checked (see unpack.h).  It then loads the database into a new database
+ * beside the current one, and only once that loaded completely swaps the
+ * names, moves the integrations and rewrites the database lines of .env.
+ * What it replaces is kept under a dated name, and a failure at any step
+ * puts back what the previous steps changed.
+ */
+#ifndef POLARITY_RESTORE_H
+#define POLARITY_RESTORE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "unpack.h"
+
+enum restore_result {
+	RESTORE_OK = 0,
+	RESTORE_FAILED,		/* ERR says why; nothing was lost */
+	RESTORE_BUSY,		/* another run holds the lock */
+	RESTORE_BAD_ARCHIVE,	/* the archive did not check out */
+	RESTORE_DECLINED,	/* no --yes and no "yes" from a terminal */
+	RESTORE_INTERRUPTED,	/* a signal asked us to stop */
+};
+
+struct restore_opts {
+	int yes;		/* do not ask */
+	int restart;		/* run ./down.sh and ./up.sh afterwards */
+};
+
+/* Checks the archive at PATH in full and changes nothing.  Returns 0 with
+ * what it holds in *U, or -1 with ERR saying what is wrong. */
+int restore_verify(const struct config *c, const char *path,
+    struct unpacked *u, char *err, size_t elen);
+
+/* Restores the archive at PATH as described above.  On success REPORT
+ * (RLEN bytes) holds the lines to show the operator: what was kept, how to
+ * remove it, what to do next.  Otherwise ERR holds one line. */
+enum restore_result restore_run(const struct config *c, const char *path,
+    const struct restore_opts *o, char *report, size_t rlen, char *err,
+    size_t elen);
+
+#endif
