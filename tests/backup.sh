@@ -88,11 +88,7 @@ for f in 1-pre-data 2-data 3-post-data; do
 	su_psql -d replay -f "$x/database/$f.sql" >/dev/null ||
 		fail "psql cannot replay $f.sql"
 done
-dump() {
-	PGPASSWORD=$PG_SUPERPASS "$PGBIN/pg_dump" -h 127.0.0.1 -p "$PGPORT_TEST" \
-		-U postgres "$1" | grep -v -e '^\\restrict' -e '^\\unrestrict'
-}
-diff <(dump polarity) <(dump replay) >"$WORK/dumpdiff" ||
+diff <(dump_db polarity) <(dump_db replay) >"$WORK/dumpdiff" ||
 	{ head -20 "$WORK/dumpdiff"; fail "replayed database differs"; }
 [ "$(su_psql -d replay -c "SELECT last_value FROM intel.tag_id_seq")" = 4242 ] ||
 	fail "sequence value lost"

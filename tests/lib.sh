@@ -263,3 +263,39 @@ no_password_in() {
 		if grep -qF 'wo$rd=x' "$f"; then fail "password found in $f"; fi
 	done
 }
+
+# A summary of the server state a restore must not touch when it fails:
+# the sample database's full dump, the integrations tree and the .env.
+state_of() {
+	{
+		dump_db "${1:-polarity}"
+		(cd "$WORK/app" && find integrations -printf '%p %y %m %s %l\n' | LC_ALL=C sort)
+		cat "$WORK/app/.env"
+		su_psql -c "SELECT datname FROM pg_database ORDER BY 1"
+	} | sha256sum
+}
+
+# The full dump of database DB, without the lines that differ per run.
+dump_db() {
+	PGPASSWORD=$PG_SUPERPASS "$PGBIN/pg_dump" -h 127.0.0.1 -p "$PGPORT_TEST" \
+		-U postgres "$1" | grep -v -e '^\\restrict' -e '^\\unrestrict'
+}
+
+# Repacks the archive extracted in DIR (its top folder TOP) into OUT, with
+# the members in the order of the file LIST, as GNU tar in pax format.
+repack() {
+	local dir=$1 list=$2 out=$3
+	tar -C "$dir" --format=pax --no-recursion -czf "$out" -T "$list"
+}
+
+# Rewrites the MANIFEST line of member NAME in DIR/TOP after its content
+# changed, so that only the change itself is what a test looks at.
+fix_manifest() {
+	local top=$1 name=$2 sha size
+	sha=$(sha256sum <"$top/$name" | cut -d' ' -f1)
+	size=$(stat -c %s "$top/$name")
+	awk -v n="$name" -v s="$sha" -v z="$size" \
+		'$1 == "f" && $5 == n { $3 = z; $4 = s } { print }' \
+		"$top/MANIFEST" >"$top/MANIFEST.new"
+	mv "$top/MANIFEST.new" "$top/MANIFEST"
+}
