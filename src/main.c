@@ -146,7 +146,7 @@ run_verify(const struct config *c, const char *path)
 	if (restore_verify(c, path, &u, err, sizeof err) < 0) {
 		if (io_stop_signal)
 			return 128 + io_stop_signal;
-		log_error("%s", err);
+		log_error("'%s' does not check out: %s", path, err);
 		return EXIT_BAD_ARCHIVE;
 	}
 	printf("%s: ok: format %d, created %s, database '%s' (PostgreSQL "

@@ -616,6 +616,8 @@ read_all(struct state *s, int fd)
 		    "an empty tar archive");
 	else if (rc == 0 && tar_drain(&r) < 0)
 		rc = bad(s, "%s", r.err);
+	else if (rc < 0 && s->err[0] == '\0' && first)
+		bad(s, "not a Polarity backup archive (%s)", r.err);
 	else if (rc < 0 && s->err[0] == '\0')
 		bad(s, "%s", r.err);
 	s->u->stream = r.offset;
