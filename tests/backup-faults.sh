@@ -82,11 +82,11 @@ ok "gzip as the compressor"
 
 # Wrong password: one line, and the password is not in it.
 cp "$WORK/app/.env" "$WORK/env.good"
-sed -i "s|^POLARITY_DB_PASSWORD=.*|POLARITY_DB_PASSWORD='wrong wo\$rd=x'|" "$WORK/app/.env"
+sed -i "s|^POLARITY_DB_PASSWORD=.*|POLARITY_DB_PASSWORD='wrong password'|" "$WORK/app/.env"
 run_polarity backup
 expect 1 'password authentication failed for user "polarity"'
 [ "$(grep -c . "$WORK/err")" -le 4 ] || fail "too many lines: $(cat "$WORK/err")"
-no_password_in "$WORK/err"
+if grep -q 'wrong password' "$WORK/err"; then fail "the password was printed"; fi
 clean
 ok "wrong password: one clear line, no secret"
 

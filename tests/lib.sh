@@ -128,7 +128,10 @@ EOF2
 # circular), jsonb and bytea.
 make_db() {
 	local db=${1:-polarity} user=${2:-polarity}
-	su_psql -v pw="$APP_PASSWORD" -v u="$user" -v db="$db" <<'SQL'
+	# The password reaches psql through its environment: the tests look
+	# for it in every command line, so the harness must not put it there.
+	APP_PW=$APP_PASSWORD su_psql -v u="$user" -v db="$db" <<'SQL'
+\getenv pw APP_PW
 CREATE ROLE :"u" LOGIN PASSWORD :'pw';
 CREATE ROLE polarity_reader NOLOGIN;
 CREATE ROLE "Mixed Case Owner" NOLOGIN;
