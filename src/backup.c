@@ -51,6 +51,7 @@ struct run {
 	int out;		/* the archive being written */
 	char tmpname[PATH_MAX];	/* its temporary name, when it has one */
 	int lock;
+	char encoding[64];
 	char *err;
 	size_t elen;
 };
@@ -249,9 +250,10 @@ manifest_header(struct run *r, char *h, size_t len, time_t start,
 	    "hostname %s\n"
 	    "database %s\n"
 	    "server-version %s\n"
-	    "pg-dump-version %s\n",
+	    "pg-dump-version %s\n"
+	    "encoding %s\n",
 	    PACKAGE_NAME, PACKAGE_VERSION, created, host[0] ? host : "-",
-	    r->db.database, server, client);
+	    r->db.database, server, client, r->encoding);
 }
 
 /* Stops everything still running and releases what the run holds. */
@@ -318,6 +320,11 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	    r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	server[strcspn(server, " ")] = '\0';
+	/* A restore creates the database with the same encoding. */
+	if (pg_session_query(&r->sql, "SELECT pg_encoding_to_char(encoding) "
+	    "FROM pg_database WHERE datname = current_database();",
+	    r->encoding, sizeof r->encoding, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
 	server_num = atoi(num);
 	if (!pg_dump_can_dump(dump_num, server_num)) {
 		snprintf(r->err, r->elen, "pg_dump %s is older than the "

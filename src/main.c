@@ -181,6 +181,11 @@ run_restore(const struct config *c, const char *path,
 		log_error("restore stopped by signal %d; the server is as it "
 		    "was", (int)io_stop_signal);
 		return 128 + io_stop_signal;
+	case RESTORE_RESTART_FAILED:
+		fputs(report, stdout);
+		log_error("the restore is complete, but restarting failed: %s",
+		    err);
+		return EXIT_FAIL;
 	case RESTORE_FAILED:
 	default:
 		fputs(report, stdout);

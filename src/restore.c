@@ -808,8 +808,7 @@ restart(struct restore *r)
 		}
 		if (spawn_wait(&c, msg, sizeof msg) < 0) {
 			spawn_close(&c);
-			failf(r, "the restore is done, but restarting failed: "
-			    "%s", msg);
+			failf(r, "%s", msg);
 			return -1;
 		}
 		spawn_close(&c);
@@ -937,7 +936,10 @@ restore_run(const struct config *c, const char *path,
 		    r.kept_env);
 	if (o->restart) {
 		if (restart(&r) < 0) {
-			res = RESTORE_FAILED;
+			fprintf(r.report, "Restart the Polarity containers by "
+			    "hand:\n  cd %s && ./down.sh && ./up.sh\n",
+			    c->app_dir);
+			res = RESTORE_RESTART_FAILED;
 			goto out;
 		}
 		fprintf(r.report, "The Polarity containers were restarted.\n");

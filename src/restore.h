@@ -22,6 +22,7 @@ enum restore_result {
 	RESTORE_BAD_ARCHIVE,	/* the archive did not check out */
 	RESTORE_DECLINED,	/* no --yes and no "yes" from a terminal */
 	RESTORE_INTERRUPTED,	/* a signal asked us to stop */
+	RESTORE_RESTART_FAILED,	/* restored, but --restart failed */
 };
 
 struct restore_opts {

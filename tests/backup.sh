@@ -59,6 +59,7 @@ grep -qx "pg-dump-version $(pg_dump --version | awk '{print $3}')" "$x/MANIFEST"
 grep -q '^tool polarity ' "$x/MANIFEST" || fail "tool version"
 grep -q '^created [0-9-]*T[0-9:]*Z$' "$x/MANIFEST" || fail "creation time"
 grep -qx 'database polarity' "$x/MANIFEST" || fail "database name"
+grep -qx 'encoding UTF8' "$x/MANIFEST" || fail "database encoding"
 ok "manifest header: format, tool, time, versions"
 
 # Every file in the archive is in the manifest with its SHA-256, and the

@@ -152,3 +152,51 @@ grep -q 'password authentication failed' "$WORK/err" || fail "no reason given"
 grep -q 'WARNING: with the restored .env settings' "$WORK/out" || fail "no warning in the report"
 no_password_in "$WORK/out" "$WORK/err"
 ok "restored settings that cannot connect: loud warning, no password shown"
+
+# Back to the password the archive has.
+APP_PW=$APP_PASSWORD su_psql <<'SQL'
+\getenv pw APP_PW
+ALTER ROLE polarity PASSWORD :'pw';
+SQL
+
+# At a terminal, without --yes: it shows what it replaces and asks; only
+# "yes" goes on.  (script(1) gives the program a terminal.)
+if command -v script >/dev/null 2>&1; then
+	before=$(state_of)
+	set +e
+	printf 'no\n' | script -q -e -c "'$POLARITY' --app-dir '$WORK/app' restore '$archive'" \
+		/dev/null >"$WORK/tty.out" 2>&1
+	RC=$?
+	set -e
+	[ "$RC" = 1 ] || { cat "$WORK/tty.out"; fail "a 'no' answer exited $RC"; }
+	grep -q "This replaces:" "$WORK/tty.out" || fail "no summary shown"
+	grep -q "database 'polarity' on 127.0.0.1:$PGPORT_TEST" "$WORK/tty.out" || fail "summary lacks the database"
+	grep -q "restore cancelled; nothing was changed" "$WORK/tty.out" || fail "no cancel message"
+	[ "$(state_of)" = "$before" ] || fail "a cancelled restore changed the server"
+	set +e
+	printf 'yes\n' | script -q -e -c "'$POLARITY' --app-dir '$WORK/app' restore '$archive'" \
+		/dev/null >"$WORK/tty.out" 2>&1
+	RC=$?
+	set -e
+	[ "$RC" = 0 ] || { cat "$WORK/tty.out"; fail "a 'yes' answer exited $RC"; }
+	grep -q "restore complete" "$WORK/tty.out" || fail "'yes' did not restore"
+	ok "at a terminal: summary, question, only 'yes' restores"
+else
+	echo "# script(1) missing: the terminal question is not tested"
+fi
+
+# --restart runs ./down.sh then ./up.sh in the app folder.
+for s in down up; do
+	printf '#!/bin/sh\necho "%s in $(pwd)" >>"%s/restart.log"\n' "$s" "$WORK" >"$WORK/app/$s.sh"
+	chmod 755 "$WORK/app/$s.sh"
+done
+run_polarity restore --yes --restart "$archive"
+expect 0 ""
+[ "$(cat "$WORK/restart.log")" = "down in $WORK/app
+up in $WORK/app" ] || fail "restart ran: $(cat "$WORK/restart.log")"
+grep -q 'The Polarity containers were restarted' "$WORK/out" || fail "restart not reported"
+printf '#!/bin/sh\necho "up: error: docker is not running" >&2\nexit 3\n' >"$WORK/app/up.sh"
+run_polarity restore --yes --restart "$archive"
+expect 1 "the restore is complete, but restarting failed: 'up.sh' exited with status 3: up: error: docker is not running"
+grep -q 'Restart the Polarity containers by hand' "$WORK/out" || fail "no advice after a failed restart"
+ok "--restart runs down.sh and up.sh in the app folder, and reports their failure"
