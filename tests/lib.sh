@@ -78,7 +78,7 @@ pg_start() {
 		chown postgres "$WORK/pgdata" "$WORK/sock" "$WORK/pwfile"
 	fi
 	as_pg "$PGBIN/initdb" -D "$WORK/pgdata" -U postgres \
-		--pwfile="$WORK/pwfile" -A scram-sha-256 --no-sync \
+		--pwfile="$WORK/pwfile" -A scram-sha-256 --no-sync -E UTF8 --locale=C \
 		>"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; fail "initdb failed"; }
 	for _ in 1 2 3 4 5; do
 		PGPORT_TEST=$(free_port) || fail "no free port"
