@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,4 +121,38 @@ io_fsync_dir_of(const char *path)
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	return io_fsync_dir(dir);
+}
+
+char *
+io_slurp(int at, const char *name, size_t max, int nofollow)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, e;
+
+	fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if ((uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	n = io_read_full(fd, buf, (size_t)st.st_size);
+	if (n < 0)
+		goto fail;
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+fail:
+	e = errno;
+	free(buf);
+	close(fd);
+	errno = e;
+	return NULL;
 }

@@ -33,6 +33,12 @@ int io_write_all(int fd, const void *buf, size_t len);
 /* Waits for child PID like waitpid(2).  Returns the pid or -1. */
 pid_t io_waitpid(pid_t pid, int *status, int flags);
 
+/* Reads the whole file NAME (relative to the folder open as AT, or
+ * AT_FDCWD) into a new NUL-terminated buffer that the caller frees; a
+ * symbolic link is not followed when NOFOLLOW.  Refuses a file larger
+ * than MAX bytes (EFBIG).  Returns the buffer, or NULL with errno set. */
+char *io_slurp(int at, const char *name, size_t max, int nofollow);
+
 /* Makes the directory holding PATH durable: opens it and fsyncs it.
  * Returns 0 or -1 with errno set. */
 int io_fsync_dir_of(const char *path);

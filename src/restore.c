@@ -29,6 +29,7 @@
 /* Each missing role found by a failed load costs one more load. */
 #define MAX_ROLE_RETRIES 32
 #define ROLES_MAX (16 * 1024 * 1024)
+#define ENV_MAX (1024 * 1024)
 
 /* The .env keys a restore takes from the archive. */
 static const char *const env_keys[] = {
@@ -320,23 +321,7 @@ safe_attrs(const char *with, char *out, size_t len)
 static char *
 stage_read(struct restore *r, const char *name, size_t max)
 {
-	int fd = openat(r->stage_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	char *buf = NULL;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size <= max &&
-	    (buf = malloc((size_t)st.st_size + 1)) != NULL) {
-		ssize_t n = io_read_full(fd, buf, (size_t)st.st_size);
-		if (n < 0) {
-			free(buf);
-			buf = NULL;
-		} else
-			buf[n] = '\0';
-	}
-	close(fd);
-	return buf;
+	return io_slurp(r->stage_fd, name, max, 1);
 }
 
 /* Creates the roles of the archive that this server lacks, with their
@@ -683,12 +668,11 @@ unswap_integrations(struct restore *r)
 static enum restore_result
 rewrite_env(struct restore *r)
 {
-	char path[PATH_MAX], *arch, *live = NULL, *out = NULL;
+	char *arch, *live = NULL, *out = NULL;
 	size_t outlen = 0;
 	int rc;
 
-	snprintf(path, sizeof path, ".env");
-	arch = stage_read(r, path, 1024 * 1024);
+	arch = stage_read(r, ".env", ENV_MAX);
 	if (arch == NULL)
 		return failf(r, "cannot read the archive's .env: %s",
 		    strerror(errno));
@@ -699,19 +683,7 @@ rewrite_env(struct restore *r)
 		free(arch);
 		return rc < 0 ? RESTORE_FAILED : RESTORE_OK;
 	}
-	int fd = open(r->cfg->env_file, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size < 1024 * 1024 &&
-	    (live = malloc((size_t)st.st_size + 1)) != NULL) {
-		ssize_t n = io_read_full(fd, live, (size_t)st.st_size);
-		if (n < 0) {
-			free(live);
-			live = NULL;
-		} else
-			live[n] = '\0';
-	}
-	if (fd >= 0)
-		close(fd);
+	live = io_slurp(AT_FDCWD, r->cfg->env_file, ENV_MAX, 0);
 	if (live == NULL) {
 		free(arch);
 		return failf(r, "cannot read '%s': %s", r->cfg->env_file,

@@ -302,3 +302,22 @@ fix_manifest() {
 		"$top/MANIFEST" >"$top/MANIFEST.new"
 	mv "$top/MANIFEST.new" "$top/MANIFEST"
 }
+
+# Fails unless the trees A and B hold the same files, folders and links,
+# with the same contents, kinds, modes and link targets.
+same_tree() {
+	diff -r --no-dereference "$1" "$2" || fail "$3: contents differ"
+	tree_modes() { (cd "$1" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort); }
+	diff <(tree_modes "$1") <(tree_modes "$2") ||
+		fail "$3: modes, kinds or link targets differ"
+}
+
+# The sample server for the restore tests: the database (its user a
+# superuser, as in a standard Polarity install, so that it creates
+# databases and roles) and the app folder.
+sample_server() {
+	pg_start
+	make_db
+	su_psql -c 'ALTER ROLE polarity SUPERUSER'
+	make_app "$WORK/app"
+}

@@ -3,10 +3,7 @@
 # refused before anything changes; a restore that fails or is stopped
 # midway leaves the server as it was.
 . "${srcdir:-.}/tests/lib.sh"
-pg_start
-make_db
-su_psql -c 'ALTER ROLE polarity SUPERUSER'
-make_app "$WORK/app"
+sample_server
 run_polarity -q backup
 expect 0 ""
 archive=$(tail -n 1 "$WORK/out")

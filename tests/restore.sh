@@ -2,12 +2,7 @@
 # tests/restore.sh - back up, break things, restore: the database, the
 # integrations and the .env come back exactly, with no SQL typed.
 . "${srcdir:-.}/tests/lib.sh"
-pg_start
-make_db
-# In a standard Polarity install the database user is the server's
-# superuser: it creates databases and roles.
-su_psql -c 'ALTER ROLE polarity SUPERUSER'
-make_app "$WORK/app"
+sample_server
 
 run_polarity -q backup
 expect 0 ""
@@ -64,11 +59,7 @@ grep -q 'Created role "Mixed Case Owner"' "$WORK/out" || fail "role creation not
 	fail "role created as superuser"
 ok "missing roles created from the archive, without superuser"
 
-diff -r --no-dereference "$WORK/integrations.saved" "$WORK/app/integrations" ||
-	fail "integrations differ"
-tree_modes() { (cd "$1" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort); }
-diff <(tree_modes "$WORK/integrations.saved") <(tree_modes "$WORK/app/integrations") ||
-	fail "integrations modes or links differ"
+same_tree "$WORK/integrations.saved" "$WORK/app/integrations" integrations
 [ -f "$WORK/app/integrations.before-restore-"*/added-later.txt ] ||
 	fail "previous integrations not kept"
 ok "integrations identical to the archive's; previous ones kept"
@@ -138,7 +129,7 @@ rm -rf "$WORK/app/integrations" "$WORK/app/integrations.before-restore-"* "$WORK
 run_polarity restore --yes "$archive"
 expect 0 ""
 diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "new-server restore differs"
-diff -r --no-dereference "$WORK/integrations.saved" "$WORK/app/integrations" || fail "integrations differ"
+same_tree "$WORK/integrations.saved" "$WORK/app/integrations" "new-server integrations"
 cmp "$WORK/env.saved" "$WORK/app/.env" || fail ".env not the archive's"
 [ "$(stat -c %a "$WORK/app/.env")" = 600 ] || fail "new .env not private"
 ok "restore on a new server (no database, no integrations, no .env)"
@@ -162,22 +153,23 @@ SQL
 # At a terminal, without --yes: it shows what it replaces and asks; only
 # "yes" goes on.  (script(1) gives the program a terminal.)
 if command -v script >/dev/null 2>&1; then
+	# Answers WORD at the terminal; exit status in RC.
+	answer() {
+		set +e
+		printf '%s\n' "$1" | script -q -e -c \
+			"'$POLARITY' --app-dir '$WORK/app' restore '$archive'" \
+			/dev/null >"$WORK/tty.out" 2>&1
+		RC=$?
+		set -e
+	}
 	before=$(state_of)
-	set +e
-	printf 'no\n' | script -q -e -c "'$POLARITY' --app-dir '$WORK/app' restore '$archive'" \
-		/dev/null >"$WORK/tty.out" 2>&1
-	RC=$?
-	set -e
+	answer no
 	[ "$RC" = 1 ] || { cat "$WORK/tty.out"; fail "a 'no' answer exited $RC"; }
 	grep -q "This replaces:" "$WORK/tty.out" || fail "no summary shown"
 	grep -q "database 'polarity' on 127.0.0.1:$PGPORT_TEST" "$WORK/tty.out" || fail "summary lacks the database"
 	grep -q "restore cancelled; nothing was changed" "$WORK/tty.out" || fail "no cancel message"
 	[ "$(state_of)" = "$before" ] || fail "a cancelled restore changed the server"
-	set +e
-	printf 'yes\n' | script -q -e -c "'$POLARITY' --app-dir '$WORK/app' restore '$archive'" \
-		/dev/null >"$WORK/tty.out" 2>&1
-	RC=$?
-	set -e
+	answer yes
 	[ "$RC" = 0 ] || { cat "$WORK/tty.out"; fail "a 'yes' answer exited $RC"; }
 	grep -q "restore complete" "$WORK/tty.out" || fail "'yes' did not restore"
 	ok "at a terminal: summary, question, only 'yes' restores"
