@@ -41,7 +41,7 @@ struct restore {
 	const struct config *cfg;
 	const struct restore_opts *o;
 	const char *archive;
-	char stamp[16];
+	char stamp[24];
 	char parent[PATH_MAX];		/* holds the integrations folder */
 	char stage_name[64];
 	char stage_path[PATH_MAX];
@@ -174,9 +174,51 @@ static void
 dated(char *out, size_t len, const char *name, const char *suffix,
     const char *stamp)
 {
-	int room = 63 - (int)strlen(suffix) - (int)strlen(stamp) - 1;
+	/* Two underscores join the three parts. */
+	int room = 63 - (int)strlen(suffix) - (int)strlen(stamp) - 2;
 
 	snprintf(out, len, "%.*s_%s_%s", room, name, suffix, stamp);
+}
+
+static int db_exists(struct restore *r, const char *name, int *exists);
+
+/* Picks the dated names of what the restore makes and keeps: the time of
+ * the restore, with "_2", "_3"... when a name is taken (two restores in
+ * one second). */
+static int
+choose_names(struct restore *r)
+{
+	char base[16], path[PATH_MAX];
+	struct stat st;
+
+	snprintf(base, sizeof base, "%s", r->stamp);
+	for (int i = 1; i < 100; i++) {
+		int taken_tmp = 0, taken_kept = 0;
+		if (i > 1)
+			snprintf(r->stamp, sizeof r->stamp, "%s_%d", base, i);
+		dated(r->tmpdb, sizeof r->tmpdb, r->target, "restoring",
+		    r->stamp);
+		dated(r->kept, sizeof r->kept, r->target, "before_restore",
+		    r->stamp);
+		pg_quote_ident(r->tmpdb, r->qtmp, sizeof r->qtmp);
+		pg_quote_ident(r->kept, r->qkept, sizeof r->qkept);
+		if (db_exists(r, r->tmpdb, &taken_tmp) < 0 ||
+		    db_exists(r, r->kept, &taken_kept) < 0)
+			return -1;
+		if (taken_tmp || taken_kept)
+			continue;
+		snprintf(path, sizeof path, "%s.before-restore-%s",
+		    r->cfg->integrations_dir, r->stamp);
+		if (lstat(path, &st) == 0)
+			continue;
+		snprintf(path, sizeof path, "%s.before-restore-%s",
+		    r->cfg->env_file, r->stamp);
+		if (lstat(path, &st) == 0)
+			continue;
+		return 0;
+	}
+	failf(r, "cannot find a free name to keep the current state under");
+	return -1;
 }
 
 static enum restore_result
@@ -866,27 +908,25 @@ restore_run(const struct config *c, const char *path,
 	    r.u.database, r.u.created);
 	if ((res = read_envs(&r)) != RESTORE_OK)
 		goto out;
-	snprintf(r.target, sizeof r.target, "%s", r.arch.database);
-	dated(r.tmpdb, sizeof r.tmpdb, r.target, "restoring", r.stamp);
-	dated(r.kept, sizeof r.kept, r.target, "before_restore", r.stamp);
 	if (strlen(r.arch.database) > 63 ||
-	    pg_quote_ident(r.target, r.qtarget, sizeof r.qtarget) < 0 ||
-	    pg_quote_ident(r.tmpdb, r.qtmp, sizeof r.qtmp) < 0 ||
-	    pg_quote_ident(r.kept, r.qkept, sizeof r.qkept) < 0) {
+	    pg_quote_ident(r.arch.database, r.qtarget, sizeof r.qtarget) < 0) {
 		snprintf(err, elen, "the archive's database name is too long");
 		res = RESTORE_BAD_ARCHIVE;
 		goto out;
 	}
-	if (!o->yes && (res = confirm(&r)) != RESTORE_OK)
-		goto out;
+	snprintf(r.target, sizeof r.target, "%s", r.arch.database);
 	log_step("connecting to %s:%s as '%s'", r.live.host, r.live.port,
 	    r.live.user);
 	res = RESTORE_FAILED;
 	if (connect_admin(&r) != RESTORE_OK ||
 	    drop_stale_databases(&r) != RESTORE_OK ||
 	    db_exists(&r, r.target, &r.target_existed) < 0 ||
-	    create_roles(&r) != RESTORE_OK ||
-	    load(&r) != RESTORE_OK)
+	    choose_names(&r) < 0)
+		goto out;
+	if (!o->yes && (res = confirm(&r)) != RESTORE_OK)
+		goto out;
+	res = RESTORE_FAILED;
+	if (create_roles(&r) != RESTORE_OK || load(&r) != RESTORE_OK)
 		goto out;
 	if (io_stop_signal)
 		goto out;
