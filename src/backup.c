@@ -9,21 +9,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "archive.h"
 #include "backup.h"
+#include "catalog.h"
 #include "dotenv.h"
 #include "io.h"
 #include "lock.h"
 #include "log.h"
 #include "pg.h"
+#include "restore.h"
 #include "spawn.h"
+#include "status.h"
 
 /* How many later seconds we try when the archive name is taken. */
 #define NAME_TRIES 60
+
+static int prune(const struct config *c, int dry_run, FILE *out, char *err,
+    size_t elen);
 
 /* The staged dumps, in archive order. */
 enum { ROLES, PRE, DATA, POST, NSTAGE };
@@ -445,9 +454,11 @@ fail:
 	}
 }
 
-enum backup_result
-backup_run(const struct config *c, char *path, size_t len, char *err,
-    size_t elen)
+/* Writes the archive and, when retention rules are set, prunes, both
+ * under the lock. */
+static enum backup_result
+make_archive(const struct config *c, char *path, size_t len, char *err,
+    size_t elen, int *pruned)
 {
 	struct run r = { .cfg = c, .zip_in = -1, .out = -1, .lock = -1,
 		.err = err, .elen = elen };
@@ -518,9 +529,141 @@ backup_run(const struct config *c, char *path, size_t len, char *err,
 		goto out;
 	}
 	res = BACKUP_OK;
+	/* Only a backup that succeeded makes room. */
+	if (c->keep > 0 || c->keep_days > 0) {
+		char perr[1024];
+		log_step("pruning old archives");
+		if (prune(c, 0, NULL, perr, sizeof perr) < 0) {
+			snprintf(err, elen, "%s", perr);
+			*pruned = -1;
+		}
+	}
 out:
 	if (res != BACKUP_OK && io_stop_signal != 0)
 		res = BACKUP_INTERRUPTED;
 	teardown(&r);
 	return res;
+}
+
+/* The check pruning uses: a full verification. */
+static int
+check_archive(void *arg, const char *path, char *err, size_t elen)
+{
+	return restore_verify(arg, path, &(struct unpacked){ 0 }, err,
+	    elen) == 0;
+}
+
+/* Prunes without taking the lock: the caller holds it. */
+static int
+prune(const struct config *c, int dry_run, FILE *out, char *err, size_t elen)
+{
+	return catalog_prune(c->backup_dir, c->keep, c->keep_days, dry_run,
+	    check_archive, (void *)(uintptr_t)c, out, err, elen);
+}
+
+int
+backup_prune(const struct config *c, int dry_run, FILE *out, char *err,
+    size_t elen)
+{
+	int lock, rc;
+
+	if (c->keep <= 0 && c->keep_days <= 0) {
+		snprintf(err, elen, "say what to keep: --keep N and/or "
+		    "--keep-days D (or [retention] in the configuration file)");
+		errno = EINVAL;
+		return -1;
+	}
+	lock = lock_take(c->backup_dir, "prune", err, elen);
+	if (lock < 0)
+		return -1;
+	rc = prune(c, dry_run, out, err, elen);
+	close(lock);
+	return rc;
+}
+
+/* Lowers the CPU and I/O priority of this process and so of every child:
+ * the nightly backup must not starve the live server. */
+static void
+lower_priority(void)
+{
+	/* ioprio_set(IOPRIO_WHO_PROCESS, self, best-effort class, level 7):
+	 * glibc has no wrapper. */
+	const int who_process = 1, class_be = 2, lowest = 7;
+
+	if (setpriority(PRIO_PROCESS, 0, 10) < 0)
+		log_warn("cannot lower the CPU priority: %s", strerror(errno));
+	if (syscall(SYS_ioprio_set, who_process, 0, class_be << 13 | lowest) < 0)
+		log_warn("cannot lower the I/O priority: %s", strerror(errno));
+}
+
+/* Runs the hook with the archive's path as its last argument. */
+static int
+run_hook(const struct config *c, const char *archive, char *err, size_t elen)
+{
+	extern char **environ;
+	char buf[sizeof c->hook + PATH_MAX], *argv[66], msg[1024];
+	struct child ch;
+	int n;
+
+	n = config_split(c->hook, argv, 64, buf, sizeof buf - PATH_MAX);
+	if (n <= 0) {
+		snprintf(err, elen, "the hook '%s' is not a command line",
+		    c->hook);
+		return -1;
+	}
+	argv[n] = (char *)(uintptr_t)archive;
+	argv[n + 1] = NULL;
+	log_step("running the hook '%s'", argv[0]);
+	/* The operator's command: our environment (it may need cloud
+	 * credentials), its output on our standard error. */
+	if (spawn_start(&ch, argv, -1, 2, environ) < 0) {
+		snprintf(err, elen, "cannot run the hook '%s': %s", argv[0],
+		    strerror(errno));
+		return -1;
+	}
+	if (spawn_wait(&ch, msg, sizeof msg) < 0) {
+		spawn_close(&ch);
+		snprintf(err, elen, "the hook failed: %s", msg);
+		return -1;
+	}
+	spawn_close(&ch);
+	return 0;
+}
+
+enum backup_result
+backup_run(const struct config *c, char *path, size_t len, char *err,
+    size_t elen)
+{
+	struct timespec t0, t1;
+	enum backup_result res;
+	int after = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (c->nice)
+		lower_priority();
+	res = make_archive(c, path, len, err, elen, &after);
+	if (res == BACKUP_OK && c->hook[0] != '\0') {
+		char herr[1024];
+		if (run_hook(c, path, herr, sizeof herr) < 0) {
+			if (after < 0)
+				snprintf(err + strlen(err), elen - strlen(err),
+				    "; %s", herr);
+			else
+				snprintf(err, elen, "%s", herr);
+			after = -1;
+		}
+	}
+	if (c->status_file[0] != '\0') {
+		struct stat st;
+		struct status s = { .ok = res == BACKUP_OK, .end = time(NULL) };
+		char serr[1024];
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		s.duration = (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (s.ok && stat(path, &st) == 0)
+			s.size = (long long)st.st_size;
+		if (status_write(c->status_file, &s, serr, sizeof serr) < 0)
+			log_warn("%s", serr);
+	}
+	return res == BACKUP_OK && after < 0 ? BACKUP_AFTER_FAILED : res;
 }

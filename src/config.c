@@ -2,7 +2,10 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +20,237 @@ const char *const config_db_keys[] = {
 	"POLARITY_DB_DATABASE",
 	NULL
 };
+
+enum kind { PATH, INT_LEVEL, INT_POS, BOOL, TEXT };
+
+static const struct key {
+	const char *name;
+	const char *section;
+	enum kind kind;
+	size_t off, size;
+} keys[] = {
+#define K(n, s, k, f) { n, s, k, offsetof(struct config, f), \
+	sizeof(((struct config *)0)->f) }
+	K("app_dir", "paths", PATH, app_dir),
+	K("env_file", "paths", PATH, env_file),
+	K("backup_dir", "paths", PATH, backup_dir),
+	K("integrations_dir", "paths", PATH, integrations_dir),
+	K("pg_bindir", "paths", PATH, pg_bindir),
+	K("keep", "retention", INT_POS, keep),
+	K("keep_days", "retention", INT_POS, keep_days),
+	K("compressor", "backup", PATH, compressor),
+	K("compress_level", "backup", INT_LEVEL, compress_level),
+	K("nice", "backup", BOOL, nice),
+	K("status_file", "backup", PATH, status_file),
+	K("hook", "backup", TEXT, hook),
+#undef K
+};
+
+/* The key table entry for NAME, dashes read as underscores. */
+static const struct key *
+find_key(const char *name)
+{
+	char norm[64];
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < sizeof norm; i++)
+		norm[i] = name[i] == '-' ? '_' : name[i];
+	norm[i] = '\0';
+	for (i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (strcmp(keys[i].name, norm) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Sets K to VALUE; messages call the setting SHOWN, as it was written. */
+static int
+set_key(struct config *c, const struct key *k, const char *shown,
+    const char *value, char *err, size_t len)
+{
+	char *field = (char *)c + k->off, *end;
+	long v;
+
+	switch (k->kind) {
+	case PATH:
+	case TEXT:
+		if ((k->kind == PATH && value[0] == '\0') ||
+		    strlen(value) >= k->size) {
+			snprintf(err, len, "%s needs a value of 1 to %zu bytes",
+			    shown, k->size - 1);
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case INT_LEVEL:
+	case INT_POS:
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 ||
+		    (k->kind == INT_LEVEL && v > 9) || v > 1000000) {
+			snprintf(err, len, "%s takes %s, not '%s'", shown,
+			    k->kind == INT_LEVEL ? "1 to 9" :
+			    "a whole number from 1", value);
+			return -1;
+		}
+		*(int *)(void *)field = (int)v;
+		return 0;
+	case BOOL:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+		    !strcmp(value, "on") || !strcmp(value, "1"))
+			*(int *)(void *)field = 1;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		    !strcmp(value, "off") || !strcmp(value, "0"))
+			*(int *)(void *)field = 0;
+		else {
+			snprintf(err, len, "%s takes yes or no, not '%s'",
+			    shown, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int
+config_set(struct config *c, const char *key, const char *value, char *err,
+    size_t len)
+{
+	const struct key *k = find_key(key);
+
+	if (k == NULL) {
+		snprintf(err, len, "unknown setting '%s'", key);
+		return -1;
+	}
+	return set_key(c, k, key, value, err, len);
+}
+
+struct file_state {
+	struct config *c;
+	FILE *f;
+	const char *path;
+	int lineno;
+	char *err;
+	size_t len;
+	int failed;
+};
+
+/* An ini_reader that counts lines, for messages: this build of libinih
+ * does not pass line numbers to the handler. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct file_state *st = stream;
+	char *r = fgets(str, num, st->f);
+
+	if (r != NULL)
+		st->lineno++;
+	return r;
+}
+
+static int
+file_key(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct file_state *st = user;
+	const struct key *k;
+	char why[512];
+
+	if (st->failed)
+		return 0;
+	k = find_key(name);
+	if (section[0] == '\0') {
+		snprintf(st->err, st->len, "'%s' line %d: '%s' is outside a "
+		    "section", st->path, st->lineno, name);
+	} else if (k == NULL || strcmp(k->section, section) != 0 ||
+	    strchr(name, '-')) {
+		int known = 0;
+		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+			known |= strcmp(keys[i].section, section) == 0;
+		if (!known)
+			snprintf(st->err, st->len, "'%s' line %d: unknown "
+			    "section [%s]", st->path, st->lineno, section);
+		else
+			snprintf(st->err, st->len, "'%s' line %d: unknown key "
+			    "'%s' in [%s]", st->path, st->lineno, name,
+			    section);
+	} else if (set_key(st->c, k, name, value, why, sizeof why) < 0) {
+		snprintf(st->err, st->len, "'%s' line %d: %s", st->path,
+		    st->lineno, why);
+	} else {
+		return 1;
+	}
+	st->failed = 1;
+	return 0;
+}
+
+int
+config_read_file(struct config *c, const char *path, int required,
+    char *err, size_t len)
+{
+	struct file_state st = { .c = c, .path = path, .err = err,
+		.len = len };
+	int rc;
+
+	st.f = fopen(path, "re");
+	if (st.f == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		snprintf(err, len, "cannot read '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_stream(read_line, &st, file_key, &st);
+	fclose(st.f);
+	if (st.failed)
+		return -1;
+	if (rc != 0) {
+		snprintf(err, len, "'%s' line %d: not a 'key = value' line "
+		    "or a [section]", path, rc > 0 ? rc : st.lineno);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_split(const char *cmd, char **argv, size_t max, char *buf,
+    size_t blen)
+{
+	size_t n = 0, o = 0;
+	const char *p = cmd;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (n + 1 >= max)
+			return -1;
+		argv[n++] = buf + o;
+		while (*p && *p != ' ' && *p != '\t') {
+			char q = 0;
+			if (*p == '\'' || *p == '"')
+				q = *p++;
+			while (*p && (q ? *p != q : (*p != ' ' && *p != '\t' &&
+			    *p != '\'' && *p != '"'))) {
+				if (*p == '\\' && q != '\'' && p[1])
+					p++;
+				if (o + 1 >= blen)
+					return -1;
+				buf[o++] = *p++;
+			}
+			if (q) {
+				if (*p != q)
+					return -1;
+				p++;
+			}
+		}
+		if (o + 1 >= blen)
+			return -1;
+		buf[o++] = '\0';
+	}
+	argv[n] = NULL;
+	return (int)n;
+}
 
 void
 config_init(struct config *c)

@@ -1,7 +1,16 @@
-/* config.h - where things are, and how to reach the database.
+/* config.h - where things are, how to work, and how to reach the database.
  *
- * The paths come from the options, with defaults derived from the app
- * directory.  The database settings come from the .env file.
+ * Settings come from three places, each over the one before: the
+ * defaults, the configuration file (INI, read with libinih), and the
+ * command line.  Every long option has a key of the same name in the
+ * file, dashes written as underscores, in one of three sections:
+ *
+ *   [paths]      app_dir env_file backup_dir integrations_dir pg_bindir
+ *   [retention]  keep keep_days
+ *   [backup]     compressor compress_level nice status_file hook
+ *
+ * Paths left empty are derived from the app directory.  The database
+ * settings come from the .env file.
  */
 #ifndef POLARITY_CONFIG_H
 #define POLARITY_CONFIG_H
@@ -19,7 +28,18 @@ struct config {
 	char pg_bindir[PATH_MAX];	/* "" means PATH */
 	char compressor[PATH_MAX];	/* "" means pigz if found, else gzip */
 	int compress_level;		/* 1..9 */
+	int keep;			/* keep the N newest archives; 0: unset */
+	int keep_days;			/* keep those younger; 0: unset */
+	int nice;			/* lower CPU and I/O priority */
+	char status_file[PATH_MAX];	/* node_exporter textfile; "": none */
+	char hook[4096];		/* command run after a backup; "": none */
 };
+
+/* The configuration file read when --config does not name one. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_FILE SYSCONFDIR "/polarity-backup.conf"
 
 /* The database settings of a .env file.  The strings belong to the
  * struct dotenv they were read from. */
@@ -38,6 +58,26 @@ extern const char *const config_db_keys[];
 
 /* Fills C with the defaults for the app directory /app. */
 void config_init(struct config *c);
+
+/* Sets the setting KEY (an option's name; '-' and '_' alike) to VALUE.
+ * Returns 0; or -1 with ERR saying what is wrong (an unknown key, a bad
+ * value). */
+int config_set(struct config *c, const char *key, const char *value,
+    char *err, size_t len);
+
+/* Reads the configuration file PATH into C.  A missing file is no error
+ * unless REQUIRED.  Returns 0, or -1 with ERR naming the file, the line
+ * and the key of an unknown section or key or a bad value. */
+int config_read_file(struct config *c, const char *path, int required,
+    char *err, size_t len);
+
+/* Splits the command line CMD into at most MAX - 1 words, on blanks,
+ * with '...' and "..." grouping (no expansion, no escapes inside '...';
+ * \ escapes inside "..." and outside).  The words are written into BUF
+ * (BLEN bytes) and pointed to by ARGV, which ends with NULL.  Returns the
+ * count, or -1 for an unclosed quote or too little room. */
+int config_split(const char *cmd, char **argv, size_t max, char *buf,
+    size_t blen);
 
 /* Sets the paths left empty from the app directory, and makes every path
  * absolute against the current directory.  Returns 0, or -1 with a

@@ -1,13 +1,38 @@
-/* log.c - messages to standard error. */
+/* log.c - messages to standard error, and to syslog under cron. */
 #include "autoconf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static enum log_level level = LOG_NORMAL;
+static void (*to_syslog)(int, const char *);
+
+static void
+real_syslog(int prio, const char *line)
+{
+	syslog(prio, "%s", line);
+}
+
+void
+log_set_syslog(void (*fn)(int, const char *))
+{
+	to_syslog = fn;
+}
+
+void
+log_open(const char *command)
+{
+	if (isatty(STDERR_FILENO))
+		return;
+	openlog("polarity-backup", LOG_PID, LOG_DAEMON);
+	to_syslog = real_syslog;
+	syslog(LOG_INFO, "starting %s", command);
+}
 
 void
 log_set_level(enum log_level l)
@@ -15,18 +40,25 @@ log_set_level(enum log_level l)
 	level = l;
 }
 
+/* Writes one message: to standard error when SHOW, with PREFIX and, when
+ * STAMP, the time; to syslog at PRIO when that is on. */
 static void
-say(const char *prefix, int stamp, const char *fmt, va_list ap)
+say(int show, int prio, const char *prefix, int stamp, const char *fmt,
+    va_list ap)
 {
 	char line[4096], when[32] = "";
 
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (to_syslog)
+		to_syslog(prio, line);
+	if (!show)
+		return;
 	if (stamp) {
 		time_t now = time(NULL);
 		struct tm tm;
 		localtime_r(&now, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S ", &tm);
 	}
-	vsnprintf(line, sizeof line, fmt, ap);
 	/* One write per line, so lines of concurrent writers never mix. */
 	fprintf(stderr, "%s%s%s\n", when, prefix, line);
 	fflush(stderr);
@@ -38,7 +70,7 @@ log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say("polarity: error: ", 0, fmt, ap);
+	say(1, LOG_ERR, "polarity: error: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -48,7 +80,7 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say("polarity: warning: ", 0, fmt, ap);
+	say(1, LOG_WARNING, "polarity: warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -57,10 +89,8 @@ log_step(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level < LOG_NORMAL)
-		return;
 	va_start(ap, fmt);
-	say("", 1, fmt, ap);
+	say(level >= LOG_NORMAL, LOG_INFO, "", 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -69,9 +99,7 @@ log_detail(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level < LOG_VERBOSE)
-		return;
 	va_start(ap, fmt);
-	say("", 1, fmt, ap);
+	say(level >= LOG_VERBOSE, LOG_DEBUG, "", 1, fmt, ap);
 	va_end(ap);
 }

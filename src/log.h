@@ -1,7 +1,10 @@
 /* log.h - what the program tells the operator on standard error.
  *
  * Errors and warnings always go out; steps ("dumping database ...") are
- * shown unless quiet, each with a timestamp.  Nothing here exits.
+ * shown unless quiet, each with a timestamp.  When standard error is not
+ * a terminal (cron, systemd), every message, steps included and whatever
+ * the level, also goes to syslog (LOG_DAEMON, ident polarity-backup), so
+ * that a nightly run leaves a trace beside its mail.  Nothing here exits.
  */
 #ifndef POLARITY_LOG_H
 #define POLARITY_LOG_H
@@ -11,6 +14,14 @@ enum log_level {
 	LOG_NORMAL = 1,		/* and each step */
 	LOG_VERBOSE = 2,	/* and details */
 };
+
+/* Starts syslog when standard error is no terminal; COMMAND is named in
+ * the first line logged. */
+void log_open(const char *command);
+
+/* Where syslog lines go: syslog(3) unless a test says otherwise.  FN gets
+ * the priority and the line; NULL turns the mirroring off. */
+void log_set_syslog(void (*fn)(int prio, const char *line));
 
 /* Sets how much is shown.  The default is LOG_NORMAL. */
 void log_set_level(enum log_level level);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "catalog.h"
 #include "restore.h"
 #include "config.h"
 #include "io.h"
@@ -31,30 +32,41 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: polarity [OPTIONS] backup\n"
+"usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
 "       polarity [OPTIONS] restore [--yes] [--restart] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
+"       polarity [OPTIONS] list [--verify] [--json]\n"
+"       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
 "\n"
 "backup   write the database, .env file and integrations into\n"
-"         BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz\n"
+"         BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz; with\n"
+"         --keep or --keep-days, prune afterwards\n"
 "restore  put them back from ARCHIVE, keeping what they replace\n"
 "         --yes      do not ask (required when not at a terminal)\n"
 "         --restart  then run ./down.sh and ./up.sh in the app folder\n"
 "verify   check ARCHIVE in full; change nothing\n"
+"list     the archives, newest first (--verify checks each one)\n"
+"prune    remove all but the N newest archives and those younger than\n"
+"         D days; never the newest that verifies\n"
 "\n"
 "Options (before the command):\n"
+"  --config FILE           settings file (default " CONFIG_FILE ")\n"
 "  --app-dir DIR           Polarity install root (default /app)\n"
-"  --env-file FILE         settings file (default APP/.env)\n"
+"  --env-file FILE         settings file of Polarity (default APP/.env)\n"
 "  --backup-dir DIR        where archives go (default APP/backups)\n"
 "  --integrations-dir DIR  installed integrations (default APP/integrations)\n"
 "  --pg-bindir DIR         take pg_dump, pg_dumpall and psql from DIR\n"
 "  --compressor PROG       gzip-compatible compressor (default pigz if\n"
 "                          installed, else gzip)\n"
 "  --compress-level N      1 (fastest) to 9 (smallest), default 6\n"
+"  --nice                  lower the CPU and I/O priority of the backup\n"
+"  --status-file FILE      write the outcome of each backup there, for\n"
+"                          node_exporter's textfile collector\n"
+"  --hook COMMAND          after a backup, run COMMAND ARCHIVE-PATH\n"
+"  --keep N, --keep-days D retention, for backup and prune\n"
 "  -q, --quiet             only errors and warnings\n"
 "  -v, --verbose           more detail\n"
-"  --help                  show this help\n"
-"  --version               show the version\n"
+"  --help, --version\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 usage error, 3 another run holds\n"
 "the lock, 4 the archive is damaged or not a backup, 128+N stopped by\n"
@@ -102,17 +114,6 @@ sane_fds(void)
 }
 
 static int
-set_path(char *dst, size_t len, const char *opt, const char *val)
-{
-	if (val[0] == '\0' || strlen(val) >= len) {
-		log_error("%s needs a path of 1 to %zu bytes", opt, len - 1);
-		return -1;
-	}
-	memcpy(dst, val, strlen(val) + 1);
-	return 0;
-}
-
-static int
 run_backup(const struct config *c)
 {
 	char path[PATH_MAX], err[2048];
@@ -122,6 +123,11 @@ run_backup(const struct config *c)
 		log_step("backup complete");
 		printf("%s\n", path);
 		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	case BACKUP_AFTER_FAILED:
+		log_error("the backup is written, but %s", err);
+		printf("%s\n", path);
+		fflush(stdout);
+		return EXIT_FAIL;
 	case BACKUP_BUSY:
 		log_error("%s", err);
 		return EXIT_BUSY;
@@ -195,70 +201,195 @@ run_restore(const struct config *c, const char *path,
 	}
 }
 
+static int
+run_list(const struct config *c, int verify, int json)
+{
+	struct entry *v;
+	size_t n;
+	char err[1024];
+	int bad = 0;
+
+	if (catalog_scan(c->backup_dir, &v, &n) < 0) {
+		log_error("cannot list '%s': %s", c->backup_dir,
+		    strerror(errno));
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; verify && i < n && !io_stop_signal; i++) {
+		struct unpacked u;
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", c->backup_dir, v[i].name);
+		log_detail("checking '%s'", path);
+		v[i].verified = restore_verify(c, path, &u, err,
+		    sizeof err) == 0;
+		if (!v[i].verified) {
+			snprintf(v[i].error, sizeof v[i].error, "%s", err);
+			bad = 1;
+		}
+	}
+	if (json)
+		catalog_json(stdout, c->backup_dir, v, n);
+	else
+		catalog_table(stdout, v, n);
+	free(v);
+	if (io_stop_signal)
+		return 128 + io_stop_signal;
+	if (fflush(stdout) != 0)
+		return EXIT_FAIL;
+	return bad ? EXIT_BAD_ARCHIVE : EXIT_OK;
+}
+
+static int
+run_prune(const struct config *c, int dry_run)
+{
+	char err[1024];
+
+	if (backup_prune(c, dry_run, stdout, err, sizeof err) < 0) {
+		log_error("%s", err);
+		return errno == EWOULDBLOCK ? EXIT_BUSY : errno == EINVAL ?
+		    EXIT_USAGE : EXIT_FAIL;
+	}
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* The options after a command: FLAGS names the ones it takes. */
+enum { F_KEEP = 1, F_DRY = 2, F_VERIFY = 4, F_JSON = 8, F_YES = 16,
+	F_RESTART = 32 };
+
+struct cmd_opts {
+	int dry_run, verify, json;
+	struct restore_opts restore;
+	const char *arg;	/* the one operand, if any */
+};
+
+static int
+command_options(struct config *c, const char *cmd, int flags, int want_arg,
+    int argc, char **argv, struct cmd_opts *co)
+{
+	char err[512];
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if ((flags & F_KEEP) && (!strcmp(a, "--keep") ||
+		    !strcmp(a, "--keep-days"))) {
+			if (i + 1 >= argc) {
+				log_error("%s needs a value", a);
+				return -1;
+			}
+			if (config_set(c, a + 2, argv[++i], err,
+			    sizeof err) < 0) {
+				log_error("%s", err);
+				return -1;
+			}
+		} else if ((flags & F_DRY) && !strcmp(a, "--dry-run"))
+			co->dry_run = 1;
+		else if ((flags & F_VERIFY) && !strcmp(a, "--verify"))
+			co->verify = 1;
+		else if ((flags & F_JSON) && !strcmp(a, "--json"))
+			co->json = 1;
+		else if ((flags & F_YES) && !strcmp(a, "--yes"))
+			co->restore.yes = 1;
+		else if ((flags & F_RESTART) && !strcmp(a, "--restart"))
+			co->restore.restart = 1;
+		else if (a[0] != '-' && want_arg && co->arg == NULL)
+			co->arg = a;
+		else {
+			log_error("'%s' does not take '%s'; see 'polarity "
+			    "--help'", cmd, a);
+			return -1;
+		}
+	}
+	if (want_arg && co->arg == NULL) {
+		log_error("'%s' needs the archive", cmd);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { O_APP = 256, O_ENV, O_BACKUP, O_INTEG, O_PGBIN, O_ZIP,
-		O_LEVEL, O_HELP, O_VERSION };
+	enum { O_CONFIG = 256, O_HELP, O_VERSION, O_NICE, O_SETTING };
 	static const struct option opts[] = {
-		{ "app-dir", required_argument, NULL, O_APP },
-		{ "env-file", required_argument, NULL, O_ENV },
-		{ "backup-dir", required_argument, NULL, O_BACKUP },
-		{ "integrations-dir", required_argument, NULL, O_INTEG },
-		{ "pg-bindir", required_argument, NULL, O_PGBIN },
-		{ "compressor", required_argument, NULL, O_ZIP },
-		{ "compress-level", required_argument, NULL, O_LEVEL },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "app-dir", required_argument, NULL, O_SETTING },
+		{ "env-file", required_argument, NULL, O_SETTING },
+		{ "backup-dir", required_argument, NULL, O_SETTING },
+		{ "integrations-dir", required_argument, NULL, O_SETTING },
+		{ "pg-bindir", required_argument, NULL, O_SETTING },
+		{ "compressor", required_argument, NULL, O_SETTING },
+		{ "compress-level", required_argument, NULL, O_SETTING },
+		{ "status-file", required_argument, NULL, O_SETTING },
+		{ "hook", required_argument, NULL, O_SETTING },
+		{ "keep", required_argument, NULL, O_SETTING },
+		{ "keep-days", required_argument, NULL, O_SETTING },
+		{ "nice", no_argument, NULL, O_NICE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct {
+		const char *name;
+		int flags, want_arg;
+	} commands[] = {
+		{ "backup", F_KEEP, 0 },
+		{ "restore", F_YES | F_RESTART, 1 },
+		{ "verify", 0, 1 },
+		{ "list", F_VERIFY | F_JSON, 0 },
+		{ "prune", F_KEEP | F_DRY, 0 },
+	};
 	struct config cfg;
+	struct cmd_opts co;
+	const char *config_file = CONFIG_FILE, *cmd;
 	char err[1024];
-	const char *cmd;
-	int o, rc = 0;
+	int o, idx, explicit_config = 0, c;
 
 	sane_fds();
 	/* Archives and temporary files hold secrets: private from birth. */
 	umask(077);
-	config_init(&cfg);
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+qv", opts, NULL)) != -1) {
+	/* First pass: only --config, --help and --version, so that the
+	 * file is read before the other options override it. */
+	while ((o = getopt_long(argc, argv, "+qv", opts, &idx)) != -1) {
+		if (o == O_CONFIG) {
+			config_file = optarg;
+			explicit_config = 1;
+		} else if (o == O_HELP) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (o == O_VERSION) {
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return EXIT_OK;
+		} else if (o == '?' || o == ':') {
+			if (optopt && optopt < 256)
+				log_error("option '-%c' is not known or lacks "
+				    "its value; see 'polarity --help'", optopt);
+			else
+				log_error("option '%s' is not known or lacks "
+				    "its value; see 'polarity --help'",
+				    argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	config_init(&cfg);
+	if (config_read_file(&cfg, config_file, explicit_config, err,
+	    sizeof err) < 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "+qv", opts, &idx)) != -1) {
 		switch (o) {
-		case O_APP:
-			rc = set_path(cfg.app_dir, sizeof cfg.app_dir,
-			    "--app-dir", optarg);
+		case O_SETTING:
+			if (config_set(&cfg, opts[idx].name, optarg, err,
+			    sizeof err) < 0) {
+				log_error("--%s", err);
+				return EXIT_USAGE;
+			}
 			break;
-		case O_ENV:
-			rc = set_path(cfg.env_file, sizeof cfg.env_file,
-			    "--env-file", optarg);
-			break;
-		case O_BACKUP:
-			rc = set_path(cfg.backup_dir, sizeof cfg.backup_dir,
-			    "--backup-dir", optarg);
-			break;
-		case O_INTEG:
-			rc = set_path(cfg.integrations_dir,
-			    sizeof cfg.integrations_dir, "--integrations-dir",
-			    optarg);
-			break;
-		case O_PGBIN:
-			rc = set_path(cfg.pg_bindir, sizeof cfg.pg_bindir,
-			    "--pg-bindir", optarg);
-			break;
-		case O_ZIP:
-			rc = set_path(cfg.compressor, sizeof cfg.compressor,
-			    "--compressor", optarg);
-			break;
-		case O_LEVEL:
-			if (optarg[0] < '1' || optarg[0] > '9' ||
-			    optarg[1] != '\0') {
-				log_error("--compress-level takes 1 to 9, "
-				    "not '%s'", optarg);
-				rc = -1;
-			} else
-				cfg.compress_level = optarg[0] - '0';
+		case O_NICE:
+			cfg.nice = 1;
 			break;
 		case 'q':
 			log_set_level(LOG_QUIET);
@@ -266,73 +397,40 @@ main(int argc, char **argv)
 		case 'v':
 			log_set_level(LOG_VERBOSE);
 			break;
-		case O_HELP:
-			usage(stdout);
-			return EXIT_OK;
-		case O_VERSION:
-			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-			return EXIT_OK;
-		default:
-			if (optopt)
-				log_error("option '-%c' is not known or lacks "
-				    "its value; see 'polarity --help'",
-				    optopt);
-			else
-				log_error("option '%s' is not known or lacks "
-				    "its value; see 'polarity --help'",
-				    argv[optind - 1]);
-			return EXIT_USAGE;
 		}
-		if (rc < 0)
-			return EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
+	for (c = 0; c < (int)(sizeof commands / sizeof *commands); c++)
+		if (strcmp(cmd, commands[c].name) == 0)
+			break;
+	if (c == (int)(sizeof commands / sizeof *commands)) {
+		log_error("unknown command '%s'; see 'polarity --help'", cmd);
+		return EXIT_USAGE;
+	}
+	memset(&co, 0, sizeof co);
+	if (command_options(&cfg, cmd, commands[c].flags, commands[c].want_arg,
+	    argc - optind, argv + optind, &co) < 0)
+		return EXIT_USAGE;
 	if (config_resolve(&cfg, err, sizeof err) < 0) {
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
+	log_open(cmd);
 	setup_signals();
-	if (strcmp(cmd, "backup") == 0) {
-		if (optind < argc) {
-			log_error("'backup' takes no arguments, not '%s'",
-			    argv[optind]);
-			return EXIT_USAGE;
-		}
+	switch (c) {
+	case 0:
 		return run_backup(&cfg);
+	case 1:
+		return run_restore(&cfg, co.arg, &co.restore);
+	case 2:
+		return run_verify(&cfg, co.arg);
+	case 3:
+		return run_list(&cfg, co.verify, co.json);
+	default:
+		return run_prune(&cfg, co.dry_run);
 	}
-	if (strcmp(cmd, "verify") == 0) {
-		if (argc - optind != 1) {
-			log_error("'verify' takes one archive");
-			return EXIT_USAGE;
-		}
-		return run_verify(&cfg, argv[optind]);
-	}
-	if (strcmp(cmd, "restore") == 0) {
-		struct restore_opts ro = { 0, 0 };
-		const char *archive = NULL;
-		for (; optind < argc; optind++) {
-			if (strcmp(argv[optind], "--yes") == 0)
-				ro.yes = 1;
-			else if (strcmp(argv[optind], "--restart") == 0)
-				ro.restart = 1;
-			else if (argv[optind][0] == '-' || archive) {
-				log_error("'restore' takes [--yes] "
-				    "[--restart] and one archive, not '%s'",
-				    argv[optind]);
-				return EXIT_USAGE;
-			} else
-				archive = argv[optind];
-		}
-		if (archive == NULL) {
-			log_error("'restore' needs the archive to restore");
-			return EXIT_USAGE;
-		}
-		return run_restore(&cfg, archive, &ro);
-	}
-	log_error("unknown command '%s'; see 'polarity --help'", cmd);
-	return EXIT_USAGE;
 }

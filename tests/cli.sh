@@ -23,7 +23,7 @@ run_polarity --compress-level 0 backup
 expect 2 "--compress-level takes 1 to 9"
 ok "bad compression level"
 run_polarity backup extra
-expect 2 "'backup' takes no arguments"
+expect 2 "'backup' does not take 'extra'"
 ok "extra argument"
 
 run_polarity backup

@@ -1,0 +1,267 @@
+/* catalog.c - archives in the backup folder. */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "catalog.h"
+#include "io.h"
+#include "log.h"
+
+int
+catalog_name(const char *name, time_t *when)
+{
+	size_t plen = strlen(ARCHIVE_PREFIX), slen = strlen(ARCHIVE_SUFFIX);
+	struct tm tm;
+	char stamp[15];
+
+	if (strlen(name) != plen + 14 + slen ||
+	    strncmp(name, ARCHIVE_PREFIX, plen) != 0 ||
+	    strspn(name + plen, "0123456789") != 14 ||
+	    strcmp(name + plen + 14, ARCHIVE_SUFFIX) != 0)
+		return 0;
+	memcpy(stamp, name + plen, 14);
+	stamp[14] = '\0';
+	memset(&tm, 0, sizeof tm);
+	if (strptime(stamp, "%Y%m%d%H%M%S", &tm) == NULL)
+		return 0;
+	tm.tm_isdst = -1;
+	/* A date mktime() would roll over (a 31st of February) is no date
+	 * we wrote. */
+	struct tm check = tm;
+	*when = mktime(&tm);
+	if (*when == (time_t)-1 || tm.tm_mday != check.tm_mday ||
+	    tm.tm_mon != check.tm_mon)
+		return 0;
+	return 1;
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	/* The names sort as their dates. */
+	return -strcmp(((const struct entry *)a)->name,
+	    ((const struct entry *)b)->name);
+}
+
+int
+catalog_scan(const char *dir, struct entry **v, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct entry *e = NULL;
+	size_t cap = 0;
+
+	*v = NULL;
+	*n = 0;
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		time_t when;
+		if (!catalog_name(de->d_name, &when) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			struct entry *ne = realloc(e, cap * sizeof *e);
+			if (ne == NULL) {
+				free(e);
+				closedir(d);
+				errno = ENOMEM;
+				return -1;
+			}
+			e = ne;
+		}
+		memset(&e[*n], 0, sizeof *e);
+		snprintf(e[*n].name, sizeof e[*n].name, "%s", de->d_name);
+		e[*n].when = when;
+		e[*n].size = st.st_size;
+		e[*n].verified = -1;
+		e[*n].keep = 1;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(e, *n, sizeof *e, newest_first);
+	*v = e;
+	return 0;
+}
+
+size_t
+catalog_plan(struct entry *v, size_t n, int keep, int keep_days, time_t now,
+    const char *dir, catalog_check check, void *arg)
+{
+	size_t remove = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].keep = 0;
+		v[i].why = NULL;
+		if (keep > 0 && i < (size_t)keep) {
+			v[i].keep = 1;
+			v[i].why = "one of the newest";
+		} else if (keep_days > 0 &&
+		    v[i].when > now - (time_t)keep_days * 86400) {
+			v[i].keep = 1;
+			v[i].why = "young enough";
+		}
+	}
+	/* Whatever the rules say, the newest sound archive stays: a backup
+	 * folder must never end up with nothing to restore. */
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
+		v[i].verified = check(arg, path, v[i].error,
+		    sizeof v[i].error) ? 1 : 0;
+		if (v[i].verified) {
+			if (!v[i].keep) {
+				v[i].keep = 1;
+				v[i].why = "the newest sound archive";
+			}
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		remove += !v[i].keep;
+	return remove;
+}
+
+int
+catalog_prune(const char *dir, int keep, int keep_days, int dry_run,
+    catalog_check check, void *arg, FILE *out, char *err, size_t elen)
+{
+	struct entry *v;
+	size_t n, gone = 0;
+	int rc = 0;
+
+	if (catalog_scan(dir, &v, &n) < 0) {
+		snprintf(err, elen, "cannot list '%s': %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	catalog_plan(v, n, keep, keep_days, time(NULL), dir, check, arg);
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		if (v[i].keep)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
+		if (dry_run) {
+			if (out)
+				fprintf(out, "would remove %s\n", path);
+			gone++;
+			continue;
+		}
+		if (unlink(path) < 0) {
+			snprintf(err, elen, "cannot remove '%s': %s", path,
+			    strerror(errno));
+			rc = -1;
+			break;
+		}
+		log_step("removed '%s'", path);
+		if (out)
+			fprintf(out, "removed %s\n", path);
+		gone++;
+	}
+	free(v);
+	if (rc == 0 && !dry_run && gone > 0 && io_fsync_dir(dir) < 0)
+		log_warn("cannot sync '%s': %s", dir, strerror(errno));
+	return rc < 0 ? -1 : (int)gone;
+}
+
+/* Writes S as a JSON string. */
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* T in local time, as ISO 8601 or with a space for people. */
+static void
+local_time(time_t t, char *out, size_t len, int iso)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	if (iso)
+		strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	else
+		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void
+catalog_json(FILE *f, const char *dir, const struct entry *v, size_t n)
+{
+	fputs("[", f);
+	for (size_t i = 0; i < n; i++) {
+		char when[32], path[PATH_MAX];
+		local_time(v[i].when, when, sizeof when, 1);
+		snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
+		fputs(i ? ",\n {" : "\n {", f);
+		fputs("\"archive\": ", f);
+		json_string(f, v[i].name);
+		fputs(", \"path\": ", f);
+		json_string(f, path);
+		fprintf(f, ", \"created\": \"%s\", \"created_unix\": %lld, "
+		    "\"size\": %lld, \"verified\": %s", when,
+		    (long long)v[i].when, (long long)v[i].size,
+		    v[i].verified < 0 ? "null" : v[i].verified ? "true" :
+		    "false");
+		if (v[i].verified == 0) {
+			fputs(", \"error\": ", f);
+			json_string(f, v[i].error);
+		}
+		fputs("}", f);
+	}
+	fputs(n ? "\n]\n" : "]\n", f);
+}
+
+static void
+human(off_t size, char *out, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double s = (double)size;
+	int u = 0;
+
+	while (s >= 1024 && u < 4) {
+		s /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%lld B", (long long)size);
+	else
+		snprintf(out, len, "%.1f %s", s, unit[u]);
+}
+
+void
+catalog_table(FILE *f, const struct entry *v, size_t n)
+{
+	fprintf(f, "%-19s  %10s  %-8s  %s\n", "CREATED", "SIZE", "STATUS",
+	    "ARCHIVE");
+	for (size_t i = 0; i < n; i++) {
+		char when[32], size[32];
+		local_time(v[i].when, when, sizeof when, 0);
+		human(v[i].size, size, sizeof size);
+		fprintf(f, "%-19s  %10s  %-8s  %s%s%s\n", when, size,
+		    v[i].verified < 0 ? "-" : v[i].verified ? "ok" : "DAMAGED",
+		    v[i].name, v[i].verified == 0 ? ": " : "",
+		    v[i].verified == 0 ? v[i].error : "");
+	}
+}

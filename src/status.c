@@ -1,0 +1,102 @@
+/* status.c - the node_exporter textfile. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "status.h"
+
+#define M "polarity_backup_"
+
+/* The value of METRIC in the previous file TEXT, or -1. */
+static double
+previous(const char *text, const char *metric)
+{
+	size_t n = strlen(metric);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, metric, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+int
+status_write(const char *path, const struct status *s, char *err, size_t len)
+{
+	char tmp[PATH_MAX], *old;
+	double last_ok = -1, last_size = -1;
+	FILE *f;
+	int fd, e;
+
+	old = io_slurp(AT_FDCWD, path, 1 << 20, 0);
+	if (old != NULL) {
+		last_ok = previous(old, M "last_success_timestamp_seconds");
+		last_size = previous(old, M "last_success_size_bytes");
+		free(old);
+	}
+	if (s->ok) {
+		last_ok = (double)s->end;
+		last_size = (double)s->size;
+	}
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	if (fchmod(fd, 0644) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	fprintf(f,
+	    "# HELP " M "last_run_timestamp_seconds When the last backup ended.\n"
+	    "# TYPE " M "last_run_timestamp_seconds gauge\n"
+	    M "last_run_timestamp_seconds %lld\n"
+	    "# HELP " M "last_run_success 1 if the last backup succeeded, else 0.\n"
+	    "# TYPE " M "last_run_success gauge\n"
+	    M "last_run_success %d\n"
+	    "# HELP " M "last_run_duration_seconds How long the last backup took.\n"
+	    "# TYPE " M "last_run_duration_seconds gauge\n"
+	    M "last_run_duration_seconds %.3f\n",
+	    (long long)s->end, s->ok, s->duration);
+	if (last_ok >= 0)
+		fprintf(f,
+		    "# HELP " M "last_success_timestamp_seconds When the last "
+		    "successful backup ended.\n"
+		    "# TYPE " M "last_success_timestamp_seconds gauge\n"
+		    M "last_success_timestamp_seconds %.0f\n"
+		    "# HELP " M "last_success_size_bytes The size of the last "
+		    "successful backup's archive.\n"
+		    "# TYPE " M "last_success_size_bytes gauge\n"
+		    M "last_success_size_bytes %.0f\n", last_ok,
+		    last_size < 0 ? 0 : last_size);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		e = errno;
+		fclose(f);
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, len, "cannot write the status file '%s': %s", path,
+	    strerror(errno));
+	return -1;
+}

@@ -1,0 +1,26 @@
+/* status.h - the outcome of each backup, for monitoring.
+ *
+ * The status file is in the Prometheus node_exporter textfile format, so
+ * that existing monitoring can alert on a failed or missing backup.  It is
+ * replaced atomically after every backup, and remembers the last success
+ * across failures.
+ */
+#ifndef POLARITY_STATUS_H
+#define POLARITY_STATUS_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct status {
+	int ok;			/* the backup succeeded */
+	time_t end;		/* when it ended */
+	double duration;	/* seconds it took */
+	long long size;		/* the archive's size, when ok */
+};
+
+/* Writes S to the file PATH (mode 0644: monitoring must read it, and it
+ * holds no secret).  Returns 0, or -1 with ERR saying why. */
+int status_write(const char *path, const struct status *s, char *err,
+    size_t len);
+
+#endif
