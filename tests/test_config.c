@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,6 +130,151 @@ test_pg_program_path(void **state)
 	assert_string_equal(out, "/usr/lib/postgresql/16/bin/pg_dump");
 }
 
+/* Writes TEXT to a new temporary file; its path goes to PATH. */
+static void
+write_temp(char *path, size_t len, const char *text)
+{
+	int fd;
+
+	snprintf(path, len, "/tmp/test_config.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void
+test_set_takes_dashes_and_checks_values(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_set(&c, "backup-dir", "/b", err, sizeof err), 0);
+	assert_string_equal(c.backup_dir, "/b");
+	assert_int_equal(config_set(&c, "keep_days", "30", err, sizeof err), 0);
+	assert_int_equal(c.keep_days, 30);
+	assert_int_equal(config_set(&c, "nice", "yes", err, sizeof err), 0);
+	assert_int_equal(c.nice, 1);
+	assert_int_equal(config_set(&c, "compress-level", "10", err,
+	    sizeof err), -1);
+	assert_string_equal(err, "compress-level takes 1 to 9, not '10'");
+	assert_int_equal(config_set(&c, "keep", "0", err, sizeof err), -1);
+	assert_int_equal(config_set(&c, "keep", "3x", err, sizeof err), -1);
+	assert_int_equal(config_set(&c, "nice", "maybe", err, sizeof err), -1);
+	assert_int_equal(config_set(&c, "backup-dir", "", err, sizeof err), -1);
+	assert_int_equal(config_set(&c, "colour", "red", err, sizeof err), -1);
+	assert_string_equal(err, "unknown setting 'colour'");
+}
+
+static void
+test_file_sets_keys_in_their_sections(void **state)
+{
+	struct config c;
+	char err[256], path[64];
+
+	(void)state;
+	write_temp(path, sizeof path,
+	    "; comment\n# comment\n[paths]\napp_dir = /srv/polarity\n"
+	    "backup_dir=/var/backups/polarity\n\n[retention]\nkeep = 14\n"
+	    "keep_days = 30 ; inline\n[backup]\ncompress_level = 3\n"
+	    "nice = yes\nstatus_file = /var/lib/node/polarity.prom\n"
+	    "hook = rclone copy --quiet\n");
+	config_init(&c);
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), 0);
+	unlink(path);
+	assert_string_equal(c.app_dir, "/srv/polarity");
+	assert_string_equal(c.backup_dir, "/var/backups/polarity");
+	assert_int_equal(c.keep, 14);
+	assert_int_equal(c.keep_days, 30);
+	assert_int_equal(c.compress_level, 3);
+	assert_int_equal(c.nice, 1);
+	assert_string_equal(c.status_file, "/var/lib/node/polarity.prom");
+	assert_string_equal(c.hook, "rclone copy --quiet");
+}
+
+static void
+test_file_errors_name_file_line_and_key(void **state)
+{
+	struct config c;
+	char err[256], path[64], want[160];
+
+	(void)state;
+	write_temp(path, sizeof path, "[paths]\napp_dir = /a\n\nbackupdir = /b\n");
+	config_init(&c);
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	snprintf(want, sizeof want, "'%s' line 4: unknown key 'backupdir' in "
+	    "[paths]", path);
+	assert_string_equal(err, want);
+	unlink(path);
+
+	write_temp(path, sizeof path, "[paths]\n[colours]\nred = 1\n");
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	snprintf(want, sizeof want, "'%s' line 3: unknown section [colours]",
+	    path);
+	assert_string_equal(err, want);
+	unlink(path);
+
+	/* A key in the wrong section is as unknown there. */
+	write_temp(path, sizeof path, "[backup]\nkeep = 3\n");
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "line 2: unknown key 'keep' in [backup]"));
+	unlink(path);
+
+	write_temp(path, sizeof path, "[retention]\nkeep = many\n");
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "line 2: keep takes a whole number"));
+	unlink(path);
+
+	write_temp(path, sizeof path, "keep = 3\n");
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "line 1: 'keep' is outside a section"));
+	unlink(path);
+
+	write_temp(path, sizeof path, "[paths]\njust words\n");
+	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "line 2: not a 'key = value' line"));
+	unlink(path);
+}
+
+static void
+test_missing_file_only_an_error_when_named(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_read_file(&c, "/nonexistent/p.conf", 0, err,
+	    sizeof err), 0);
+	assert_int_equal(config_read_file(&c, "/nonexistent/p.conf", 1, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "cannot read '/nonexistent/p.conf': No such "
+	    "file or directory");
+}
+
+static void
+test_split_command_lines(void **state)
+{
+	char *argv[8], buf[256];
+
+	(void)state;
+	assert_int_equal(config_split("  rclone  copy 'my remote:x' \"a \\\" b\""
+	    " c\\ d", argv, 8, buf, sizeof buf), 5);
+	assert_string_equal(argv[0], "rclone");
+	assert_string_equal(argv[1], "copy");
+	assert_string_equal(argv[2], "my remote:x");
+	assert_string_equal(argv[3], "a \" b");
+	assert_string_equal(argv[4], "c d");
+	assert_null(argv[5]);
+	assert_int_equal(config_split("x'y z'w", argv, 8, buf, sizeof buf), 1);
+	assert_string_equal(argv[0], "xy zw");
+	assert_int_equal(config_split("'open", argv, 8, buf, sizeof buf), -1);
+	assert_int_equal(config_split("a b c", argv, 3, buf, sizeof buf), -1);
+	assert_int_equal(config_split("", argv, 8, buf, sizeof buf), 0);
+}
+
 int
 main(void)
 {
@@ -140,6 +286,11 @@ main(void)
 		cmocka_unit_test(test_missing_variable_is_named),
 		cmocka_unit_test(test_empty_host_is_an_error),
 		cmocka_unit_test(test_pg_program_path),
+		cmocka_unit_test(test_set_takes_dashes_and_checks_values),
+		cmocka_unit_test(test_file_sets_keys_in_their_sections),
+		cmocka_unit_test(test_file_errors_name_file_line_and_key),
+		cmocka_unit_test(test_missing_file_only_an_error_when_named),
+		cmocka_unit_test(test_split_command_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
