@@ -218,26 +218,38 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 static int
 start_compressor(struct run *r)
 {
-	char prog[PATH_MAX], level[8];
-	char *argv[] = { prog, level, "-n", "-c", NULL };
-	int p[2];
+	char cmd[PATH_MAX], words[PATH_MAX], level[8], *argv[40];
+	int p[2], n;
 
-	config_compressor(r->cfg, r->pg.envp, prog, sizeof prog);
+	/* The compressor may carry its own options, e.g. "pigz -p 2" to cap
+	 * its threads. */
+	config_compressor(r->cfg, r->pg.envp, cmd, sizeof cmd);
+	n = config_split(cmd, argv, 36, words, sizeof words);
+	if (n <= 0) {
+		snprintf(r->err, r->elen, "the compressor '%s' is not a "
+		    "command line", cmd);
+		errno = EINVAL;
+		return -1;
+	}
 	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
+	argv[n++] = level;
+	argv[n++] = "-n";
+	argv[n++] = "-c";
+	argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	if (spawn_start(&r->zip, argv, p[0], r->out, r->pg.envp) < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
-		snprintf(r->err, r->elen, "cannot run '%s': %s", prog,
+		snprintf(r->err, r->elen, "cannot run '%s': %s", argv[0],
 		    strerror(e));
 		errno = e;
 		return -1;
 	}
 	close(p[0]);
 	r->zip_in = p[1];
-	log_detail("compressing with '%s' at level %d", prog,
+	log_detail("compressing with '%s' at level %d", cmd,
 	    r->cfg->compress_level);
 	return 0;
 }
@@ -601,18 +613,28 @@ static int
 run_hook(const struct config *c, const char *archive, char *err, size_t elen)
 {
 	extern char **environ;
-	char buf[sizeof c->hook + PATH_MAX], *argv[66], msg[1024];
+	char buf[sizeof c->hook], *argv[66], msg[1024];
 	struct child ch;
 	int n;
 
-	n = config_split(c->hook, argv, 64, buf, sizeof buf - PATH_MAX);
+	int placed = 0;
+
+	n = config_split(c->hook, argv, 64, buf, sizeof buf);
 	if (n <= 0) {
 		snprintf(err, elen, "the hook '%s' is not a command line",
 		    c->hook);
 		return -1;
 	}
-	argv[n] = (char *)(uintptr_t)archive;
-	argv[n + 1] = NULL;
+	/* A word "{}" stands for the archive's path; without one, the path
+	 * comes last. */
+	for (int i = 0; i < n; i++)
+		if (strcmp(argv[i], "{}") == 0) {
+			argv[i] = (char *)(uintptr_t)archive;
+			placed = 1;
+		}
+	if (!placed)
+		argv[n++] = (char *)(uintptr_t)archive;
+	argv[n] = NULL;
 	log_step("running the hook '%s'", argv[0]);
 	/* The operator's command: our environment (it may need cloud
 	 * credentials), its output on our standard error. */

@@ -38,7 +38,7 @@ static const struct key {
 	K("pg_bindir", "paths", PATH, pg_bindir),
 	K("keep", "retention", INT_POS, keep),
 	K("keep_days", "retention", INT_POS, keep_days),
-	K("compressor", "backup", PATH, compressor),
+	K("compressor", "backup", TEXT, compressor),
 	K("compress_level", "backup", INT_LEVEL, compress_level),
 	K("nice", "backup", BOOL, nice),
 	K("status_file", "backup", PATH, status_file),

@@ -26,13 +26,14 @@ struct config {
 	char backup_dir[PATH_MAX];	/* "" until resolved: APP/backups */
 	char integrations_dir[PATH_MAX];	/* APP/integrations */
 	char pg_bindir[PATH_MAX];	/* "" means PATH */
-	char compressor[PATH_MAX];	/* "" means pigz if found, else gzip */
+	char compressor[PATH_MAX];	/* command line; "": pigz, else gzip */
 	int compress_level;		/* 1..9 */
 	int keep;			/* keep the N newest archives; 0: unset */
 	int keep_days;			/* keep those younger; 0: unset */
 	int nice;			/* lower CPU and I/O priority */
 	char status_file[PATH_MAX];	/* node_exporter textfile; "": none */
-	char hook[4096];		/* command run after a backup; "": none */
+	char hook[4096];		/* command run after a backup ("{}" is
+					 * the archive's path); "": none */
 };
 
 /* The configuration file read when --config does not name one. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "config.h"
 #include "io.h"
 #include "spawn.h"
 #include "tar.h"
@@ -630,13 +631,22 @@ unpack(const char *path, const char *decompressor, char *const envp[],
     int stage, struct unpacked *u, char *err, size_t elen)
 {
 	struct state s = { .u = u, .stage = stage, .err = err, .elen = elen };
-	char *argv[] = { (char *)(uintptr_t)decompressor, "-dc", NULL };
+	char *argv[40], words[PATH_MAX];
 	struct child c;
 	char zipmsg[1024];
-	int in, p[2], rc, zrc;
+	int in, p[2], rc, zrc, n;
 
 	memset(u, 0, sizeof *u);
 	err[0] = '\0';
+	/* The decompressor may carry options of its own ("pigz -p 2"). */
+	n = config_split(decompressor, argv, 38, words, sizeof words);
+	if (n <= 0) {
+		snprintf(err, elen, "the compressor '%s' is not a command line",
+		    decompressor);
+		return -1;
+	}
+	argv[n++] = "-dc";
+	argv[n] = NULL;
 	in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0) {
 		snprintf(err, elen, "cannot read '%s': %s", path,

@@ -73,12 +73,20 @@ expect 1 "'badzip' exited with status 7: badzip: error: disk on fire"
 clean
 ok "compressor failing: named, nothing left"
 
-# Plain gzip works where pigz is not wanted.
+# Plain gzip works where pigz is not wanted, and pigz with its own
+# options (threads capped); the archive verifies with either.
 run_polarity --compressor gzip --compress-level 1 backup
 expect 0 ""
 gzip -t "$(tail -n 1 "$WORK/out")" || fail "gzip archive broken"
+if command -v pigz >/dev/null; then
+	run_polarity --compressor 'pigz -p 1' backup
+	expect 0 ""
+	a=$(tail -n 1 "$WORK/out")
+	run_polarity --compressor 'pigz -p 1' verify "$a"
+	expect 0 ""
+fi
 rm -f "$B"/*.tgz
-ok "gzip as the compressor"
+ok "gzip, and pigz with its threads capped, as the compressor"
 
 # Wrong password: one line, and the password is not in it.
 cp "$WORK/app/.env" "$WORK/env.good"
