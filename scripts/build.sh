@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libinih-dev
 libcmocka-dev libssl-dev postgresql postgresql-client pigz gzip tar
-util-linux valgrind"
+util-linux bsdutils valgrind systemd"
 
 missing=
 for p in $PACKAGES; do
