@@ -24,6 +24,7 @@
 #include "lock.h"
 #include "log.h"
 #include "pg.h"
+#include "progress.h"
 #include "restore.h"
 #include "spawn.h"
 #include "status.h"
@@ -405,13 +406,37 @@ archive_failed(struct run *r, struct archive *a)
 	return BACKUP_FAILED;
 }
 
+/* Waits for the dumps to end, showing on a terminal how much they wrote.
+ * How each ended is for spawn_wait() to say. */
+static void
+wait_dumps(struct run *r)
+{
+	progress_begin("dumping", 0);
+	for (;;) {
+		uint64_t done = 0;
+		int running = 0;
+		for (int i = 0; i < NSTAGE; i++) {
+			struct stat st;
+			running |= !spawn_poll(&r->dump[i]);
+			if (fstat(r->stage_fd[i], &st) == 0)
+				done += (uint64_t)st.st_size;
+		}
+		progress_update(done);
+		if (!running || io_stop_signal)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 },
+		    NULL);
+	}
+	progress_end();
+}
+
 static enum backup_result
 write_archive(struct run *r, const char *top, const char *server,
     const char *client, time_t start)
 {
 	struct archive a;
 	char format[64], header[2048];
-	int n;
+	int n, rc;
 
 	if (archive_open(&a, r->zip_in, top) < 0) {
 		snprintf(r->err, r->elen, "%s", a.err);
@@ -423,18 +448,23 @@ write_archive(struct run *r, const char *top, const char *server,
 	    archive_add_file(&a, ".env", r->cfg->env_file) < 0)
 		goto fail;
 	log_step("archiving integrations from '%s'", r->cfg->integrations_dir);
-	if (archive_add_tree(&a, "integrations", r->cfg->integrations_dir) < 0)
+	a.tar.progress = progress_update;
+	progress_begin("archiving", 0);
+	rc = archive_add_tree(&a, "integrations", r->cfg->integrations_dir);
+	progress_end();
+	if (rc < 0)
 		goto fail;
 	log_detail("%lu files, %lu folders, %lu links", a.files, a.dirs,
 	    a.links);
 	if (archive_add_dir(&a, "database", 0700) < 0)
 		goto fail;
+	log_step("dumping database '%s'", r->db.database);
+	wait_dumps(r);
+	progress_begin("compressing", 0);
 	for (int i = 0; i < NSTAGE; i++) {
 		struct stat st;
-		if (i == ROLES || i == PRE)
-			log_step(i == ROLES ? "saving roles" :
-			    "dumping database '%s'", r->db.database);
 		if (spawn_wait(&r->dump[i], r->err, r->elen) < 0) {
+			progress_end();
 			archive_close(&a);
 			return BACKUP_FAILED;
 		}
@@ -454,11 +484,14 @@ write_archive(struct run *r, const char *top, const char *server,
 		r->stage_fd[i] = -1;
 	}
 	manifest_header(r, header, sizeof header, start, server, client);
-	if (archive_finish(&a, header) < 0)
+	rc = archive_finish(&a, header);
+	progress_end();
+	if (rc < 0)
 		goto fail;
 	archive_close(&a);
 	return BACKUP_OK;
 fail:
+	progress_end();
 	{
 		enum backup_result res = archive_failed(r, &a);
 		archive_close(&a);

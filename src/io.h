@@ -3,7 +3,10 @@
  * Every EINTR loop of the program lives here.  A call that blocks is
  * retried after a signal, unless a termination signal has been recorded
  * with io_note_signal(): then it fails with errno EINTR, so that the work
- * in progress unwinds and cleans up instead of going on.
+ * in progress unwinds and cleans up instead of going on.  A call made
+ * after the signal is not refused: the clean-up needs I/O too, and the
+ * handler stops every child (spawn_kill_all()), so that no pipe is left
+ * to block on.
  */
 #ifndef POLARITY_IO_H
 #define POLARITY_IO_H

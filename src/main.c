@@ -17,6 +17,7 @@
 #include "config.h"
 #include "io.h"
 #include "log.h"
+#include "progress.h"
 #include "spawn.h"
 
 /* Exit statuses; the man page and the README list them. */
@@ -343,7 +344,7 @@ main(int argc, char **argv)
 	struct cmd_opts co;
 	const char *config_file = CONFIG_FILE, *cmd;
 	char err[1024];
-	int o, idx, explicit_config = 0, c;
+	int o, idx, explicit_config = 0, c, quiet = 0;
 
 	sane_fds();
 	/* Archives and temporary files hold secrets: private from birth. */
@@ -393,6 +394,7 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			log_set_level(LOG_QUIET);
+			quiet = 1;
 			break;
 		case 'v':
 			log_set_level(LOG_VERBOSE);
@@ -420,6 +422,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log_open(cmd);
+	progress_init(!quiet);
 	setup_signals();
 	switch (c) {
 	case 0:

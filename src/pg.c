@@ -6,11 +6,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
 #include "pg.h"
+#include "progress.h"
 
 int
 pg_init(struct pg *pg, const struct config *c, const struct db *db)
@@ -408,34 +411,64 @@ int
 pg_run_files(struct pg *pg, const char *const files[], size_t n,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
+	static char buf[128 * 1024];
 	char path[4096];
-	char *argv[32];
-	size_t a = 0;
+	char *argv[] = { path, "-X", "-q", "--no-password", "-v",
+		"ON_ERROR_STOP=1", NULL };
 	struct child c;
-	int rc;
+	uint64_t total = 0, done = 0;
+	int p[2], rc, fed = 0;
 
-	if (n > 8) {
-		snprintf(err, elen, "too many files for psql");
-		return -1;
-	}
 	config_pg_program(pg->cfg, "psql", path, sizeof path);
-	argv[a++] = path;
-	argv[a++] = "-X";
-	argv[a++] = "-q";
-	argv[a++] = "--no-password";
-	argv[a++] = "-v";
-	argv[a++] = "ON_ERROR_STOP=1";
 	for (size_t i = 0; i < n; i++) {
-		argv[a++] = "-f";
-		argv[a++] = (char *)(uintptr_t)files[i];
+		struct stat st;
+		if (stat(files[i], &st) == 0)
+			total += (uint64_t)st.st_size;
 	}
-	argv[a] = NULL;
-	if (spawn_start(&c, argv, -1, -1, pg->envp) < 0) {
-		start_failed(path, err, elen);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
 	}
+	if (spawn_start(&c, argv, p[0], -1, pg->envp) < 0) {
+		start_failed(path, err, elen);
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[0]);
+	/* We feed psql ourselves, so that a terminal sees how far it is. */
+	progress_begin("loading", total);
+	for (size_t i = 0; i < n && fed == 0; i++) {
+		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		ssize_t got;
+		if (fd < 0) {
+			fed = errno;
+			break;
+		}
+		while ((got = io_read(fd, buf, sizeof buf)) > 0) {
+			/* EPIPE: psql stopped at an error; it says which. */
+			if (io_write_all(p[1], buf, (size_t)got) < 0) {
+				fed = errno == EPIPE ? -1 : errno;
+				break;
+			}
+			done += (uint64_t)got;
+			progress_update(done);
+		}
+		if (got < 0 && fed == 0)
+			fed = errno;
+		close(fd);
+	}
+	close(p[1]);
+	progress_end();
+	if (fed > 0 && c.pid > 0)
+		kill(c.pid, SIGTERM);
 	rc = spawn_wait(&c, err, elen);
 	spawn_stderr(&c, errtext, tlen);
 	spawn_close(&c);
+	if (rc == 0 && fed > 0) {
+		snprintf(err, elen, "cannot feed the dump to psql: %s",
+		    strerror(fed));
+		return -1;
+	}
 	return rc;
 }

@@ -95,9 +95,11 @@ const char *pg_parse_ident(const char *s, char *out, size_t len);
  * exist' error.  Returns 1 with the name in ROLE, else 0. */
 int pg_missing_role(const char *err, char *role, size_t len);
 
-/* Runs psql on the N files FILES, in order, stopping at the first error.
- * Returns 0, or -1 with ERR describing it; the whole of psql's error
- * output is left in ERRTEXT (TLEN bytes) for the caller to read. */
+/* Runs psql on the N files FILES, in order, stopping at the first error:
+ * the files are fed to psql's standard input (with progress on a
+ * terminal), so its messages say "<stdin>" and the line.  Returns 0, or
+ * -1 with ERR describing it; the whole of psql's error output is left in
+ * ERRTEXT (TLEN bytes) for the caller to read. */
 int pg_run_files(struct pg *pg, const char *const files[], size_t n,
     char *errtext, size_t tlen, char *err, size_t elen);
 

@@ -46,7 +46,7 @@ spawn_kill_all(int sig)
 	for (size_t i = 0; i < MAX_LIVE; i++) {
 		pid_t pid = live[i];
 		if (pid > 0)
-			kill(pid, sig);
+			kill(-pid, sig);	/* its whole process group */
 	}
 }
 
@@ -178,9 +178,13 @@ spawn_start_in(struct child *c, char *const argv[], int in, int out,
 		e = posix_spawnattr_setsigmask(&attr, &none);
 	if (e == 0)
 		e = posix_spawnattr_setsigdefault(&attr, &dfl);
+	/* Each child leads a process group of its own, so that stopping it
+	 * stops what it started too (a wrapper script's own children). */
 	if (e == 0)
-		e = posix_spawnattr_setflags(&attr,
-		    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		e = posix_spawnattr_setpgroup(&attr, 0);
+	if (e == 0)
+		e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+		    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 	if (e == 0)
 		e = posix_spawn(&c->pid, prog, &fa, &attr, argv, envp);
 	if (e == 0)
@@ -214,6 +218,25 @@ reap(struct child *c)
 	live_remove(c->pid);
 	c->pid = 0;
 	c->status = st;
+}
+
+int
+spawn_poll(struct child *c)
+{
+	int st = 0;
+	pid_t r;
+
+	if (c->pid <= 0)
+		return 1;
+	r = io_waitpid(c->pid, &st, WNOHANG);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		st = 0x7f00;
+	live_remove(c->pid);
+	c->pid = 0;
+	c->status = st;
+	return 1;
 }
 
 int

@@ -1,7 +1,7 @@
 /* spawn.h - starting programs and pipelines, and learning how they ended.
  *
  * Programs are started with posix_spawn(3) from an argv array: never a
- * shell.  We find the program ourselves first, in the PATH the child will
+ * shell.  Each leads a process group of its own.  We find the program ourselves first, in the PATH the child will
  * have, so that "not found" is an error of the call everywhere, even where
  * the C library (or valgrind) can only report it as exit status 127.  Each child gets a clean signal state (default dispositions, no
  * blocked signals) and exactly the environment the caller gives it.
@@ -51,6 +51,10 @@ int spawn_start_in(struct child *c, char *const argv[], int in, int out,
 int spawn_pipeline(struct child *c, size_t n, char *const *const argvs[],
     int in, int out, char *const envp[]);
 
+/* Whether C has ended, without waiting: returns 1 once it has (it is then
+ * reaped, and spawn_wait() only describes how it ended), else 0. */
+int spawn_poll(struct child *c);
+
 /* Waits for C to end.  Returns 0 when it exited with status 0.  Otherwise
  * returns -1 and writes one line to MSG (LEN bytes) that names the
  * program, how it ended and the first error line it printed, e.g.
@@ -87,8 +91,9 @@ int spawn_env_add(char ***envp, const char *key, const char *value);
 /* Frees ENVP, wiping each string first: secrets go in there. */
 void spawn_env_free(char **envp);
 
-/* Sends SIG to every child not yet waited for.  Async-signal-safe: a
- * signal handler calls it to stop the whole pipeline. */
+/* Sends SIG to every child not yet waited for, and to what it started:
+ * each child leads its own process group.  Async-signal-safe: a signal
+ * handler calls it to stop the whole pipeline. */
 void spawn_kill_all(int sig);
 
 #endif

@@ -30,6 +30,8 @@ flush(struct tar_writer *w)
 	if (w->used > 0 && io_write_all(w->fd, w->buf, w->used) < 0)
 		return -1;
 	w->used = 0;
+	if (w->progress)
+		w->progress(w->offset);
 	return 0;
 }
 
@@ -69,6 +71,7 @@ tar_open(struct tar_writer *w, int fd)
 	w->offset = 0;
 	w->left = 0;
 	w->used = 0;
+	w->progress = NULL;
 	w->md = EVP_MD_CTX_new();
 	if (w->md == NULL) {
 		errno = ENOMEM;
@@ -276,6 +279,8 @@ fill(struct tar_reader *r)
 		return rfail(r, errno, "cannot read the archive stream");
 	r->have = (size_t)n;
 	r->pos = 0;
+	if (r->progress)
+		r->progress(r->offset);
 	return n > 0;
 }
 

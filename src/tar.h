@@ -41,6 +41,7 @@ struct tar_writer {
 	uint64_t left;		/* data bytes the current member still owes */
 	uint64_t member_size;
 	void *md;		/* SHA-256 state of the current member */
+	void (*progress)(uint64_t offset);	/* told after each write */
 	size_t used;
 	unsigned char buf[TAR_BUF];
 };
@@ -98,6 +99,7 @@ struct tar_reader {
 	uint64_t pad;		/* padding bytes after them */
 	int whole;		/* every data byte went through tar_read() */
 	void *md;
+	void (*progress)(uint64_t offset);	/* told after each read */
 	size_t have, pos;
 	char err[512];
 	unsigned char buf[TAR_BUF];

@@ -22,6 +22,7 @@
 #include "archive.h"
 #include "config.h"
 #include "io.h"
+#include "progress.h"
 #include "spawn.h"
 #include "tar.h"
 #include "unpack.h"
@@ -600,6 +601,8 @@ read_all(struct state *s, int fd)
 
 	if (tar_reader_open(&r, fd) < 0)
 		return bad(s, "%s", strerror(errno));
+	r.progress = progress_update;
+	progress_begin("checking", 0);
 	while ((rc = tar_next(&r, &tm)) == 1) {
 		if (io_stop_signal) {
 			errno = EINTR;
@@ -621,6 +624,7 @@ read_all(struct state *s, int fd)
 		bad(s, "not a Polarity backup archive (%s)", r.err);
 	else if (rc < 0 && s->err[0] == '\0')
 		bad(s, "%s", r.err);
+	progress_end();
 	s->u->stream = r.offset;
 	tar_reader_close(&r);
 	return rc;

@@ -180,3 +180,19 @@ expect 0 ""
 [ "$(cat "$WORK/nice.txt")" = 10 ] || fail "pg_dump ran at nice $(cat "$WORK/nice.txt")"
 grep -q 'best-effort: prio 7' "$WORK/ionice.txt" || fail "pg_dump I/O: $(cat "$WORK/ionice.txt")"
 ok "--nice: the pipeline runs at nice 10, best-effort I/O priority 7"
+
+# Progress: a line redrawn in place at a terminal, nothing without one.
+if command -v script >/dev/null 2>&1; then
+	script -q -e -c "'$POLARITY' --app-dir '$WORK/app' backup" /dev/null \
+		>"$WORK/tty.out" 2>&1 </dev/null || fail "backup at a terminal failed"
+	grep -q $'\r  dumping ' "$WORK/tty.out" || fail "no dump progress at a terminal"
+	grep -q $'\r  compressing ' "$WORK/tty.out" || fail "no compression progress"
+	grep -q '/s  0:0' "$WORK/tty.out" || fail "no rate and time in the progress"
+	run_polarity backup
+	expect 0 ""
+	if grep -q $'\r' "$WORK/err" "$WORK/out"; then fail "progress without a terminal"; fi
+	script -q -e -c "'$POLARITY' -q --app-dir '$WORK/app' backup" /dev/null \
+		>"$WORK/tty.out" 2>&1 </dev/null || fail "quiet backup failed"
+	if grep -q $'\r  ' "$WORK/tty.out"; then fail "progress despite -q"; fi
+	ok "progress at a terminal (bytes, rate, time); none without one, none with -q"
+fi

@@ -188,6 +188,7 @@ if command -v script >/dev/null 2>&1; then
 	answer yes
 	[ "$RC" = 0 ] || { cat "$WORK/tty.out"; fail "a 'yes' answer exited $RC"; }
 	grep -q "restore complete" "$WORK/tty.out" || fail "'yes' did not restore"
+	grep -q $'\r  loading ' "$WORK/tty.out" || fail "no load progress at a terminal"
 	ok "at a terminal: summary, question, only 'yes' restores"
 else
 	echo "# script(1) missing: the terminal question is not tested"
