@@ -1,0 +1,213 @@
+#!/bin/bash
+# scripts/bench.sh - how fast backup and restore are, next to what
+# PostgreSQL itself and a plain shell script manage on the same data.
+#
+#   scripts/bench.sh [--scale S] [--runs N] [--json FILE]
+#
+# Builds (scripts/build.sh), starts a throwaway PostgreSQL server, makes a
+# Polarity-like data set the same on every run (at scale 1 a database of
+# about 1 GB on disk and an integrations tree of about 20,000 files and
+# 150 MB), then times each contender N times (default 3) and reports the
+# medians, their ratios, the archive size against gzip -6, and the peak
+# resident memory of the polarity process itself (not its children) at
+# the full and a quarter scale.  Prints a table and writes one JSON object
+# (default bench.json).  Figures, not assertions: the machine is shared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE=1 RUNS=3 JSON=bench.json
+while [ $# -gt 0 ]; do
+	case $1 in
+	--scale) SCALE=$2; shift 2 ;;
+	--runs) RUNS=$2; shift 2 ;;
+	--json) JSON=$2; shift 2 ;;
+	*) echo "usage: scripts/bench.sh [--scale S] [--runs N] [--json FILE]" >&2; exit 2 ;;
+	esac
+done
+scripts/build.sh >/dev/null
+export POLARITY=$PWD/polarity
+. tests/lib.sh
+
+say() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+now() { date +%s.%N; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+pg_start
+make_db polarity polarity
+su_psql -c 'ALTER ROLE polarity SUPERUSER'
+export PGHOST=127.0.0.1 PGPORT=$PGPORT_TEST PGUSER=postgres PGPASSWORD=$PG_SUPERPASS
+
+# The data set.  setseed() makes random() repeat: the same rows each run.
+make_data() { # DB SCALE
+	local rows
+	rows=$(awk -v s="$2" 'BEGIN { printf "%d", 1000000 * s }')
+	psql -X -q -v ON_ERROR_STOP=1 -d "$1" <<SQL
+\o /dev/null
+SELECT setseed(0.42);
+\o
+CREATE SCHEMA bench;
+CREATE TABLE bench.entity (
+	id bigserial PRIMARY KEY,
+	value text NOT NULL,
+	kind text NOT NULL,
+	description text NOT NULL,
+	meta jsonb NOT NULL,
+	seen timestamptz NOT NULL,
+	blob bytea
+);
+INSERT INTO bench.entity (value, kind, description, meta, seen, blob)
+SELECT md5(g::text) || '.example.com',
+	(ARRAY['domain','ip','hash','url','email'])[1 + g % 5],
+	(SELECT string_agg((ARRAY['malware','phishing','botnet','c2','dropper',
+		'ransomware','benign','suspicious','observed','reported','by',
+		'the','in','campaign','actor','infrastructure','hosting','payload',
+		'download','beacon','credential','exfiltration','lateral','spam',
+		'scanner','tor','vpn','proxy','sinkhole','registrar'])[1 + floor(random() * 30)::int], ' ')
+	 FROM generate_series(1, 30 + g % 50)),
+	jsonb_build_object('score', floor(random() * 100)::int,
+		'confidence', round(random()::numeric, 3),
+		'tags', jsonb_build_array('t' || floor(random() * 50)::int, 't' || g % 7),
+		'source', (ARRAY['virustotal','shodan','greynoise','misp','otx'])[1 + g % 5],
+		'ref', md5((g * 7)::text)),
+	timestamptz '2025-01-01 00:00:00+00' + random() * interval '365 days',
+	CASE WHEN g % 4 = 0 THEN decode(md5(random()::text) || md5(random()::text), 'hex') END
+FROM generate_series(1, $rows) g;
+CREATE INDEX entity_kind_seen ON bench.entity (kind, seen);
+CREATE INDEX entity_meta ON bench.entity USING gin (meta);
+CREATE INDEX entity_value ON bench.entity (value);
+ANALYZE;
+SQL
+}
+
+say "generating the data set at scale $SCALE"
+make_data polarity "$SCALE"
+db_size=$(psql -X -A -t -d polarity -c "SELECT pg_database_size('polarity')")
+mkdir -p "$WORK/app"
+write_env "$WORK/app/.env"
+perl scripts/bench-data.pl "$WORK/app/integrations" "$SCALE" >"$WORK/tree.txt"
+tree_files=$(find "$WORK/app/integrations" -type f | wc -l)
+tree_bytes=$(du -sb "$WORK/app/integrations" | cut -f1)
+say "database $((db_size / 1048576)) MiB, integrations $tree_files files $((tree_bytes / 1048576)) MiB"
+
+# Runs "$@" RUNS times; prints the median wall time in seconds.
+timed() {
+	local i t0 t1
+	for i in $(seq "$RUNS"); do
+		[ -n "${BEFORE:-}" ] && eval "$BEFORE"
+		t0=$(now)
+		"$@" >/dev/null
+		t1=$(now)
+		[ -n "${AFTER:-}" ] && eval "$AFTER"
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+	done | median
+}
+
+# Runs polarity with "$@" once and prints its own peak RSS in KiB (VmHWM,
+# sampled until it ends: the children are other processes).
+peak_rss() {
+	local pid hwm=0 v
+	"$POLARITY" "$@" >/dev/null 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		v=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm=$v
+		sleep 0.05
+	done
+	wait "$pid"
+	echo "$hwm"
+}
+
+B=$WORK/app/backups
+mkdir -p "$B" "$WORK/naive"
+export PGDATABASE=polarity
+
+say "floor_backup: pg_dump > /dev/null"
+floor_backup=$(timed pg_dump -d polarity)
+
+naive() {
+	pg_dump --schema-only -d polarity >"$WORK/naive/schema.sql"
+	pg_dump --data-only -d polarity >"$WORK/naive/data.sql"
+	cp "$WORK/app/.env" "$WORK/naive/.env"
+	tar czf "$WORK/naive.tgz" -C "$WORK/naive" schema.sql data.sql .env \
+		-C "$WORK/app" integrations
+	rm -f "$WORK/naive/"*.sql
+}
+say "naive: pg_dump twice, then tar czf"
+naive_backup=$(timed naive)
+
+ours_backup_run() { "$POLARITY" -q --app-dir "$WORK/app" backup; }
+AFTER='ls "$B"/*.tgz | head -n -1 | xargs -r rm -f'
+say "ours: polarity backup"
+ours_backup=$(timed ours_backup_run)
+AFTER=
+archive=$(ls "$B"/*.tgz | tail -n 1)
+archive_size=$(stat -c %s "$archive")
+gzip -dc "$archive" >"$WORK/content.tar"
+gzip6_size=$(gzip -6 -c "$WORK/content.tar" | wc -c)
+rm -f "$WORK/content.tar"
+
+say "floor_restore: psql -f plain dump into an empty database"
+pg_dump -d polarity >"$WORK/plain.sql"
+BEFORE='psql -X -q -d postgres -c "DROP DATABASE IF EXISTS floor" -c "CREATE DATABASE floor"'
+floor_restore=$(timed psql -X -q -v ON_ERROR_STOP=1 -d floor -f "$WORK/plain.sql")
+BEFORE=
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS floor"
+rm -f "$WORK/plain.sql"
+
+ours_restore_run() { "$POLARITY" -q --app-dir "$WORK/app" restore --yes "$archive"; }
+drop_kept() {
+	for d in $(psql -X -A -t -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'"); do
+		psql -X -q -d postgres -c "DROP DATABASE \"$d\""
+	done
+	rm -rf "$WORK/app/integrations.before-restore-"* "$WORK/app/.env.before-restore-"*
+}
+AFTER=drop_kept
+say "ours: polarity restore --yes (full verification included)"
+ours_restore=$(timed ours_restore_run)
+AFTER=
+
+say "peak RSS of the polarity process"
+rss_backup_full=$(peak_rss -q --app-dir "$WORK/app" backup)
+rss_restore_full=$(peak_rss -q --app-dir "$WORK/app" restore --yes "$archive")
+drop_kept
+quarter=$(awk -v s="$SCALE" 'BEGIN { print s / 4 }')
+psql -X -q -d postgres -c "CREATE DATABASE small OWNER polarity"
+make_data small "$quarter"
+mkdir -p "$WORK/small"
+write_env "$WORK/small/.env" small
+perl scripts/bench-data.pl "$WORK/small/integrations" "$quarter" >/dev/null
+rss_backup_quarter=$(peak_rss -q --app-dir "$WORK/small" backup)
+small_archive=$(ls "$WORK/small/backups/"*.tgz | tail -n 1)
+rss_restore_quarter=$(peak_rss -q --app-dir "$WORK/small" restore --yes "$small_archive")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+cat <<EOF2
+
+polarity benchmark, scale $SCALE, median of $RUNS runs
+machine: $(nproc) cores, $cpu, $(free -g | awk '/^Mem/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME")
+data: database $((db_size / 1048576)) MiB on disk, integrations $tree_files files, $((tree_bytes / 1048576)) MiB
+compressor: $(command -v pigz >/dev/null && echo pigz || echo gzip), level 6
+
+                     seconds   ratio
+floor_backup        $(printf '%8.2f' "$floor_backup")   1.00   pg_dump > /dev/null
+naive_backup        $(printf '%8.2f' "$naive_backup")   $(printf '%4.2f' "$(ratio "$naive_backup" "$floor_backup")")   pg_dump x2, tar czf
+ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive)
+floor_restore       $(printf '%8.2f' "$floor_restore")   1.00   psql -f plain.sql
+ours_restore        $(printf '%8.2f' "$ours_restore")   $(printf '%4.2f' "$(ratio "$ours_restore" "$floor_restore")")   polarity restore --yes
+
+archive             $((archive_size / 1048576)) MiB, $(ratio "$archive_size" "$gzip6_size") x gzip -6 of the same content ($((gzip6_size / 1048576)) MiB)
+peak RSS (polarity) backup $((rss_backup_full / 1024)) MiB at scale $SCALE, $((rss_backup_quarter / 1024)) MiB at scale $quarter
+                    restore $((rss_restore_full / 1024)) MiB at scale $SCALE, $((rss_restore_quarter / 1024)) MiB at scale $quarter
+EOF2
+cat >"$JSON" <<EOF2
+{"scale": $SCALE, "runs": $RUNS, "cores": $(nproc), "db_bytes": $db_size,
+ "tree_files": $tree_files, "tree_bytes": $tree_bytes,
+ "floor_backup_s": $floor_backup, "naive_backup_s": $naive_backup,
+ "ours_backup_s": $ours_backup, "floor_restore_s": $floor_restore,
+ "ours_restore_s": $ours_restore, "archive_bytes": $archive_size,
+ "gzip6_bytes": $gzip6_size, "rss_backup_kib": $rss_backup_full,
+ "rss_backup_quarter_kib": $rss_backup_quarter,
+ "rss_restore_kib": $rss_restore_full,
+ "rss_restore_quarter_kib": $rss_restore_quarter}
+EOF2
+say "written $JSON"
