@@ -630,6 +630,25 @@ read_all(struct state *s, int fd)
 	return rc;
 }
 
+/* After the stream was read with result RC: the manifest, the links and
+ * folders of the stage, and the memory. */
+static int
+finish(struct state *s, int rc)
+{
+	if (rc == 0)
+		rc = check_manifest(s);
+	if (rc == 0 && s->stage >= 0)
+		rc = finish_stage(s);
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->m[i].name);
+		free(s->m[i].target);
+	}
+	free(s->m);
+	free(s->slot);
+	free(s->manifest);
+	return rc;
+}
+
 int
 unpack(const char *path, const char *decompressor, char *const envp[],
     int stage, struct unpacked *u, char *err, size_t elen)
@@ -691,18 +710,17 @@ unpack(const char *path, const char *decompressor, char *const envp[],
 			rc = -1;
 		}
 	}
-	if (rc == 0)
-		rc = check_manifest(&s);
-	if (rc == 0 && stage >= 0)
-		rc = finish_stage(&s);
-	for (size_t i = 0; i < s.n; i++) {
-		free(s.m[i].name);
-		free(s.m[i].target);
-	}
-	free(s.m);
-	free(s.slot);
-	free(s.manifest);
-	return rc;
+	return finish(&s, rc);
+}
+
+int
+unpack_stream(int fd, int stage, struct unpacked *u, char *err, size_t elen)
+{
+	struct state s = { .u = u, .stage = stage, .err = err, .elen = elen };
+
+	memset(u, 0, sizeof *u);
+	err[0] = '\0';
+	return finish(&s, read_all(&s, fd));
 }
 
 int

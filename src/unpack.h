@@ -47,6 +47,11 @@ struct unpacked {
 int unpack(const char *path, const char *decompressor, char *const envp[],
     int stage, struct unpacked *u, char *err, size_t elen);
 
+/* Like unpack(), from the uncompressed tar stream on FD (which stays the
+ * caller's).  The fuzzing harness drives this. */
+int unpack_stream(int fd, int stage, struct unpacked *u, char *err,
+    size_t elen);
+
 /* Removes NAME below the folder open as AT and everything under it,
  * never following a symbolic link.  Returns 0, or -1 with errno set. */
 int unpack_remove(int at, const char *name);

@@ -1,0 +1,130 @@
+/* test_unpack.c - the archive checks on uncompressed streams: the seed
+ * corpus of the fuzzer, and unpacking into a staging folder. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unpack.h"
+
+static char seeds[PATH_MAX];
+
+/* Checks the seed NAME; returns unpack_stream()'s result, message in ERR. */
+static int
+check(const char *name, int stage, struct unpacked *u, char *err, size_t len)
+{
+	char path[PATH_MAX * 2];
+	int fd, rc;
+
+	snprintf(path, sizeof path, "%s/%s", seeds, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	rc = unpack_stream(fd, stage, u, err, len);
+	close(fd);
+	return rc;
+}
+
+static void
+test_sound_archive_checks_out(void **state)
+{
+	struct unpacked u;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(check("sound.tar", -1, &u, err, sizeof err), 0);
+	assert_string_equal(u.top, "polarity-server-backup-20260101000000");
+	assert_int_equal(u.format, 1);
+	assert_string_equal(u.database, "polarity");
+	assert_string_equal(u.encoding, "UTF8");
+	assert_int_equal(u.files, 7);	/* the MANIFEST is not counted */
+	assert_int_equal(u.links, 1);
+	assert_int_equal(u.dirs, 4);
+	assert_true(u.has_roles);
+}
+
+static void
+test_archive_without_roles_checks_out(void **state)
+{
+	struct unpacked u;
+	char err[1024];
+
+	(void)state;
+	/* Its manifest still lists roles.sql: so it is refused. */
+	assert_int_equal(check("no-roles.tar", -1, &u, err, sizeof err), -1);
+	assert_non_null(strstr(err, "'database/roles.sql', which the "
+	    "archive lacks"));
+}
+
+static void
+test_broken_seeds_are_refused(void **state)
+{
+	struct unpacked u;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(check("no-manifest.tar", -1, &u, err, sizeof err), -1);
+	assert_non_null(strstr(err, "has no MANIFEST"));
+	assert_int_equal(check("truncated.tar", -1, &u, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ends too early"));
+	assert_int_equal(check("link-out.tar", -1, &u, err, sizeof err), -1);
+	assert_non_null(strstr(err, "symbolic link to '/etc'"));
+}
+
+static void
+test_unpacks_into_a_stage(void **state)
+{
+	char dir[] = "/tmp/test_unpack.XXXXXX", err[1024], got[64], cmd[128];
+	struct unpacked u;
+	struct stat st;
+	ssize_t n;
+	int stage;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	stage = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(stage >= 0);
+	assert_int_equal(check("sound.tar", stage, &u, err, sizeof err), 0);
+	assert_int_equal(fstatat(stage, "integrations/pkg/lib/index.js", &st,
+	    0), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(fstatat(stage, "database/2-data.sql", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(fstatat(stage, "database", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	n = readlinkat(stage, "integrations/pkg/main.js", got, sizeof got - 1);
+	assert_int_equal(n, 12);
+	got[n] = '\0';
+	assert_string_equal(got, "lib/index.js");
+	/* FORMAT and MANIFEST are read, not written. */
+	assert_int_equal(fstatat(stage, "MANIFEST", &st, 0), -1);
+	close(stage);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sound_archive_checks_out),
+		cmocka_unit_test(test_archive_without_roles_checks_out),
+		cmocka_unit_test(test_broken_seeds_are_refused),
+		cmocka_unit_test(test_unpacks_into_a_stage),
+	};
+	const char *src = getenv("srcdir");
+
+	snprintf(seeds, sizeof seeds, "%s/tests/fuzz/corpus-unpack",
+	    src ? src : ".");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
