@@ -347,7 +347,12 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	    "FROM pg_database WHERE datname = current_database();",
 	    r->encoding, sizeof r->encoding, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
-	server_num = atoi(num);
+	server_num = (int)pg_number(num);
+	if (server_num <= 0) {
+		snprintf(r->err, r->elen, "the server gave no version number "
+		    "('%s')", num);
+		return BACKUP_FAILED;
+	}
 	if (!pg_dump_can_dump(dump_num, server_num)) {
 		snprintf(r->err, r->elen, "pg_dump %s is older than the "
 		    "server (PostgreSQL %s): install postgresql-client-%d and "

@@ -153,6 +153,10 @@ run_verify(const struct config *c, const char *path)
 	if (restore_verify(c, path, &u, err, sizeof err) < 0) {
 		if (io_stop_signal)
 			return 128 + io_stop_signal;
+		if (!u.damaged) {
+			log_error("cannot check '%s': %s", path, err);
+			return EXIT_FAIL;
+		}
 		log_error("'%s' does not check out: %s", path, err);
 		return EXIT_BAD_ARCHIVE;
 	}

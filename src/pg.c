@@ -63,6 +63,17 @@ start_failed(const char *prog, char *err, size_t elen)
 	snprintf(err, elen, "cannot run '%s': %s", prog, strerror(errno));
 }
 
+long
+pg_number(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end ? -1 : v;
+}
+
 int
 pg_dump_can_dump(int dump_num, int server_num)
 {
@@ -103,8 +114,16 @@ pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
 	spawn_close(&c);
 	/* "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" */
 	s = strstr(out, ") ");
-	if (s == NULL || sscanf(s + 2, "%d.%d", &major, &minor) < 1 ||
-	    major <= 0) {
+	if (s != NULL) {
+		char *end;
+		errno = 0;
+		major = (int)strtol(s + 2, &end, 10);
+		if (!errno && *end == '.')
+			minor = (int)strtol(end + 1, &end, 10);
+		if (errno || major > 1000 || minor < 0 || minor > 1000)
+			major = 0;
+	}
+	if (s == NULL || major <= 0) {
 		out[strcspn(out, "\n")] = '\0';
 		snprintf(err, elen, "cannot understand the version of '%s': "
 		    "'%s'", path, out);

@@ -31,6 +31,10 @@ void pg_free(struct pg *pg);
 int pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
     size_t tlen, char *err, size_t elen);
 
+/* The whole number S (an answer of the server), or -1 when it is not
+ * one. */
+long pg_number(const char *s);
+
 /* Whether a pg_dump of version DUMP_NUM can dump a server of version
  * SERVER_NUM: its major version must be at least the server's. */
 int pg_dump_can_dump(int dump_num, int server_num);

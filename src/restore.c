@@ -313,7 +313,7 @@ role_exists(struct restore *r, const char *role, int *exists)
 	if (ask(r, out, sizeof out, "SELECT count(*) FROM pg_roles WHERE "
 	    "rolname = %s;", lit) < 0)
 		return -1;
-	*exists = atoi(out) > 0;
+	*exists = pg_number(out) > 0;
 	return 0;
 }
 
@@ -459,7 +459,7 @@ db_exists(struct restore *r, const char *name, int *exists)
 	if (ask(r, out, sizeof out, "SELECT count(*) FROM pg_database WHERE "
 	    "datname = %s;", lit) < 0)
 		return -1;
-	*exists = atoi(out) > 0;
+	*exists = pg_number(out) > 0;
 	return 0;
 }
 
@@ -900,7 +900,8 @@ restore_run(const struct config *c, const char *path,
 	int rc = unpack(path, zip, envp, r.stage_fd, &r.u, err, elen);
 	spawn_env_free(envp);
 	if (rc < 0) {
-		res = io_stop_signal ? RESTORE_INTERRUPTED : RESTORE_BAD_ARCHIVE;
+		res = io_stop_signal ? RESTORE_INTERRUPTED : r.u.damaged ?
+		    RESTORE_BAD_ARCHIVE : RESTORE_FAILED;
 		goto out;
 	}
 	log_step("archive checked: %lu files, %lu folders, %lu links, "

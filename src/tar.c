@@ -131,7 +131,8 @@ header(struct tar_writer *w, const char *name, char type, mode_t mode,
 	if (type == TAR_SYMLINK && e->linkname)
 		memcpy(h + 157, e->linkname, strnlen(e->linkname, 100));
 	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
+	/* The version field is two bytes with no NUL, by the standard. */
+	memcpy(h + 263, "00", 2);	/* NOLINT(bugprone-not-null-terminated-result) */
 	if (e->uname)
 		memcpy(h + 265, e->uname, strnlen(e->uname, 31));
 	if (e->gname)

@@ -28,6 +28,8 @@
 #include "unpack.h"
 
 #define MANIFEST_MAX (512 * 1024 * 1024)
+
+unsigned long unpack_max_members = 2000000;
 #define COPY_BUF (128 * 1024)
 
 /* What the archive held, member by member. */
@@ -70,6 +72,7 @@ bad(struct state *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->err, s->elen, fmt, ap);
 	va_end(ap);
+	s->u->damaged = 1;
 	errno = EINVAL;
 	return -1;
 }
@@ -171,7 +174,7 @@ clean_name(const char *name)
 		return 0;
 	while (*p) {
 		size_t n = strcspn(p, "/");
-		if (n == 0 || (n == 1 && p[0] == '.') ||
+		if (n == 0 || n > NAME_MAX || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
 			return 0;
 		p += n;
@@ -289,6 +292,7 @@ write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
 		}
 	}
 	if (n < 0 || tar_skip(r, sha) < 0) {
+		s->u->damaged = 1;
 		snprintf(s->err, s->elen, "in '%s': %s", name, r->err);
 		if (fd >= 0)
 			close(fd);
@@ -339,10 +343,22 @@ read_format(struct state *s, struct tar_reader *r,
 	if (n < 0 || tar_skip(r, sha) < 0)
 		return bad(s, "%s", r->err);
 	text[got] = '\0';
-	if (sscanf(text, "polarity-server-backup %d\n", &s->u->format) != 1)
+	static const char head[] = "polarity-server-backup ";
+	char *end;
+	long format = -1;
+	if (strncmp(text, head, sizeof head - 1) == 0) {
+		errno = 0;
+		format = strtol(text + sizeof head - 1, &end, 10);
+		if (errno || end == text + sizeof head - 1 || *end != '\n' ||
+		    format < 0 || format > 1000000)
+			format = -1;
+	}
+	if (format < 0)
 		return bad(s, "not a Polarity backup archive (FORMAT says "
 		    "'%.40s')", text);
+	s->u->format = (int)format;
 	if (s->u->format != ARCHIVE_FORMAT) {
+		s->u->damaged = 1;
 		snprintf(s->err, s->elen, "archive format %d is not one this "
 		    "version reads (it reads format %d); use a newer "
 		    "polarity", s->u->format, ARCHIVE_FORMAT);
@@ -391,7 +407,7 @@ take_member(struct state *s, struct tar_reader *r,
 
 	if (s->done)
 		return bad(s, "'%s' comes after the MANIFEST", tm->path);
-	if (s->n >= UNPACK_MAX_MEMBERS)
+	if (s->n >= unpack_max_members)
 		return bad(s, "more members than a backup has (%s)",
 		    "a tar bomb?");
 	if (strncmp(tm->path, s->u->top, toplen) != 0 ||
@@ -405,6 +421,7 @@ take_member(struct state *s, struct tar_reader *r,
 	case '5': kind = 'd'; break;
 	case '2': kind = 'l'; break;
 	default:
+		s->u->damaged = 1;
 		snprintf(s->err, s->elen, "'%s' is %s, which a backup never "
 		    "holds", tm->path, type_word(tm->type));
 		errno = EINVAL;
@@ -413,8 +430,9 @@ take_member(struct state *s, struct tar_reader *r,
 	if (kind == 'd' && len > 0 && name[len - 1] == '/')
 		name[--len] = '\0';
 	if (!clean_name(name))
-		return bad(s, "'%s' has an unsafe name (empty, '.' or '..' "
-		    "parts)", tm->path);
+		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
+		    "'..' parts, or a part longer than %d bytes)", tm->path,
+		    NAME_MAX);
 	if (!allowed(name, kind))
 		return bad(s, "'%s' is not a member a backup has", tm->path);
 	if (find(s, name))
@@ -424,6 +442,7 @@ take_member(struct state *s, struct tar_reader *r,
 		    tm->path);
 	if (kind == 'l' && (strncmp(name, "integrations/", 13) != 0 ||
 	    archive_link_escapes(name + 13, tm->linkname))) {
+		s->u->damaged = 1;
 		snprintf(s->err, s->elen, "'%s' is a symbolic link to '%s', "
 		    "outside the integrations folder", tm->path, tm->linkname);
 		errno = EINVAL;
@@ -480,6 +499,49 @@ header_line(struct unpacked *u, const char *line)
 	}
 }
 
+/* Splits the manifest line LINE, "KIND MODE SIZE SHA NAME [TARGET]", into
+ * its fields (NAME and TARGET, LEN bytes each, unescaped), strictly:
+ * every number whole and in range, a target for links only.  Returns 0
+ * or -1. */
+static int
+manifest_line(char *line, char *kind, unsigned *mode,
+    unsigned long long *size, char sha[65], char *name, char *target,
+    size_t len)
+{
+	char *f[7], *save = NULL, *end;
+	int n = 0;
+	unsigned long m;
+
+	for (char *t = strtok_r(line, " ", &save); t && n < 7;
+	    t = strtok_r(NULL, " ", &save))
+		f[n++] = t;
+	if (n < 5 || n > 6 || strlen(f[0]) != 1)
+		return -1;
+	*kind = f[0][0];
+	if ((*kind == 'l') != (n == 6))
+		return -1;
+	errno = 0;
+	m = strtoul(f[1], &end, 8);
+	if (errno || *end || end == f[1] || m > 07777)
+		return -1;
+	*mode = (unsigned)m;
+	if (f[2][0] == '-' || f[2][0] == '+')
+		return -1;
+	*size = strtoull(f[2], &end, 10);
+	if (errno || *end || end == f[2])
+		return -1;
+	if (strcmp(f[3], "-") != 0 && (strlen(f[3]) != 64 ||
+	    strspn(f[3], "0123456789abcdef") != 64))
+		return -1;
+	snprintf(sha, 65, "%s", f[3]);
+	snprintf(name, len, "%s", f[4]);
+	target[0] = '\0';
+	if (n == 6)
+		snprintf(target, len, "%s", f[5]);
+	return archive_unescape(name) < 0 ||
+	    (n == 6 && archive_unescape(target) < 0) ? -1 : 0;
+}
+
 /* Compares the manifest with what the archive held. */
 static int
 check_manifest(struct state *s)
@@ -500,7 +562,6 @@ check_manifest(struct state *s)
 		char sha[65];
 		unsigned mode;
 		unsigned long long size;
-		int fields;
 		struct member *m;
 
 		if (first) {
@@ -515,14 +576,9 @@ check_manifest(struct state *s)
 			header_line(s->u, line);
 			continue;
 		}
-		if (strlen(line) >= sizeof name) 
-			return bad(s, "a %s line is too long", "MANIFEST");
-		target[0] = '\0';
-		fields = sscanf(line, "%c %o %llu %64s %s %s", &kind, &mode,
-		    &size, sha, name, target);
-		if (fields < 5 || (kind == 'l') != (fields == 6) ||
-		    archive_unescape(name) < 0 ||
-		    (fields == 6 && archive_unescape(target) < 0))
+		if (strlen(line) >= sizeof name ||
+		    manifest_line(line, &kind, &mode, &size, sha, name,
+		    target, sizeof name) < 0)
 			return bad(s, "a malformed MANIFEST line: '%.200s'",
 			    line);
 		m = find(s, name);
@@ -692,23 +748,25 @@ unpack(const char *path, const char *decompressor, char *const envp[],
 	close(in);
 	close(p[1]);
 	rc = read_all(&s, p[0]);
-	/* Whatever we stopped at, the decompressor must end: closing the
-	 * pipe makes a write of its fail. */
-	close(p[0]);
+	/* Whatever we stopped at, the decompressor must end. */
 	if (rc < 0)
 		kill(c.pid, SIGTERM);
+	close(p[0]);
 	zrc = spawn_wait(&c, zipmsg, sizeof zipmsg);
 	spawn_close(&c);
-	/* A damaged gzip stream shows first as a short tar stream: the
-	 * decompressor's own complaint says more. */
-	if (zrc < 0 && (rc == 0 || errno != EINVAL || strstr(err, "ends too "
-	    "early") || strstr(err, "damaged"))) {
-		if (!(rc < 0 && WIFSIGNALED(c.status) &&
-		    WTERMSIG(c.status) == SIGTERM)) {
+	/* A decompressor that failed on its own tells the real story: a
+	 * damaged gzip stream shows first as a short or garbled tar stream.
+	 * One we stopped (or that lost its pipe when we did) says nothing. */
+	if (zrc < 0 && !(rc < 0 && WIFSIGNALED(c.status) &&
+	    (WTERMSIG(c.status) == SIGTERM || WTERMSIG(c.status) == SIGPIPE))) {
+		u->damaged = !WIFSIGNALED(c.status);
+		if (u->damaged)
 			snprintf(err, elen, "'%s' is damaged: %s", path,
 			    zipmsg);
-			rc = -1;
-		}
+		else
+			snprintf(err, elen, "cannot read '%s': %s", path,
+			    zipmsg);
+		rc = -1;
 	}
 	return finish(&s, rc);
 }

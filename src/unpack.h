@@ -21,8 +21,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* More members than this and the archive is refused (a tar bomb). */
-#define UNPACK_MAX_MEMBERS 2000000
+/* More members than this and the archive is refused (a tar bomb).  A
+ * variable, so that a test can lower it. */
+extern unsigned long unpack_max_members;
 
 struct unpacked {
 	char top[64];		/* the top folder */
@@ -37,13 +38,17 @@ struct unpacked {
 	unsigned long files, dirs, links;
 	uint64_t bytes;		/* data bytes of all files */
 	uint64_t stream;	/* bytes of the uncompressed stream */
+	int damaged;		/* on failure: the archive's fault (not ours,
+				 * e.g. a full disk) */
 };
 
 /* Checks the archive at PATH, decompressed by DECOMPRESSOR (a gzip-like
  * program run with -dc, found in ENVP's PATH) and, when STAGE is not -1,
  * unpacks it below the folder open as STAGE.  Returns 0 when the archive
  * is whole and sound, with what it says in *U.  Otherwise -1 with ERR
- * (ELEN bytes) saying what is wrong, naming the member concerned. */
+ * (ELEN bytes) saying what is wrong, naming the member concerned, and
+ * U->damaged telling whether the archive is at fault (rather than, say, a
+ * full disk under the stage). */
 int unpack(const char *path, const char *decompressor, char *const envp[],
     int stage, struct unpacked *u, char *err, size_t elen);
 

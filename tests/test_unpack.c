@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +114,63 @@ test_unpacks_into_a_stage(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Writes a tar header of a folder NAME to FD. */
+static void
+folder_header(int fd, const char *name)
+{
+	unsigned char h[512];
+	unsigned sum = 0;
+
+	memset(h, 0, sizeof h);
+	snprintf((char *)h, 100, "%s", name);
+	memcpy(h + 100, "0000755", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	memcpy(h + 124, "00000000000", 12);
+	memcpy(h + 136, "00000000000", 12);
+	h[156] = '5';
+	memcpy(h + 257, "ustar\0" "00", 8);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < sizeof h; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	assert_int_equal(write(fd, h, sizeof h), 512);
+}
+
+static void
+test_more_members_than_a_backup_has(void **state)
+{
+	char path[PATH_MAX * 2], err[1024], name[100];
+	struct unpacked u;
+	unsigned long saved = unpack_max_members;
+	int in, fd = memfd_create("bomb", MFD_CLOEXEC);
+	char buf[65536];
+	ssize_t n;
+
+	(void)state;
+	/* The sound archive's members, then 200 more folders: over a limit
+	 * lowered to 100. */
+	snprintf(path, sizeof path, "%s/sound.tar", seeds);
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0 && fd >= 0);
+	n = read(in, buf, 4 * 512);	/* FORMAT and .env */
+	assert_int_equal(n, 4 * 512);
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	close(in);
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof name, "polarity-server-backup-"
+		    "20260101000000/integrations/d%d/", i);
+		folder_header(fd, name);
+	}
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	unpack_max_members = 100;
+	assert_int_equal(unpack_stream(fd, -1, &u, err, sizeof err), -1);
+	unpack_max_members = saved;
+	close(fd);
+	assert_non_null(strstr(err, "more members than a backup has"));
+	assert_true(u.damaged);
+}
+
 int
 main(void)
 {
@@ -121,6 +179,7 @@ main(void)
 		cmocka_unit_test(test_archive_without_roles_checks_out),
 		cmocka_unit_test(test_broken_seeds_are_refused),
 		cmocka_unit_test(test_unpacks_into_a_stage),
+		cmocka_unit_test(test_more_members_than_a_backup_has),
 	};
 	const char *src = getenv("srcdir");
 
