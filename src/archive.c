@@ -85,14 +85,14 @@ archive_open(struct archive *a, int fd, const char *top)
 {
 	memset(a, 0, sizeof *a);
 	snprintf(a->top, sizeof a->top, "%s", top);
-	a->mf = open_memstream(&a->manifest, &a->manifest_len);
+	/* The manifest grows with the number of files: it waits in an
+	 * unnamed temporary file, not in our memory. */
+	a->mf = tmpfile();
 	if (a->mf == NULL)
 		return fail(a, "start archive", top);
 	if (tar_open(&a->tar, fd) < 0) {
 		fclose(a->mf);
-		free(a->manifest);
 		a->mf = NULL;
-		a->manifest = NULL;
 		return fail(a, "start archive", top);
 	}
 	return 0;
@@ -104,8 +104,6 @@ archive_close(struct archive *a)
 	if (a->mf)
 		fclose(a->mf);
 	a->mf = NULL;
-	free(a->manifest);
-	a->manifest = NULL;
 	tar_close(&a->tar);
 }
 
@@ -503,23 +501,42 @@ archive_add_tree(struct archive *a, const char *name, const char *dir)
 int
 archive_finish(struct archive *a, const char *header)
 {
-	char *body;
-	size_t hlen = strlen(header), mlen, tlen;
-	int rc;
+	char path[PATH_MAX], head[4096], sha[65], u[64], g[64];
+	static char buf[COPY_BUF];
+	struct tar_entry e = { .path = path, .type = TAR_FILE, .mode = 0600,
+		.mtime = time(NULL), .uid = getuid(), .gid = getgid() };
+	long mlen;
+	size_t n, got;
+	int hn;
 
-	if (fflush(a->mf) != 0)
+	hn = snprintf(head, sizeof head, "polarity-server-backup-manifest "
+	    "%d\n%s", ARCHIVE_FORMAT, header);
+	if (hn < 0 || (size_t)hn >= sizeof head) {
+		errno = ENAMETOOLONG;
 		return fail(a, "write", "MANIFEST");
-	mlen = a->manifest_len;
-	tlen = 64 + hlen + mlen;
-	body = malloc(tlen);
-	if (body == NULL)
+	}
+	if (fflush(a->mf) != 0 || (mlen = ftell(a->mf)) < 0 ||
+	    fseek(a->mf, 0, SEEK_SET) != 0)
 		return fail(a, "write", "MANIFEST");
-	int n = snprintf(body, tlen, "polarity-server-backup-manifest %d\n%s",
-	    ARCHIVE_FORMAT, header);
-	memcpy(body + n, a->manifest, mlen);
-	rc = archive_add_data(a, "MANIFEST", body, (size_t)n + mlen, 0600);
-	free(body);
-	if (rc == 0 && tar_finish(&a->tar) < 0)
+	if (member_path(a, "MANIFEST", path, sizeof path) < 0)
+		return -1;
+	owner_names(&e, u, sizeof u, g, sizeof g);
+	e.size = (uint64_t)hn + (uint64_t)mlen;
+	if (tar_begin(&a->tar, &e) < 0 ||
+	    tar_write(&a->tar, head, (size_t)hn) < 0)
+		return fail(a, "write", "MANIFEST");
+	for (n = 0; n < (size_t)mlen; n += got) {
+		got = fread(buf, 1, sizeof buf, a->mf);
+		if (got == 0) {
+			errno = ferror(a->mf) ? EIO : ENODATA;
+			return fail(a, "write", "MANIFEST");
+		}
+		if (tar_write(&a->tar, buf, got) < 0)
+			return fail(a, "write", "MANIFEST");
+	}
+	if (tar_end(&a->tar, sha) < 0)
+		return fail(a, "write", "MANIFEST");
+	if (tar_finish(&a->tar) < 0)
 		return fail(a, "write", "archive");
-	return rc;
+	return 0;
 }

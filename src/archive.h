@@ -24,9 +24,7 @@
 struct archive {
 	struct tar_writer tar;
 	char top[128];		/* top folder, e.g. polarity-server-backup-2026... */
-	char *manifest;		/* member lines so far (open_memstream) */
-	size_t manifest_len;
-	FILE *mf;
+	FILE *mf;		/* member lines so far: a temporary file */
 	unsigned long files, dirs, links, skipped;
 	char err[1024];
 };

@@ -531,8 +531,9 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	}
 	clean_stale(&r);
 	if (stat(c->integrations_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		/* st is only valid when stat() succeeded. */
 		int e = errno;
-		if (e == 0 || S_ISDIR(st.st_mode) == 0)
+		if (stat(c->integrations_dir, &st) == 0)
 			e = ENOTDIR;
 		snprintf(err, elen, "cannot read integrations directory "
 		    "'%s': %s; give the right one with --integrations-dir",

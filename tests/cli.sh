@@ -51,7 +51,11 @@ ok "broken .env is refused"
 PGPORT_TEST=5432 write_env "$WORK/app/.env"
 rmdir "$WORK/app/integrations"
 run_polarity backup
-expect 1 "cannot read integrations directory '$WORK/app/integrations'"
+expect 1 "cannot read integrations directory '$WORK/app/integrations': No such file or directory"
+touch "$WORK/app/integrations"
+run_polarity backup
+expect 1 "cannot read integrations directory '$WORK/app/integrations': Not a directory"
+rm "$WORK/app/integrations"
 ok "missing integrations directory is named"
 
 run_polarity --backup-dir "$WORK/nonexistent/deeper" backup
