@@ -53,8 +53,8 @@ struct state {
 	size_t n, cap;
 	size_t *slot;		/* hash table of indexes + 1; 0 is empty */
 	size_t slots;
-	char *manifest;
-	size_t manifest_len;
+	int manifest_seen;
+	unsigned long manifest_lines;
 	int done;		/* MANIFEST read: nothing may follow */
 	char *err;
 	size_t elen;
@@ -374,24 +374,47 @@ read_format(struct state *s, struct tar_reader *r,
 	return 0;
 }
 
+static int manifest_take(struct state *s, char *line);
+
 static int
 read_manifest(struct state *s, struct tar_reader *r,
     const struct tar_member *tm)
 {
-	char sha[65];
+	/* Line by line as it streams: a manifest grows with the number of
+	 * files, our memory must not. */
+	static char line[2 * 4 * TAR_NAME_MAX + 256];
+	char buf[8192], sha[65];
+	size_t len = 0;
 	ssize_t n;
 
 	if (tm->size > MANIFEST_MAX)
 		return bad(s, "the %s is too large", "MANIFEST");
-	s->manifest = malloc(tm->size + 1);
-	if (s->manifest == NULL)
-		return bad(s, "out of memory reading the %s", "MANIFEST");
-	while ((n = tar_read(r, s->manifest + s->manifest_len,
-	    tm->size - s->manifest_len)) > 0)
-		s->manifest_len += (size_t)n;
+	s->manifest_seen = 1;
+	while ((n = tar_read(r, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\0')
+				return bad(s, "the %s holds a NUL byte",
+				    "MANIFEST");
+			if (buf[i] != '\n') {
+				if (len + 1 >= sizeof line)
+					return bad(s, "a %s line is too long",
+					    "MANIFEST");
+				line[len++] = buf[i];
+				continue;
+			}
+			line[len] = '\0';
+			len = 0;
+			if (manifest_take(s, line) < 0)
+				return -1;
+		}
+	}
 	if (n < 0 || tar_skip(r, sha) < 0)
 		return bad(s, "%s", r->err);
-	s->manifest[s->manifest_len] = '\0';
+	if (len > 0) {
+		line[len] = '\0';
+		if (manifest_take(s, line) < 0)
+			return -1;
+	}
 	s->done = 1;
 	return 0;
 }
@@ -542,67 +565,66 @@ manifest_line(char *line, char *kind, unsigned *mode,
 	    (n == 6 && archive_unescape(target) < 0) ? -1 : 0;
 }
 
-/* Compares the manifest with what the archive held. */
+/* Takes one line of the manifest: the format line, a header line, or a
+ * member line compared with what the archive held. */
+static int
+manifest_take(struct state *s, char *line)
+{
+	static char name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
+	char kind, sha[65], want[64];
+	unsigned mode;
+	unsigned long long size;
+	struct member *m;
+
+	if (s->manifest_lines++ == 0) {
+		snprintf(want, sizeof want, "polarity-server-backup-manifest %d",
+		    ARCHIVE_FORMAT);
+		if (strcmp(line, want) != 0)
+			return bad(s, "the MANIFEST is not format '%s'", want);
+		return 0;
+	}
+	if (line[0] == '\0')
+		return 0;
+	if (!(line[0] == 'f' || line[0] == 'd' || line[0] == 'l') ||
+	    line[1] != ' ') {
+		header_line(s->u, line);
+		return 0;
+	}
+	if (strlen(line) >= sizeof name ||
+	    manifest_line(line, &kind, &mode, &size, sha, name, target,
+	    sizeof name) < 0)
+		return bad(s, "a malformed MANIFEST line: '%.200s'", line);
+	m = find(s, name);
+	if (m == NULL)
+		return bad(s, "the MANIFEST lists '%s', which the archive "
+		    "lacks", name);
+	if (m->listed)
+		return bad(s, "the MANIFEST lists '%s' twice", name);
+	m->listed = 1;
+	if (m->kind != kind ||
+	    (kind != 'l' && (m->mode & 07777) != (mode & 07777)) ||
+	    (kind == 'f' && (m->size != size || strcmp(m->sha, sha) != 0)) ||
+	    (kind == 'l' && strcmp(m->target, target) != 0))
+		return bad(s, "'%s' does not match the MANIFEST: it was "
+		    "changed or damaged", name);
+	return 0;
+}
+
+/* Once the stream is read: every member listed, nothing missing. */
 static int
 check_manifest(struct state *s)
 {
-	char *line, *save = NULL, want[64];
-	int first = 1;
+	static const char *const needed[] = { ".env", "integrations",
+		"database/1-pre-data.sql", "database/2-data.sql",
+		"database/3-post-data.sql", NULL };
 
-	if (s->manifest == NULL)
+	if (!s->manifest_seen)
 		return bad(s, "the archive has no %s (is it cut short?)",
 		    "MANIFEST");
-	if (strlen(s->manifest) != s->manifest_len)
-		return bad(s, "the %s holds a NUL byte", "MANIFEST");
-	snprintf(want, sizeof want, "polarity-server-backup-manifest %d",
-	    ARCHIVE_FORMAT);
-	for (line = strtok_r(s->manifest, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char kind, name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
-		char sha[65];
-		unsigned mode;
-		unsigned long long size;
-		struct member *m;
-
-		if (first) {
-			if (strcmp(line, want) != 0)
-				return bad(s, "the MANIFEST is not format "
-				    "'%s'", want);
-			first = 0;
-			continue;
-		}
-		if (!(line[0] == 'f' || line[0] == 'd' || line[0] == 'l') ||
-		    line[1] != ' ') {
-			header_line(s->u, line);
-			continue;
-		}
-		if (strlen(line) >= sizeof name ||
-		    manifest_line(line, &kind, &mode, &size, sha, name,
-		    target, sizeof name) < 0)
-			return bad(s, "a malformed MANIFEST line: '%.200s'",
-			    line);
-		m = find(s, name);
-		if (m == NULL)
-			return bad(s, "the MANIFEST lists '%s', which the "
-			    "archive lacks", name);
-		if (m->listed)
-			return bad(s, "the MANIFEST lists '%s' twice", name);
-		m->listed = 1;
-		if (m->kind != kind ||
-		    (kind != 'l' && (m->mode & 07777) != (mode & 07777)) ||
-		    (kind == 'f' && (m->size != size ||
-		    strcmp(m->sha, sha) != 0)) ||
-		    (kind == 'l' && strcmp(m->target, target) != 0))
-			return bad(s, "'%s' does not match the MANIFEST: it "
-			    "was changed or damaged", name);
-	}
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->m[i].listed)
 			return bad(s, "'%s' is not in the MANIFEST",
 			    s->m[i].name);
-	static const char *const needed[] = { ".env", "integrations",
-		"database/1-pre-data.sql", "database/2-data.sql",
-		"database/3-post-data.sql", NULL };
 	for (size_t i = 0; needed[i]; i++)
 		if (find(s, needed[i]) == NULL)
 			return bad(s, "the archive has no '%s'", needed[i]);
@@ -701,7 +723,6 @@ finish(struct state *s, int rc)
 	}
 	free(s->m);
 	free(s->slot);
-	free(s->manifest);
 	return rc;
 }
 
