@@ -32,18 +32,27 @@
 unsigned long unpack_max_members = 2000000;
 #define COPY_BUF (128 * 1024)
 
-/* What the archive held, member by member. */
+/* What the archive held, member by member: kept small, as there is one
+ * for every file of the integrations tree. */
 struct member {
-	char *name;		/* below the top folder */
-	char *target;		/* link target, or NULL */
-	char kind;		/* 'f', 'd' or 'l' */
-	mode_t mode;
+	char *name;		/* below the top folder (in the arena) */
+	char *target;		/* link target, or NULL (in the arena) */
 	uint64_t size;
 	int64_t mtime;
-	uid_t uid;
-	gid_t gid;
-	char sha[65];
-	int listed;		/* seen in the manifest */
+	uint32_t uid, gid;
+	uint16_t mode;
+	char kind;		/* 'f', 'd' or 'l' */
+	char listed;		/* seen in the manifest */
+	unsigned char sha[32];	/* of a file's data */
+};
+
+/* Names live in blocks that never move, without malloc's per-string
+ * overhead. */
+#define ARENA_BLOCK (64 * 1024)
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	char data[];
 };
 
 struct state {
@@ -51,8 +60,9 @@ struct state {
 	int stage;
 	struct member *m;
 	size_t n, cap;
-	size_t *slot;		/* hash table of indexes + 1; 0 is empty */
+	uint32_t *slot;		/* hash table of indexes + 1; 0 is empty */
 	size_t slots;
+	struct arena_block *arena;
 	int manifest_seen;
 	unsigned long manifest_lines;
 	int done;		/* MANIFEST read: nothing may follow */
@@ -101,11 +111,51 @@ find(struct state *s, const char *name)
 	}
 }
 
+/* Copies STR into the arena.  Returns the copy, or NULL. */
+static char *
+arena_dup(struct state *s, const char *str)
+{
+	size_t len = strlen(str) + 1;
+	struct arena_block *b = s->arena;
+	char *p;
+
+	if (b == NULL || b->size - b->used < len) {
+		size_t size = len > ARENA_BLOCK ? len : ARENA_BLOCK;
+		b = malloc(sizeof *b + size);
+		if (b == NULL)
+			return NULL;
+		b->next = s->arena;
+		b->used = 0;
+		b->size = size;
+		s->arena = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, str, len);
+	b->used += len;
+	return p;
+}
+
+/* The 32 bytes of the 64 hex digits HEX. */
+static void
+unhex(const char *hex, unsigned char out[32])
+{
+	for (int i = 0; i < 32; i++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = hex[2 * i + j];
+			v = v << 4 | (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+		}
+		out[i] = (unsigned char)v;
+	}
+}
+
 static int
 grow(struct state *s)
 {
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
+		/* By half: an array that doubles may hold twice what it
+		 * needs. */
+		size_t cap = s->cap ? s->cap + s->cap / 2 : 1024;
 		struct member *m = realloc(s->m, cap * sizeof *m);
 		if (m == NULL)
 			return -1;
@@ -114,14 +164,14 @@ grow(struct state *s)
 	}
 	if ((s->n + 1) * 2 > s->slots) {
 		size_t slots = s->slots ? s->slots * 2 : 1024;
-		size_t *t = calloc(slots, sizeof *t);
+		uint32_t *t = calloc(slots, sizeof *t);
 		if (t == NULL)
 			return -1;
 		for (size_t k = 0; k < s->n; k++) {
 			size_t i = hash(s->m[k].name) & (slots - 1);
 			while (t[i])
 				i = (i + 1) & (slots - 1);
-			t[i] = k + 1;
+			t[i] = (uint32_t)(k + 1);
 		}
 		free(s->slot);
 		s->slot = t;
@@ -142,24 +192,21 @@ record(struct state *s, const char *name, char kind,
 		return NULL;
 	m = &s->m[s->n];
 	memset(m, 0, sizeof *m);
-	m->name = strdup(name);
+	m->name = arena_dup(s, name);
 	if (m->name == NULL)
 		return NULL;
-	if (kind == 'l' && (m->target = strdup(tm->linkname)) == NULL) {
-		free(m->name);
+	if (kind == 'l' && (m->target = arena_dup(s, tm->linkname)) == NULL)
 		return NULL;
-	}
 	m->kind = kind;
-	m->mode = tm->mode & 07777;
+	m->mode = (uint16_t)(tm->mode & 07777);
 	m->size = tm->size;
 	m->mtime = tm->mtime;
-	m->uid = tm->uid;
-	m->gid = tm->gid;
-	snprintf(m->sha, sizeof m->sha, "-");
+	m->uid = (uint32_t)tm->uid;
+	m->gid = (uint32_t)tm->gid;
 	for (i = hash(name) & (s->slots - 1); s->slot[i]; i = (i + 1) &
 	    (s->slots - 1))
 		;
-	s->slot[i] = ++s->n;
+	s->slot[i] = (uint32_t)++s->n;
 	return m;
 }
 
@@ -368,7 +415,7 @@ read_format(struct state *s, struct tar_reader *r,
 	struct member *m = record(s, "FORMAT", 'f', tm);
 	if (m == NULL)
 		return bad(s, "out of memory reading '%s'", "FORMAT");
-	memcpy(m->sha, sha, sizeof sha);
+	unhex(sha, m->sha);
 	s->u->files++;
 	s->u->bytes += got;
 	return 0;
@@ -477,11 +524,16 @@ take_member(struct state *s, struct tar_reader *r,
 	if (m == NULL)
 		return bad(s, "out of memory reading '%s'", tm->path);
 	switch (kind) {
-	case 'f':
+	case 'f': {
+		char hex[65];
 		s->u->files++;
 		if (strcmp(name, "database/roles.sql") == 0)
 			s->u->has_roles = 1;
-		return write_file(s, r, tm, name, m->sha);
+		if (write_file(s, r, tm, name, hex) < 0)
+			return -1;
+		unhex(hex, m->sha);
+		return 0;
+	}
 	case 'd':
 		s->u->dirs++;
 		if (s->stage >= 0 && mkdirat(s->stage, name, 0700) < 0) {
@@ -572,6 +624,7 @@ manifest_take(struct state *s, char *line)
 {
 	static char name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
 	char kind, sha[65], want[64];
+	unsigned char bin[32];
 	unsigned mode;
 	unsigned long long size;
 	struct member *m;
@@ -603,7 +656,8 @@ manifest_take(struct state *s, char *line)
 	m->listed = 1;
 	if (m->kind != kind ||
 	    (kind != 'l' && (m->mode & 07777) != (mode & 07777)) ||
-	    (kind == 'f' && (m->size != size || strcmp(m->sha, sha) != 0)) ||
+	    (kind == 'f' && (m->size != size || strcmp(sha, "-") == 0 ||
+	    (unhex(sha, bin), memcmp(m->sha, bin, sizeof bin) != 0))) ||
 	    (kind == 'l' && strcmp(m->target, target) != 0))
 		return bad(s, "'%s' does not match the MANIFEST: it was "
 		    "changed or damaged", name);
@@ -717,9 +771,10 @@ finish(struct state *s, int rc)
 		rc = check_manifest(s);
 	if (rc == 0 && s->stage >= 0)
 		rc = finish_stage(s);
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->m[i].name);
-		free(s->m[i].target);
+	while (s->arena) {
+		struct arena_block *next = s->arena->next;
+		free(s->arena);
+		s->arena = next;
 	}
 	free(s->m);
 	free(s->slot);
