@@ -257,7 +257,9 @@ config_init(struct config *c)
 {
 	memset(c, 0, sizeof *c);
 	snprintf(c->app_dir, sizeof c->app_dir, "/app");
-	c->compress_level = 6;
+	/* Measured (README, Performance): level 5 costs 43% less CPU than
+	 * gzip's default 6 for 5% more bytes on a Polarity database. */
+	c->compress_level = 5;
 }
 
 /* Makes PATH (LEN bytes of room) absolute against the current directory,

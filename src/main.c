@@ -59,7 +59,7 @@ usage(FILE *f)
 "  --pg-bindir DIR         take pg_dump, pg_dumpall and psql from DIR\n"
 "  --compressor PROG       gzip-compatible compressor (default pigz if\n"
 "                          installed, else gzip)\n"
-"  --compress-level N      1 (fastest) to 9 (smallest), default 6\n"
+"  --compress-level N      1 (fastest) to 9 (smallest), default 5\n"
 "  --nice                  lower the CPU and I/O priority of the backup\n"
 "  --status-file FILE      write the outcome of each backup there, for\n"
 "                          node_exporter's textfile collector\n"

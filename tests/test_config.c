@@ -25,7 +25,7 @@ test_defaults_derive_from_app_dir(void **state)
 	assert_string_equal(c.env_file, "/app/.env");
 	assert_string_equal(c.backup_dir, "/app/backups");
 	assert_string_equal(c.integrations_dir, "/app/integrations");
-	assert_int_equal(c.compress_level, 6);
+	assert_int_equal(c.compress_level, 5);
 }
 
 static void
