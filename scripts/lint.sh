@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 for tool in cppcheck clang-tidy; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		[ "$(id -u)" = 0 ] || { echo "lint.sh: install $tool" >&2; exit 1; }
-		apt-get install -y -q --no-install-recommends "$tool"
+		apt-get update -q && apt-get install -y -q --no-install-recommends "$tool"
 	fi
 done
 [ -f autoconf.h ] || { echo "lint.sh: configure first (scripts/build.sh)" >&2; exit 1; }

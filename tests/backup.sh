@@ -132,16 +132,7 @@ wrap_pg_dump "$WORK/slowbin" 'sleep 1'
 "$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slowbin" backup \
 	>"$WORK/out" 2>"$WORK/err" &
 bg=$!
-: >"$WORK/cmdlines"
-while kill -0 "$bg" 2>/dev/null; do
-	for p in /proc/[0-9]*; do
-		stat=$(cat "$p/stat" 2>/dev/null) || continue
-		set -- ${stat##*) }
-		[ "${p#/proc/}" = "$bg" ] || [ "$2" = "$bg" ] || continue
-		tr '\0' ' ' 2>/dev/null <"$p/cmdline" >>"$WORK/cmdlines" || true
-		echo >>"$WORK/cmdlines"
-	done
-done
+sample_cmdlines "$bg" "$WORK/cmdlines"
 wait "$bg" || fail "slowed backup failed: $(cat "$WORK/err")"
 grep -q 'pg_dump.*--section=data' "$WORK/cmdlines" || fail "sampling saw no pg_dump"
 no_password_in "$WORK/cmdlines"

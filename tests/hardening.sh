@@ -243,16 +243,7 @@ chmod 755 "$WORK/slowpsql/psql"
 "$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slowpsql" restore --yes "$WORK/good.tgz" \
 	>"$WORK/out" 2>"$WORK/err" &
 bg=$!
-: >"$WORK/cmdlines"
-while kill -0 "$bg" 2>/dev/null; do
-	for p in /proc/[0-9]*; do
-		stat=$(cat "$p/stat" 2>/dev/null) || continue
-		set -- ${stat##*) }
-		[ "${p#/proc/}" = "$bg" ] || [ "$2" = "$bg" ] || continue
-		tr '\0' ' ' 2>/dev/null <"$p/cmdline" >>"$WORK/cmdlines" || true
-		echo >>"$WORK/cmdlines"
-	done
-done
+sample_cmdlines "$bg" "$WORK/cmdlines"
 wait "$bg" || fail "restore failed: $(cat "$WORK/err")"
 grep -q 'psql.*ON_ERROR_STOP' "$WORK/cmdlines" || fail "sampling saw no psql"
 no_password_in "$WORK/cmdlines" "$WORK/out" "$WORK/err"

@@ -321,3 +321,20 @@ sample_server() {
 	su_psql -c 'ALTER ROLE polarity SUPERUSER'
 	make_app "$WORK/app"
 }
+
+# Until process PID ends, appends to FILE the command line of PID and of
+# each of its children, one a line (only those: other tests may run
+# beside this one, with secrets of their own).
+sample_cmdlines() {
+	local pid=$1 file=$2 p stat
+	: >"$file"
+	while kill -0 "$pid" 2>/dev/null; do
+		for p in /proc/[0-9]*; do
+			stat=$(cat "$p/stat" 2>/dev/null) || continue
+			set -- ${stat##*) }
+			[ "${p#/proc/}" = "$pid" ] || [ "$2" = "$pid" ] || continue
+			tr '\0' ' ' 2>/dev/null <"$p/cmdline" >>"$file" || true
+			echo >>"$file"
+		done
+	done
+}
