@@ -142,16 +142,27 @@ clean_stale(struct run *r)
 /* Opens a nameless private file in the backup directory.  Where the file
  * system has no O_TMPFILE, a named one that is unlinked at once.  Returns
  * the descriptor or -1. */
+/* Whether to use O_TMPFILE.  A test seam: POLARITY_TEST_NO_TMPFILE in the
+ * environment takes the path of file systems without it (some NFS, old
+ * kernels), which a test must reach on any machine. */
+static int
+use_tmpfile(void)
+{
+	return getenv("POLARITY_TEST_NO_TMPFILE") == NULL;
+}
+
 static int
 anonymous_file(const char *dir)
 {
 	char path[PATH_MAX];
-	int fd;
+	int fd = -1;
 
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-	    errno != EINVAL))
-		return fd;
+	if (use_tmpfile()) {
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+		    errno != EINVAL))
+			return fd;
+	}
 	snprintf(path, sizeof path, "%s/." ARCHIVE_PREFIX "XXXXXX.tmp", dir);
 	fd = mkostemps(path, 4, O_CLOEXEC);
 	if (fd >= 0)
@@ -166,7 +177,7 @@ static int
 open_archive(struct run *r)
 {
 	r->tmpname[0] = '\0';
-	if (access("/proc/self/fd", X_OK) == 0) {
+	if (use_tmpfile() && access("/proc/self/fd", X_OK) == 0) {
 		r->out = open(r->cfg->backup_dir, O_TMPFILE | O_WRONLY |
 		    O_CLOEXEC, 0600);
 		if (r->out >= 0)
@@ -202,9 +213,17 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 		if (r->tmpname[0] == '\0')
 			rc = linkat(AT_FDCWD, proc, AT_FDCWD, path,
 			    AT_SYMLINK_FOLLOW);
-		else
+		else {
 			rc = renameat2(AT_FDCWD, r->tmpname, AT_FDCWD, path,
 			    RENAME_NOREPLACE);
+			/* Some file systems lack RENAME_NOREPLACE: link()
+			 * fails just as well on a taken name. */
+			if (rc < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				rc = link(r->tmpname, path);
+				if (rc == 0)
+					unlink(r->tmpname);
+			}
+		}
 		if (rc == 0) {
 			r->tmpname[0] = '\0';
 			return 0;
