@@ -79,22 +79,32 @@ failf(struct restore *r, const char *fmt, ...)
 	return RESTORE_FAILED;
 }
 
-int
-restore_verify(const struct config *c, const char *path, struct unpacked *u,
-    char *err, size_t elen)
+/* Checks the archive at PATH in full, unpacking it below STAGE unless
+ * that is -1, with the configured decompressor. */
+static int
+check_archive(const struct config *c, const char *path, int stage,
+    struct unpacked *u, char *err, size_t elen)
 {
 	char zip[PATH_MAX];
 	char **envp = spawn_env();
 	int rc;
 
 	if (envp == NULL) {
+		memset(u, 0, sizeof *u);	/* not the archive's fault */
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
 	config_compressor(c, envp, zip, sizeof zip);
-	rc = unpack(path, zip, envp, -1, u, err, elen);
+	rc = unpack(path, zip, envp, stage, u, err, elen);
 	spawn_env_free(envp);
 	return rc;
+}
+
+int
+restore_verify(const struct config *c, const char *path, struct unpacked *u,
+    char *err, size_t elen)
+{
+	return check_archive(c, path, -1, u, err, elen);
 }
 
 /* Removes the staging folders of runs that died; we hold the lock. */
@@ -860,7 +870,6 @@ restore_run(const struct config *c, const char *path,
 		.parent_fd = -1, .stage_fd = -1, .lock = -1, .err = err,
 		.elen = elen };
 	enum restore_result res;
-	char zip[PATH_MAX], **envp;
 	char *rep = NULL;
 	size_t replen = 0;
 	time_t now = time(NULL);
@@ -891,15 +900,7 @@ restore_run(const struct config *c, const char *path,
 	if ((res = open_stage(&r)) != RESTORE_OK)
 		goto out;
 	log_step("checking and unpacking '%s'", path);
-	envp = spawn_env();
-	if (envp == NULL) {
-		res = failf(&r, "out of memory");
-		goto out;
-	}
-	config_compressor(c, envp, zip, sizeof zip);
-	int rc = unpack(path, zip, envp, r.stage_fd, &r.u, err, elen);
-	spawn_env_free(envp);
-	if (rc < 0) {
+	if (check_archive(c, path, r.stage_fd, &r.u, err, elen) < 0) {
 		res = io_stop_signal ? RESTORE_INTERRUPTED : r.u.damaged ?
 		    RESTORE_BAD_ARCHIVE : RESTORE_FAILED;
 		goto out;

@@ -500,7 +500,6 @@ tar_next(struct tar_reader *r, struct tar_member *m)
 		    "data");
 	r->left = m->size;
 	r->pad = (TAR_BLOCK - m->size % TAR_BLOCK) % TAR_BLOCK;
-	r->whole = 1;
 	if (EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
 		return rfail(r, ENOMEM, "out of memory");
 	return 1;

@@ -97,7 +97,6 @@ struct tar_reader {
 	uint64_t offset;	/* bytes of the stream consumed */
 	uint64_t left;		/* data bytes of the member not yet read */
 	uint64_t pad;		/* padding bytes after them */
-	int whole;		/* every data byte went through tar_read() */
 	void *md;
 	void (*progress)(uint64_t offset);	/* told after each read */
 	size_t have, pos;
