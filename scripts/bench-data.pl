@@ -37,8 +37,9 @@ sub binary {
 }
 
 for my $i (0 .. $files - 1) {
+	# a dozen files a package, each package in one integration
 	my $pkg = sprintf("integration-%02d/node_modules/pkg-%04d",
-	    $i % 40, int($i / 12));
+	    int($i / 12) % 40, int($i / 12));
 	my $path = "$dir/$pkg";
 	system('mkdir', '-p', "$path/lib") == 0 or die "mkdir $path\n";
 	my ($name, $data);

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libinih-dev
 libcmocka-dev libssl-dev postgresql postgresql-client pigz gzip tar
-util-linux bsdutils valgrind systemd"
+util-linux bsdutils valgrind systemd isal"
 
 missing=
 for p in $PACKAGES; do

@@ -382,3 +382,18 @@ config_compressor(const struct config *c, char *const envp[], char *out,
 	else
 		snprintf(out, len, "gzip");
 }
+
+void
+config_decompressor(const struct config *c, char *const envp[], char *out,
+    size_t len)
+{
+	char found[PATH_MAX];
+
+	/* igzip (ISA-L) inflates about three times faster than zlib, and a
+	 * restore reads its archive twice at once. */
+	if (c->compressor[0] == '\0' &&
+	    spawn_find("igzip", envp, found, sizeof found) == 0)
+		snprintf(out, len, "igzip");
+	else
+		config_compressor(c, envp, out, len);
+}

@@ -102,4 +102,9 @@ void config_pg_program(const struct config *c, const char *prog, char *out,
 void config_compressor(const struct config *c, char *const envp[], char *out,
     size_t len);
 
+/* The command line that decompresses (with -dc added): the compressor
+ * given, else igzip, else as config_compressor(). */
+void config_decompressor(const struct config *c, char *const envp[],
+    char *out, size_t len);
+
 #endif

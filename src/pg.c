@@ -427,67 +427,79 @@ pg_missing_role(const char *err, char *role, size_t len)
 }
 
 int
-pg_run_files(struct pg *pg, const char *const files[], size_t n,
-    char *errtext, size_t tlen, char *err, size_t elen)
+pg_load_start(struct pg *pg, struct child *c, int in, int *to, char *err,
+    size_t elen)
 {
-	static char buf[128 * 1024];
 	char path[4096];
 	char *argv[] = { path, "-X", "-q", "--no-password", "-v",
 		"ON_ERROR_STOP=1", NULL };
-	struct child c;
-	uint64_t total = 0, done = 0;
-	int p[2], rc, fed = 0;
+	int p[2] = { in, -1 };
 
 	config_pg_program(pg->cfg, "psql", path, sizeof path);
-	for (size_t i = 0; i < n; i++) {
-		struct stat st;
-		if (stat(files[i], &st) == 0)
-			total += (uint64_t)st.st_size;
-	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	if (in < 0 && pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (spawn_start(&c, argv, p[0], -1, pg->envp) < 0) {
+	if (spawn_start(c, argv, p[0], -1, pg->envp) < 0) {
 		start_failed(path, err, elen);
-		close(p[0]);
-		close(p[1]);
+		if (in < 0) {
+			close(p[0]);
+			close(p[1]);
+		}
 		return -1;
 	}
-	close(p[0]);
-	/* We feed psql ourselves, so that a terminal sees how far it is. */
-	progress_begin("loading", total);
-	for (size_t i = 0; i < n && fed == 0; i++) {
-		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
-		ssize_t got;
-		if (fd < 0) {
-			fed = errno;
-			break;
-		}
-		while ((got = io_read(fd, buf, sizeof buf)) > 0) {
-			/* EPIPE: psql stopped at an error; it says which. */
-			if (io_write_all(p[1], buf, (size_t)got) < 0) {
-				fed = errno == EPIPE ? -1 : errno;
-				break;
-			}
-			done += (uint64_t)got;
-			progress_update(done);
-		}
-		if (got < 0 && fed == 0)
-			fed = errno;
-		close(fd);
+	if (in < 0) {
+		close(p[0]);
+		*to = p[1];
 	}
-	close(p[1]);
-	progress_end();
-	if (fed > 0 && c.pid > 0)
-		kill(c.pid, SIGTERM);
-	rc = spawn_wait(&c, err, elen);
-	spawn_stderr(&c, errtext, tlen);
-	spawn_close(&c);
+	return 0;
+}
+
+int
+pg_load_finish(struct child *c, int fed, char *errtext, size_t tlen,
+    char *err, size_t elen)
+{
+	int rc;
+
+	if (fed > 0 && c->pid > 0)
+		kill(c->pid, SIGTERM);
+	rc = spawn_wait(c, err, elen);
+	spawn_stderr(c, errtext, tlen);
+	spawn_close(c);
 	if (rc == 0 && fed > 0) {
 		snprintf(err, elen, "cannot feed the dump to psql: %s",
 		    strerror(fed));
 		return -1;
 	}
 	return rc;
+}
+
+int
+pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
+    char *err, size_t elen)
+{
+	static char buf[128 * 1024];
+	struct child c;
+	uint64_t done = 0;
+	int to, fed = 0;
+	ssize_t got;
+
+	if (pg_load_start(pg, &c, -1, &to, err, elen) < 0)
+		return -1;
+	/* We feed psql ourselves, so that a terminal sees how far it is. */
+	progress_begin("loading", total);
+	while ((got = io_read(in, buf, sizeof buf)) > 0) {
+		/* EPIPE: psql stopped at an error; it says which. */
+		if (io_write_all(to, buf, (size_t)got) < 0) {
+			fed = errno == EPIPE ? -1 : errno;
+			break;
+		}
+		done += (uint64_t)got;
+		progress_update(done);
+	}
+	if (got < 0 && fed == 0)
+		fed = errno;
+	close(to);
+	progress_end();
+	return pg_load_finish(&c, fed, errtext, tlen, err, elen);
 }

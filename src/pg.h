@@ -10,6 +10,7 @@
 #define POLARITY_PG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "spawn.h"
@@ -99,12 +100,23 @@ const char *pg_parse_ident(const char *s, char *out, size_t len);
  * exist' error.  Returns 1 with the name in ROLE, else 0. */
 int pg_missing_role(const char *err, char *role, size_t len);
 
-/* Runs psql on the N files FILES, in order, stopping at the first error:
- * the files are fed to psql's standard input (with progress on a
- * terminal), so its messages say "<stdin>" and the line.  Returns 0, or
- * -1 with ERR describing it; the whole of psql's error output is left in
- * ERRTEXT (TLEN bytes) for the caller to read. */
-int pg_run_files(struct pg *pg, const char *const files[], size_t n,
-    char *errtext, size_t tlen, char *err, size_t elen);
+/* Runs psql on the SQL read from IN until its end, stopping at the first
+ * error: it is fed to psql's standard input (with progress on a terminal,
+ * against TOTAL bytes), so its messages say "<stdin>" and the line.
+ * Returns 0, or -1 with ERR describing it; the whole of psql's error
+ * output is left in ERRTEXT (TLEN bytes) for the caller to read. */
+int pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext,
+    size_t tlen, char *err, size_t elen);
+
+/* The two halves of pg_run_fd(), for a caller that feeds psql from
+ * elsewhere: pg_load_start() starts psql with ON_ERROR_STOP, reading SQL
+ * from IN (which stays the caller's), or when IN is -1 from *TO, a pipe
+ * for the caller to write and close; pg_load_finish() waits for it.  FED is 0 when everything was written, -1 when psql
+ * stopped reading (EPIPE: it says why), or the errno of a failure of the
+ * caller's own, which stops psql.  Returns as pg_run_fd() does. */
+int pg_load_start(struct pg *pg, struct child *c, int in, int *to,
+    char *err, size_t elen);
+int pg_load_finish(struct child *c, int fed, char *errtext, size_t tlen,
+    char *err, size_t elen);
 
 #endif

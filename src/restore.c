@@ -31,10 +31,33 @@
 #define ROLES_MAX (16 * 1024 * 1024)
 #define ENV_MAX (1024 * 1024)
 
+/* The dumps, in the order they are loaded. */
+static const char *const dump_names[] = { "database/1-pre-data.sql",
+	"database/2-data.sql", "database/3-post-data.sql" };
+
 /* The .env keys a restore takes from the archive. */
 static const char *const env_keys[] = {
 	"POLARITY_DB_HOST", "POLARITY_DB_PORT", "POLARITY_DB_USER",
 	"POLARITY_DB_PASSWORD", "POLARITY_DB_DATABASE", "PGSSLMODE", NULL
+};
+
+/* The load that runs while the archive is still being checked: see
+ * early_start(). */
+enum early_state {
+	EARLY_OFF,		/* not (or no longer) loading early */
+	EARLY_WAIT,		/* waiting for the archive's .env */
+	EARLY_LOADING		/* the reader and psql run */
+};
+
+struct early {
+	enum early_state state;
+	int made_db;		/* the new database exists */
+	int started;		/* the children run */
+	int stopped;		/* and were told to stop */
+	struct pg loader;
+	struct child kids[2];	/* the decompressor and tar */
+	struct child psql;
+	char err[1024];		/* the error buffer of the steps it runs */
 };
 
 struct restore {
@@ -46,6 +69,8 @@ struct restore {
 	char stage_name[64];
 	char stage_path[PATH_MAX];
 	int parent_fd, stage_fd;
+	int archive_fd;
+	uint64_t dump_bytes;		/* of the three dumps */
 	struct unpacked u;
 	struct dotenv live_env, arch_env;
 	struct db live, arch;
@@ -62,6 +87,13 @@ struct restore {
 	char *err;
 	size_t elen;
 	FILE *report;
+	/* What the steps between the check and the load did, when they ran
+	 * during the check: 1 done, -1 failed (with PREP_RES and PREP_ERR),
+	 * 0 not yet. */
+	int prepared;
+	enum restore_result prep_res;
+	char prep_err[1024];
+	struct early early;
 };
 
 static enum restore_result
@@ -79,11 +111,12 @@ failf(struct restore *r, const char *fmt, ...)
 	return RESTORE_FAILED;
 }
 
-/* Checks the archive at PATH in full, unpacking it below STAGE unless
- * that is -1, with the configured decompressor. */
+/* Checks the archive at PATH (open as FD, unless that is -1) in full,
+ * unpacking it below STAGE unless that is -1, with the configured
+ * decompressor, showing TAP (or NULL) the files as they stream. */
 static int
-check_archive(const struct config *c, const char *path, int stage,
-    struct unpacked *u, char *err, size_t elen)
+check_archive(const struct config *c, const char *path, int fd, int stage,
+    const struct unpack_tap *tap, struct unpacked *u, char *err, size_t elen)
 {
 	char zip[PATH_MAX];
 	char **envp = spawn_env();
@@ -94,8 +127,11 @@ check_archive(const struct config *c, const char *path, int stage,
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
-	config_compressor(c, envp, zip, sizeof zip);
-	rc = unpack(path, zip, envp, stage, u, err, elen);
+	config_decompressor(c, envp, zip, sizeof zip);
+	if (fd >= 0)
+		rc = unpack_fd(fd, path, zip, envp, stage, tap, u, err, elen);
+	else
+		rc = unpack(path, zip, envp, stage, tap, u, err, elen);
 	spawn_env_free(envp);
 	return rc;
 }
@@ -104,7 +140,7 @@ int
 restore_verify(const struct config *c, const char *path, struct unpacked *u,
     char *err, size_t elen)
 {
-	return check_archive(c, path, -1, u, err, elen);
+	return check_archive(c, path, -1, -1, NULL, u, err, elen);
 }
 
 /* Removes the staging folders of runs that died; we hold the lock. */
@@ -377,15 +413,17 @@ stage_read(struct restore *r, const char *name, size_t max)
 }
 
 /* Creates the roles of the archive that this server lacks, with their
- * memberships. */
+ * memberships; when MISSING is not NULL, only counts them there. */
 static enum restore_result
-create_roles(struct restore *r)
+create_roles(struct restore *r, int *missing)
 {
 	char *text, *line, *save = NULL, role[256], other[256], why[512];
 	char **made = NULL;
 	size_t nmade = 0;
 	enum restore_result res = RESTORE_OK;
 
+	if (missing)
+		*missing = 0;
 	if (!r->u.has_roles)
 		return RESTORE_OK;
 	text = stage_read(r, "database/roles.sql", ROLES_MAX);
@@ -408,6 +446,10 @@ create_roles(struct restore *r)
 		}
 		if (exists)
 			continue;
+		if (missing) {
+			++*missing;
+			continue;
+		}
 		safe_attrs(p + 6, attrs, sizeof attrs);
 		if (create_role(r, role, attrs) < 0) {
 			res = RESTORE_FAILED;
@@ -497,9 +539,10 @@ drop_stale_databases(struct restore *r)
 	return RESTORE_OK;
 }
 
-/* Makes the empty database the load goes into. */
+/* Makes the empty database the load goes into, in ENCODING unless that is
+ * "". */
 static int
-create_tmpdb(struct restore *r)
+create_tmpdb(struct restore *r, const char *encoding)
 {
 	char owner[300] = "", enc[100] = "", q[300], lit[100];
 	int exists = 0;
@@ -508,8 +551,7 @@ create_tmpdb(struct restore *r)
 		return -1;
 	if (exists && pg_quote_ident(r->arch.user, q, sizeof q) == 0)
 		snprintf(owner, sizeof owner, " OWNER %s", q);
-	if (r->u.encoding[0] && pg_quote_literal(r->u.encoding, lit,
-	    sizeof lit) == 0)
+	if (encoding[0] && pg_quote_literal(encoding, lit, sizeof lit) == 0)
 		snprintf(enc, sizeof enc, " ENCODING %s", lit);
 	if (exec(r, "CREATE DATABASE %s TEMPLATE template0%s%s;", r->qtmp,
 	    enc, owner) < 0)
@@ -520,22 +562,107 @@ create_tmpdb(struct restore *r)
 static void
 drop_tmpdb(struct restore *r)
 {
-	char err[512];
+	char err[512] = "", lit[160], sql[600];
 
-	/* The session may be the thing that failed: use a fresh one. */
-	if (r->sql.c.pid == 0 || exec(r, "DROP DATABASE IF EXISTS %s;",
-	    r->qtmp) < 0) {
-		pg_session_close(&r->sql, err, sizeof err);
-		if (pg_session_open(&r->pg, &r->sql, err, sizeof err) == 0) {
-			char sql[300];
+	/* A load we stopped may still be at work in it (building an index
+	 * does not notice that psql went away). */
+	pg_quote_literal(r->tmpdb, lit, sizeof lit);
+	snprintf(sql, sizeof sql, "SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE datname = %s AND pid <> "
+	    "pg_backend_pid();", lit);
+	/* The session may be the thing that failed: then use a fresh one.
+	 * ERR stays ours: the caller's holds the failure that brought us. */
+	for (int tries = 0; tries < 2; tries++) {
+		char out[32];
+		if (r->sql.c.pid > 0 && pg_session_query(&r->sql, sql, out,
+		    sizeof out, err, sizeof err) == 0) {
 			snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s;",
 			    r->qtmp);
 			if (pg_session_query(&r->sql, sql, NULL, 0, err,
-			    sizeof err) < 0)
-				log_warn("cannot drop database %s: %s; drop "
-				    "it by hand", r->qtmp, err);
+			    sizeof err) == 0)
+				return;
+			break;
 		}
+		pg_session_close(&r->sql, err, sizeof err);
+		if (pg_session_open(&r->pg, &r->sql, err, sizeof err) < 0)
+			break;
 	}
+	log_warn("cannot drop database %s: %s; drop it by hand", r->qtmp,
+	    err);
+}
+
+/* Starts the reader of the dumps: the decompressor on the archive open
+ * as IN (from where it stands), then tar writing the three dumps, in
+ * their order, to OUT.  Returns 0, or -1 with the error in R. */
+static int
+start_reader(struct restore *r, struct child kids[2], int in, int out)
+{
+	char zip[PATH_MAX], words[PATH_MAX], names[3][PATH_MAX], *zipv[40];
+	char *tarv[] = { "tar", "--no-wildcards", "-xOf", "-", names[0],
+		names[1], names[2], NULL };
+	char *const *argvs[] = { zipv, tarv };
+	char **envp = spawn_env();
+	int n, rc = -1;
+
+	if (envp == NULL)
+		return failf(r, "out of memory"), -1;
+	config_decompressor(r->cfg, envp, zip, sizeof zip);
+	n = config_split(zip, zipv, 38, words, sizeof words);
+	if (n <= 0) {
+		failf(r, "the compressor '%s' is not a command line", zip);
+		goto out;
+	}
+	zipv[n++] = "-dc";
+	zipv[n] = NULL;
+	for (int i = 0; i < 3; i++)
+		snprintf(names[i], sizeof names[i], "%s/%s", r->u.top,
+		    dump_names[i]);
+	if (spawn_pipeline(kids, 2, argvs, in, out, envp) < 0)
+		failf(r, "cannot run '%s' and tar: %s", zipv[0],
+		    strerror(errno));
+	else
+		rc = 0;
+out:
+	spawn_env_free(envp);
+	return rc;
+}
+
+/* Loads the dumps once, straight from the checked archive (they are not
+ * unpacked: a restore needs no room for them). */
+static int
+load_once(struct restore *r, struct pg *loader, char *errtext, size_t tlen)
+{
+	struct child kids[2];
+	char why[1024];
+	int p[2], rc, zrc;
+
+	if (lseek(r->archive_fd, 0, SEEK_SET) < 0)
+		return failf(r, "cannot read '%s' again: %s", r->archive,
+		    strerror(errno)), -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return failf(r, "cannot make a pipe: %s", strerror(errno)), -1;
+	if (start_reader(r, kids, r->archive_fd, p[1]) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	rc = pg_run_fd(loader, p[0], r->dump_bytes, errtext, tlen, r->err,
+	    r->elen);
+	close(p[0]);
+	if (rc < 0)
+		for (int i = 0; i < 2; i++)
+			if (kids[i].pid > 0)
+				kill(kids[i].pid, SIGTERM);
+	zrc = spawn_wait_all(kids, 2, why, sizeof why);
+	for (int i = 0; i < 2; i++)
+		spawn_close(&kids[i]);
+	if (rc == 0 && zrc < 0) {
+		failf(r, "cannot read the dumps from '%s': %s", r->archive,
+		    why);
+		rc = -1;
+	}
+	return rc;
 }
 
 /* Loads the dumps into the new database; a missing role is created and
@@ -543,27 +670,22 @@ drop_tmpdb(struct restore *r)
 static enum restore_result
 load(struct restore *r)
 {
-	static const char *const names[] = { "database/1-pre-data.sql",
-		"database/2-data.sql", "database/3-post-data.sql" };
-	char files[3][PATH_MAX], errtext[8192], role[256];
-	const char *argv[3];
+	char errtext[8192], role[256];
 	struct pg loader;
 	enum restore_result res = RESTORE_FAILED;
 
-	for (int i = 0; i < 3; i++) {
-		snprintf(files[i], sizeof files[i], "%s/%s", r->stage_path,
-		    names[i]);
-		argv[i] = files[i];
-	}
 	if (pg_init(&loader, r->cfg, &r->live) < 0 ||
-	    pg_set_database(&loader, r->tmpdb) < 0)
+	    pg_set_database(&loader, r->tmpdb) < 0) {
+		pg_free(&loader);
 		return failf(r, "out of memory");
+	}
 	for (int attempt = 0; attempt <= MAX_ROLE_RETRIES; attempt++) {
-		if (create_tmpdb(r) < 0)
+		/* A signal that came between two steps stops the next. */
+		if (io_stop_signal || create_tmpdb(r, r->u.encoding) < 0)
 			break;
 		log_step("loading the database into %s", r->qtmp);
-		if (pg_run_files(&loader, argv, 3, errtext, sizeof errtext,
-		    r->err, r->elen) == 0) {
+		errtext[0] = '\0';
+		if (load_once(r, &loader, errtext, sizeof errtext) == 0) {
 			res = RESTORE_OK;
 			break;
 		}
@@ -840,6 +962,221 @@ restart(struct restore *r)
 	return 0;
 }
 
+/* What must be known and open before the load: the settings, the
+ * maintenance session, the names.  Run once, during the check or after
+ * it. */
+static enum restore_result
+prepare(struct restore *r)
+{
+	enum restore_result res;
+
+	if ((res = read_envs(r)) != RESTORE_OK)
+		return res;
+	if (strlen(r->arch.database) > 63 ||
+	    pg_quote_ident(r->arch.database, r->qtarget, sizeof r->qtarget) < 0)
+		return failf(r, "the archive's database name is too long"),
+		    RESTORE_BAD_ARCHIVE;
+	snprintf(r->target, sizeof r->target, "%s", r->arch.database);
+	log_step("connecting to %s:%s as '%s'", r->live.host, r->live.port,
+	    r->live.user);
+	if (connect_admin(r) != RESTORE_OK ||
+	    drop_stale_databases(r) != RESTORE_OK ||
+	    db_exists(r, r->target, &r->target_existed) < 0 ||
+	    choose_names(r) < 0)
+		return RESTORE_FAILED;
+	return RESTORE_OK;
+}
+
+/* Loading early.
+ *
+ * A load takes far longer than the check.  So when the operator has
+ * already said yes (--yes), the load starts as soon as the archive's .env
+ * has been read: a second reader of the archive (the decompressor, then
+ * tar extracting the three dumps to its standard output) feeds psql,
+ * which loads into the new database under its marked temporary name,
+ * while the check goes on unhindered.  That database is the only thing
+ * made before the check ends, and it is dropped unless the check passes
+ * and the load went through; a run that dies leaves it marked, for the
+ * next restore to drop.  The second reader opens the very file the check
+ * reads, through the check's own descriptor.  Anything amiss (a role to
+ * create, psql failing, an encoding other than the manifest's) drops what
+ * the early load made, and the restore loads after the check, from the
+ * stage, as it would have without it. */
+
+/* Stops the early load for a reason worth a line of detail. */
+static void
+early_stop(struct restore *r, const char *why)
+{
+	struct early *e = &r->early;
+
+	if (e->state != EARLY_OFF && why)
+		log_detail("loading after the check: %s", why);
+	e->state = EARLY_OFF;
+	if (e->started && !e->stopped) {
+		for (int i = 0; i < 2; i++)
+			if (e->kids[i].pid > 0)
+				kill(e->kids[i].pid, SIGTERM);
+		if (e->psql.pid > 0)
+			kill(e->psql.pid, SIGTERM);
+		e->stopped = 1;
+	}
+}
+
+/* Starts the second reader and psql into a new database made with the
+ * encoding of the database it replaces (the manifest's, known only at
+ * the end, must then agree). */
+static void
+early_start(struct restore *r)
+{
+	struct early *e = &r->early;
+	char src[64], lit[160], enc[64] = "";
+	int in = -1, p[2] = { -1, -1 };
+
+	pg_quote_literal(r->target, lit, sizeof lit);
+	if (r->target_existed && ask(r, enc, sizeof enc, "SELECT "
+	    "pg_encoding_to_char(encoding) FROM pg_database WHERE datname = "
+	    "%s;", lit) < 0) {
+		early_stop(r, r->err);
+		return;
+	}
+	if (create_tmpdb(r, enc) < 0) {
+		e->made_db = 1;		/* it may exist without its mark */
+		early_stop(r, r->err);
+		return;
+	}
+	e->made_db = 1;
+	/* A description of its own (the check's offset is the check's),
+	 * of the file the check reads. */
+	snprintf(src, sizeof src, "/proc/self/fd/%d", r->archive_fd);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    pipe2(p, O_CLOEXEC) < 0) {
+		early_stop(r, "cannot open the archive a second time");
+		goto out;
+	}
+	if (start_reader(r, e->kids, in, p[1]) < 0) {
+		early_stop(r, r->err);
+		goto out;
+	}
+	close(p[1]);
+	p[1] = -1;
+	if (pg_init(&e->loader, r->cfg, &r->live) < 0 ||
+	    pg_set_database(&e->loader, r->tmpdb) < 0 ||
+	    pg_load_start(&e->loader, &e->psql, p[0], NULL, r->err,
+	    r->elen) < 0) {
+		char ignored[256];
+		for (int i = 0; i < 2; i++)
+			kill(e->kids[i].pid, SIGTERM);
+		spawn_wait_all(e->kids, 2, ignored, sizeof ignored);
+		for (int i = 0; i < 2; i++)
+			spawn_close(&e->kids[i]);
+		early_stop(r, r->err);
+		goto out;
+	}
+	e->started = 1;
+	e->state = EARLY_LOADING;
+	log_step("loading the database into %s while the archive is "
+	    "checked", r->qtmp);
+out:
+	if (in >= 0)
+		close(in);
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+/* The dumps are checked but not unpacked: they load from the archive. */
+static int
+skip_dumps(void *arg, const char *name, uint64_t size)
+{
+	struct restore *r = arg;
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, dump_names[i]) == 0) {
+			r->dump_bytes += size;
+			return 1;
+		}
+	return 0;
+}
+
+/* The check's tap: once the .env is unpacked, the steps before the load
+ * and the early load itself; once the roles are, whether any is missing.
+ * The steps write their errors to the early load's own buffer, never to
+ * the one the check reports in. */
+static void
+early_end(void *arg, const char *name)
+{
+	struct restore *r = arg;
+	struct early *e = &r->early;
+	char *saved = r->err;
+	size_t saved_len = r->elen;
+	int missing = 0;
+
+	if (e->state == EARLY_OFF)
+		return;
+	r->err = e->err;
+	r->elen = sizeof e->err;
+	if (strcmp(name, ".env") == 0 && e->state == EARLY_WAIT) {
+		r->prep_res = prepare(r);
+		r->prepared = r->prep_res == RESTORE_OK ? 1 : -1;
+		if (r->prepared > 0) {
+			early_start(r);
+		} else {
+			snprintf(r->prep_err, sizeof r->prep_err, "%s", r->err);
+			early_stop(r, NULL);
+		}
+	} else if (strcmp(name, "database/roles.sql") == 0) {
+		if (create_roles(r, &missing) != RESTORE_OK)
+			early_stop(r, r->err);
+		else if (missing > 0)
+			early_stop(r, "roles to create first");
+	}
+	r->err = saved;
+	r->elen = saved_len;
+}
+
+/* After the check, which passed when CHECKED: keeps what the early load
+ * made when it went through, else undoes it.  Returns 1 when the new
+ * database is loaded, 0 when the load is still to be made. */
+static int
+early_settle(struct restore *r, int checked)
+{
+	struct early *e = &r->early;
+	char errtext[8192], why[1024], zipwhy[1024], enc[64] = "", lit[160];
+	int ok = 0, zrc, prc;
+
+	if (e->started) {
+		if (!checked)
+			early_stop(r, NULL);
+		else if (!e->stopped)
+			log_step("finishing the load into %s", r->qtmp);
+		zrc = spawn_wait_all(e->kids, 2, zipwhy, sizeof zipwhy);
+		prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0,
+		    errtext, sizeof errtext, why, sizeof why);
+		for (int i = 0; i < 2; i++)
+			spawn_close(&e->kids[i]);
+		ok = checked && !e->stopped && zrc == 0 && prc == 0;
+		if (checked && !e->stopped && !ok)
+			log_detail("loading after the check: the early load "
+			    "failed: %s", prc < 0 ? why : zipwhy);
+		e->started = 0;
+	}
+	/* The database must have the encoding the manifest names. */
+	pg_quote_literal(r->tmpdb, lit, sizeof lit);
+	if (ok && r->u.encoding[0] && (ask(r, enc, sizeof enc, "SELECT "
+	    "pg_encoding_to_char(encoding) FROM pg_database WHERE datname = "
+	    "%s;", lit) < 0 || strcmp(enc, r->u.encoding) != 0)) {
+		log_detail("loading after the check: the archive's encoding "
+		    "is %s", r->u.encoding);
+		ok = 0;
+	}
+	if (!ok && e->made_db)
+		drop_tmpdb(r);
+	e->made_db = 0;
+	e->state = EARLY_OFF;
+	pg_free(&e->loader);
+	return ok;
+}
+
 static void
 teardown(struct restore *r)
 {
@@ -855,6 +1192,8 @@ teardown(struct restore *r)
 		    strerror(errno));
 	if (r->parent_fd >= 0)
 		close(r->parent_fd);
+	if (r->archive_fd >= 0)
+		close(r->archive_fd);
 	dotenv_free(&r->live_env);
 	dotenv_free(&r->arch_env);
 	if (r->lock >= 0)
@@ -868,8 +1207,10 @@ restore_run(const struct config *c, const char *path,
 {
 	struct restore r = { .cfg = c, .o = o, .archive = path,
 		.parent_fd = -1, .stage_fd = -1, .lock = -1, .err = err,
-		.elen = elen };
+		.archive_fd = -1, .elen = elen };
+	struct unpack_tap tap = { skip_dumps, early_end, &r };
 	enum restore_result res;
+	int rc, loaded;
 	char *rep = NULL;
 	size_t replen = 0;
 	time_t now = time(NULL);
@@ -899,36 +1240,43 @@ restore_run(const struct config *c, const char *path,
 	}
 	if ((res = open_stage(&r)) != RESTORE_OK)
 		goto out;
+	r.archive_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (r.archive_fd < 0) {
+		res = failf(&r, "cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	/* Without a question to ask, the load starts during the check. */
+	if (o->yes)
+		r.early.state = EARLY_WAIT;
 	log_step("checking and unpacking '%s'", path);
-	if (check_archive(c, path, r.stage_fd, &r.u, err, elen) < 0) {
+	rc = check_archive(c, path, r.archive_fd, r.stage_fd, &tap, &r.u, err,
+	    elen);
+	if (rc == 0)
+		log_step("archive checked: %lu files, %lu folders, %lu links, "
+		    "database '%s' from %s", r.u.files, r.u.dirs, r.u.links,
+		    r.u.database, r.u.created);
+	loaded = early_settle(&r, rc == 0 && !io_stop_signal);
+	if (rc == 0 && io_stop_signal) {
+		res = RESTORE_INTERRUPTED;
+		goto out;
+	}
+	if (rc < 0) {
 		res = io_stop_signal ? RESTORE_INTERRUPTED : r.u.damaged ?
 		    RESTORE_BAD_ARCHIVE : RESTORE_FAILED;
 		goto out;
 	}
-	log_step("archive checked: %lu files, %lu folders, %lu links, "
-	    "database '%s' from %s", r.u.files, r.u.dirs, r.u.links,
-	    r.u.database, r.u.created);
-	if ((res = read_envs(&r)) != RESTORE_OK)
+	if (r.prepared == 0 && (res = prepare(&r)) != RESTORE_OK)
 		goto out;
-	if (strlen(r.arch.database) > 63 ||
-	    pg_quote_ident(r.arch.database, r.qtarget, sizeof r.qtarget) < 0) {
-		snprintf(err, elen, "the archive's database name is too long");
-		res = RESTORE_BAD_ARCHIVE;
+	if (r.prepared < 0) {
+		snprintf(err, elen, "%s", r.prep_err);
+		res = r.prep_res;
 		goto out;
 	}
-	snprintf(r.target, sizeof r.target, "%s", r.arch.database);
-	log_step("connecting to %s:%s as '%s'", r.live.host, r.live.port,
-	    r.live.user);
-	res = RESTORE_FAILED;
-	if (connect_admin(&r) != RESTORE_OK ||
-	    drop_stale_databases(&r) != RESTORE_OK ||
-	    db_exists(&r, r.target, &r.target_existed) < 0 ||
-	    choose_names(&r) < 0)
-		goto out;
 	if (!o->yes && (res = confirm(&r)) != RESTORE_OK)
 		goto out;
 	res = RESTORE_FAILED;
-	if (create_roles(&r) != RESTORE_OK || load(&r) != RESTORE_OK)
+	if (!loaded && (create_roles(&r, NULL) != RESTORE_OK ||
+	    load(&r) != RESTORE_OK))
 		goto out;
 	if (io_stop_signal)
 		goto out;

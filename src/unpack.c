@@ -58,6 +58,7 @@ struct arena_block {
 struct state {
 	struct unpacked *u;
 	int stage;
+	const struct unpack_tap *tap;
 	struct member *m;
 	size_t n, cap;
 	uint32_t *slot;		/* hash table of indexes + 1; 0 is empty */
@@ -311,16 +312,18 @@ set_owner(int dirfd, const char *name, const struct tar_member *tm,
 }
 
 /* Writes the data of the current member to a new file NAME below the
- * stage, or only hashes it when there is no stage. */
+ * stage, or only hashes it when there is no stage or the tap skips it. */
 static int
 write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
     const char *name, char sha[65])
 {
 	static unsigned char buf[COPY_BUF];
+	const struct unpack_tap *tap = s->tap;
 	int fd = -1;
 	ssize_t n;
 
-	if (s->stage >= 0) {
+	if (s->stage >= 0 && !(tap && tap->skip && tap->skip(tap->arg,
+	    name, tm->size))) {
 		fd = openat(s->stage, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
@@ -362,6 +365,8 @@ write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
 			return -1;
 		}
 	}
+	if (tap && tap->end)
+		tap->end(tap->arg, name);
 	return 0;
 }
 
@@ -782,14 +787,16 @@ finish(struct state *s, int rc)
 }
 
 int
-unpack(const char *path, const char *decompressor, char *const envp[],
-    int stage, struct unpacked *u, char *err, size_t elen)
+unpack_fd(int in, const char *path, const char *decompressor,
+    char *const envp[], int stage, const struct unpack_tap *tap,
+    struct unpacked *u, char *err, size_t elen)
 {
-	struct state s = { .u = u, .stage = stage, .err = err, .elen = elen };
+	struct state s = { .u = u, .stage = stage, .tap = tap, .err = err,
+		.elen = elen };
 	char *argv[40], words[PATH_MAX];
 	struct child c;
 	char zipmsg[1024];
-	int in, p[2], rc, zrc, n;
+	int p[2], rc, zrc, n;
 
 	memset(u, 0, sizeof *u);
 	err[0] = '\0';
@@ -802,26 +809,17 @@ unpack(const char *path, const char *decompressor, char *const envp[],
 	}
 	argv[n++] = "-dc";
 	argv[n] = NULL;
-	in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (in < 0) {
-		snprintf(err, elen, "cannot read '%s': %s", path,
-		    strerror(errno));
-		return -1;
-	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
-		close(in);
 		return -1;
 	}
 	if (spawn_start(&c, argv, in, p[1], envp) < 0) {
 		snprintf(err, elen, "cannot run '%s': %s", decompressor,
 		    strerror(errno));
-		close(in);
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
-	close(in);
 	close(p[1]);
 	rc = read_all(&s, p[0]);
 	/* Whatever we stopped at, the decompressor must end. */
@@ -848,9 +846,29 @@ unpack(const char *path, const char *decompressor, char *const envp[],
 }
 
 int
-unpack_stream(int fd, int stage, struct unpacked *u, char *err, size_t elen)
+unpack(const char *path, const char *decompressor, char *const envp[],
+    int stage, const struct unpack_tap *tap, struct unpacked *u, char *err,
+    size_t elen)
 {
-	struct state s = { .u = u, .stage = stage, .err = err, .elen = elen };
+	int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
+
+	if (in < 0) {
+		memset(u, 0, sizeof *u);
+		snprintf(err, elen, "cannot read '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = unpack_fd(in, path, decompressor, envp, stage, tap, u, err, elen);
+	close(in);
+	return rc;
+}
+
+int
+unpack_stream(int fd, int stage, const struct unpack_tap *tap,
+    struct unpacked *u, char *err, size_t elen)
+{
+	struct state s = { .u = u, .stage = stage, .tap = tap, .err = err,
+		.elen = elen };
 
 	memset(u, 0, sizeof *u);
 	err[0] = '\0';

@@ -42,20 +42,44 @@ struct unpacked {
 				 * e.g. a full disk) */
 };
 
+/* What a caller may have said of the files as the archive streams, to
+ * start on the work that follows while the rest is still being checked (a
+ * restore starts loading the database once the .env is unpacked).
+ * Nothing a tap learns has been checked yet: what it does must be undone
+ * unless unpack() returns 0.
+ *
+ * skip() is called as a file member NAME (below the top folder) of SIZE
+ * bytes starts, and returns nonzero for it to be checked but not written in the stage;
+ * end() is called once a member was read in full and (unless skipped) is
+ * complete in the stage.  Either may be NULL. */
+struct unpack_tap {
+	int (*skip)(void *arg, const char *name, uint64_t size);
+	void (*end)(void *arg, const char *name);
+	void *arg;
+};
+
 /* Checks the archive at PATH, decompressed by DECOMPRESSOR (a gzip-like
  * program run with -dc, found in ENVP's PATH) and, when STAGE is not -1,
- * unpacks it below the folder open as STAGE.  Returns 0 when the archive
+ * unpacks it below the folder open as STAGE, showing TAP (or NULL) the
+ * files as they stream.  Returns 0 when the archive
  * is whole and sound, with what it says in *U.  Otherwise -1 with ERR
  * (ELEN bytes) saying what is wrong, naming the member concerned, and
  * U->damaged telling whether the archive is at fault (rather than, say, a
  * full disk under the stage). */
 int unpack(const char *path, const char *decompressor, char *const envp[],
-    int stage, struct unpacked *u, char *err, size_t elen);
+    int stage, const struct unpack_tap *tap, struct unpacked *u, char *err,
+    size_t elen);
+
+/* Like unpack(), from the archive open as IN (read from where it stands;
+ * it stays the caller's), named PATH in messages. */
+int unpack_fd(int in, const char *path, const char *decompressor,
+    char *const envp[], int stage, const struct unpack_tap *tap,
+    struct unpacked *u, char *err, size_t elen);
 
 /* Like unpack(), from the uncompressed tar stream on FD (which stays the
  * caller's).  The fuzzing harness drives this. */
-int unpack_stream(int fd, int stage, struct unpacked *u, char *err,
-    size_t elen);
+int unpack_stream(int fd, int stage, const struct unpack_tap *tap,
+    struct unpacked *u, char *err, size_t elen);
 
 /* Removes NAME below the folder open as AT and everything under it,
  * never following a symbolic link.  Returns 0, or -1 with errno set. */

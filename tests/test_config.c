@@ -1,6 +1,7 @@
 /* test_config.c - paths from the app directory; settings from .env. */
 #include "autoconf.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -128,6 +130,58 @@ test_pg_program_path(void **state)
 	snprintf(c.pg_bindir, sizeof c.pg_bindir, "/usr/lib/postgresql/16/bin");
 	config_pg_program(&c, "pg_dump", out, sizeof out);
 	assert_string_equal(out, "/usr/lib/postgresql/16/bin/pg_dump");
+}
+
+/* Makes an executable file NAME in DIR. */
+static void
+make_program(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* The compressor: the one given, else pigz, else gzip; the decompressor:
+ * the one given, else igzip, else the compressor. */
+static void
+test_compressor_and_decompressor_choice(void **state)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[PATH_MAX + 8];
+	char out[PATH_MAX], rm[PATH_MAX + 16];
+	char *envp[] = { path, NULL };
+	struct config c;
+
+	(void)state;
+	config_init(&c);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "PATH=%s", dir);
+	config_compressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "gzip");
+	config_decompressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "gzip");
+	make_program(dir, "pigz");
+	config_compressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "pigz");
+	config_decompressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "pigz");
+	make_program(dir, "igzip");
+	config_compressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "pigz");
+	config_decompressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "igzip");
+	snprintf(c.compressor, sizeof c.compressor, "pigz -p 1");
+	config_compressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "pigz -p 1");
+	config_decompressor(&c, envp, out, sizeof out);
+	assert_string_equal(out, "pigz -p 1");
+	snprintf(rm, sizeof rm, "rm -r %s", dir);
+	assert_int_equal(system(rm), 0);
 }
 
 /* Writes TEXT to a new temporary file; its path goes to PATH. */
@@ -286,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_missing_variable_is_named),
 		cmocka_unit_test(test_empty_host_is_an_error),
 		cmocka_unit_test(test_pg_program_path),
+		cmocka_unit_test(test_compressor_and_decompressor_choice),
 		cmocka_unit_test(test_set_takes_dashes_and_checks_values),
 		cmocka_unit_test(test_file_sets_keys_in_their_sections),
 		cmocka_unit_test(test_file_errors_name_file_line_and_key),

@@ -31,7 +31,7 @@ check(const char *name, int stage, struct unpacked *u, char *err, size_t len)
 	snprintf(path, sizeof path, "%s/%s", seeds, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	rc = unpack_stream(fd, stage, u, err, len);
+	rc = unpack_stream(fd, stage, NULL, u, err, len);
 	close(fd);
 	return rc;
 }
@@ -164,7 +164,7 @@ test_more_members_than_a_backup_has(void **state)
 	}
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	unpack_max_members = 100;
-	assert_int_equal(unpack_stream(fd, -1, &u, err, sizeof err), -1);
+	assert_int_equal(unpack_stream(fd, -1, NULL, &u, err, sizeof err), -1);
 	unpack_max_members = saved;
 	close(fd);
 	assert_non_null(strstr(err, "more members than a backup has"));

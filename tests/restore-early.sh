@@ -1,0 +1,147 @@
+#!/bin/bash
+# tests/restore-early.sh - with --yes the load starts while the archive is
+# still being checked, straight from the archive; whatever goes wrong with
+# that early load, the restore either loads again after the check or
+# leaves the server as it was.
+. "${srcdir:-.}/tests/lib.sh"
+sample_server
+run_polarity -q backup
+expect 0 ""
+archive=$(tail -n 1 "$WORK/out")
+dump_db polarity >"$WORK/before.sql"
+
+# Drops the databases a restore keeps, so that state_of() compares.
+drop_kept() {
+	local d
+	for d in $(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'"); do
+		su_psql -c "DROP DATABASE \"$d\""
+	done
+	rm -rf "$WORK/app/integrations.before-restore-"* "$WORK/app/.env.before-restore-"*
+}
+
+# Fails unless line A of the error output comes before line B.
+in_order() {
+	local a b
+	a=$(grep -n -m1 -F -- "$1" "$WORK/err" | cut -d: -f1)
+	b=$(grep -n -m1 -F -- "$2" "$WORK/err" | cut -d: -f1)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] ||
+		{ cat "$WORK/err" >&2; fail "'$1' does not come before '$2'"; }
+}
+
+run_polarity -v restore --yes "$archive"
+expect 0 ""
+in_order "while the archive is checked" "archive checked:"
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "early load differs"
+[ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE '%restoring%'")" ] ||
+	fail "a loading database was left"
+ok "--yes: the load starts before the check ends; database identical"
+drop_kept
+
+# The load reads the dumps from the archive: the staging folder never
+# holds them.  A 3 MB tmpfs under the integrations (and so the staging
+# folder) takes the integrations but not the 4 MB of data.
+if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmpfs "$WORK/small" 2>/dev/null; then
+	trap 'umount "$WORK/small" 2>/dev/null; cleanup' EXIT
+	su_psql -d polarity -c "CREATE TABLE public.filler AS SELECT g, decode(md5(g::text) || md5((g * 7)::text), 'hex') AS b FROM generate_series(1, 60000) g"
+	run_polarity -q backup
+	expect 0 ""
+	big=$(tail -n 1 "$WORK/out")
+	dump_db polarity >"$WORK/big.sql"
+	[ "$(tar -xzOf "$big" --wildcards '*/database/2-data.sql' | wc -c)" -gt 4000000 ] ||
+		fail "the data dump is too small for this test"
+	mkdir -p "$WORK/small/app"
+	cp -a "$WORK/app/integrations" "$WORK/small/app/"
+	su_psql -d polarity -c "DROP TABLE public.filler"
+	for yes in --yes ""; do
+		if [ -n "$yes" ]; then
+			run_polarity --integrations-dir "$WORK/small/app/integrations" restore --yes "$big"
+		elif command -v script >/dev/null 2>&1; then
+			# The late load, after the question at a terminal.
+			set +e
+			printf 'yes\n' | script -q -e -c "'$POLARITY' --app-dir '$WORK/app' \
+				--integrations-dir '$WORK/small/app/integrations' restore '$big'" \
+				/dev/null >"$WORK/err" 2>&1
+			RC=$?
+			set -e
+		else
+			continue
+		fi
+		expect 0 ""
+		diff "$WORK/big.sql" <(dump_db polarity) >/dev/null ||
+			fail "restore ${yes:-at a terminal} with little room differs"
+		su_psql -d polarity -c "DROP TABLE public.filler"
+		rm -rf "$WORK/small/app/integrations.before-restore-"*
+		drop_kept
+	done
+	rm -f "$big"
+	umount "$WORK/small"
+	trap cleanup EXIT
+	ok "the dumps never go to the staging folder (4 MB of data through a 3 MB one)"
+else
+	echo "# SKIP staging room: not root, or tmpfs cannot be mounted here"
+fi
+
+# A damaged end (the last bytes cut): refused with status 4 after the
+# early load began; its database dropped, nothing changed.
+before=$(state_of)
+size=$(stat -c %s "$archive")
+head -c $((size - 20)) "$archive" >"$WORK/cut.tgz"
+run_polarity -v restore --yes "$WORK/cut.tgz"
+expect 4 "is damaged"
+grep -qF "while the archive is checked" "$WORK/err" || fail "the early load did not start"
+[ "$(state_of)" = "$before" ] || fail "a damaged archive changed the server"
+ok "a damaged end after the early load began: exit 4, its database dropped, nothing changed"
+
+# The early load failing (a psql that fails its first load) is not the
+# end: the restore loads again once the check passed.
+mkdir -p "$WORK/once"
+ln -sf "$PGBIN/pg_dump" "$WORK/once/pg_dump"
+ln -sf "$PGBIN/pg_dumpall" "$WORK/once/pg_dumpall"
+cat >"$WORK/once/psql" <<EOF2
+#!/bin/bash
+# The loads are the psql runs without -A (the sessions use -A -t).
+case "\$*" in *-A*) ;; *)
+	if [ ! -e "$WORK/once/failed" ]; then
+		touch "$WORK/once/failed"
+		head -c 2000 >/dev/null
+		echo 'psql: error: a failure made by the test' >&2
+		exit 3
+	fi ;;
+esac
+exec "$PGBIN/psql" "\$@"
+EOF2
+chmod 755 "$WORK/once/psql"
+su_psql -d polarity -c "INSERT INTO intel.tag (name) VALUES ('made after the backup')"
+run_polarity -v --pg-bindir "$WORK/once" restore --yes "$archive"
+expect 0 "loading after the check: the early load failed: 'psql' exited with status 3"
+in_order "archive checked:" "loading after the check"
+[ "$(grep -c 'loading the database into' "$WORK/err")" = 2 ] || fail "not loaded twice"
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the load after the check differs"
+ok "the early load failing: loaded again after the check, database identical"
+drop_kept
+
+# The database the early load makes has the encoding of the one it
+# replaces; when the archive's differs, the load is made again with the
+# archive's.
+enc=$(su_psql -c "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'polarity'")
+[ "$enc" = UTF8 ] || fail "the sample database is $enc, not UTF8"
+su_psql -c "DROP DATABASE polarity" \
+	-c "CREATE DATABASE polarity OWNER polarity ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+run_polarity -v restore --yes "$archive"
+expect 0 "loading after the check: the archive's encoding is UTF8"
+[ "$(su_psql -c "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'polarity'")" = UTF8 ] ||
+	fail "restored with the wrong encoding"
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the reloaded database differs"
+ok "an encoding other than the archive's: loaded again as UTF8"
+drop_kept
+
+# Roles to create: nothing is created before the check ends, so the load
+# waits for it.
+su_psql -d polarity -c 'REASSIGN OWNED BY "Mixed Case Owner" TO postgres' \
+	-c 'DROP OWNED BY "Mixed Case Owner"'
+su_psql -c 'DROP ROLE "Mixed Case Owner"'
+run_polarity -v restore --yes "$archive"
+expect 0 "loading after the check: roles to create first"
+in_order "archive checked:" 'created role "Mixed Case Owner"'
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "restore with a role to create differs"
+ok "a role to create: loaded after the check, the role made then"
