@@ -6,9 +6,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 sample_server
 B=$WORK/app/backups
-run_polarity -q backup
-expect 0 ""
-archive=$(tail -n 1 "$WORK/out")
+sample_backup
 cp "$archive" "$WORK/good.tgz"
 before=$(state_of)
 

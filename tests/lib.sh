@@ -322,6 +322,13 @@ sample_server() {
 	make_app "$WORK/app"
 }
 
+# Backs up the sample server; the archive's path goes to $archive.
+sample_backup() {
+	run_polarity -q backup
+	expect 0 ""
+	archive=$(tail -n 1 "$WORK/out")
+}
+
 # Until process PID ends, appends to FILE the command line of PID and of
 # each of its children, one a line (only those: other tests may run
 # beside this one, with secrets of their own).

@@ -5,9 +5,7 @@
 # leaves the server as it was.
 . "${srcdir:-.}/tests/lib.sh"
 sample_server
-run_polarity -q backup
-expect 0 ""
-archive=$(tail -n 1 "$WORK/out")
+sample_backup
 dump_db polarity >"$WORK/before.sql"
 
 # Drops the databases a restore keeps, so that state_of() compares.

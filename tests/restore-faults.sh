@@ -4,9 +4,7 @@
 # midway leaves the server as it was.
 . "${srcdir:-.}/tests/lib.sh"
 sample_server
-run_polarity -q backup
-expect 0 ""
-archive=$(tail -n 1 "$WORK/out")
+sample_backup
 mkdir "$WORK/x"
 tar -xzf "$archive" -C "$WORK/x"
 top=$(ls "$WORK/x")

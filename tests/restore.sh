@@ -4,9 +4,7 @@
 . "${srcdir:-.}/tests/lib.sh"
 sample_server
 
-run_polarity -q backup
-expect 0 ""
-archive=$(tail -n 1 "$WORK/out")
+sample_backup
 dump_db polarity >"$WORK/before.sql"
 cp -a "$WORK/app/integrations" "$WORK/integrations.saved"
 cp "$WORK/app/.env" "$WORK/env.saved"
