@@ -20,6 +20,7 @@
 #include "lock.h"
 #include "log.h"
 #include "pg.h"
+#include "progress.h"
 #include "restore.h"
 #include "spawn.h"
 #include "unpack.h"
@@ -54,6 +55,7 @@ struct early {
 	int made_db;		/* the new database exists */
 	int started;		/* the children run */
 	int stopped;		/* and were told to stop */
+	uint64_t fed_seen;	/* bytes given to psql, as last seen */
 	struct pg loader;
 	struct child kids[2];	/* the decompressor and tar */
 	struct child psql;
@@ -1134,6 +1136,47 @@ early_end(void *arg, const char *name)
 	r->elen = saved_len;
 }
 
+/* How much of the dumps the early reader has given psql: what tar wrote,
+ * as the kernel counts it; all of it once tar is gone. */
+static uint64_t
+early_fed(struct restore *r)
+{
+	char path[64], line[128];
+	unsigned long long n;
+	uint64_t fed = r->dump_bytes;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/io", (int)r->early.kids[1].pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return fed;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "wchar: %llu", &n) == 1 && n < fed)
+			fed = n;
+	fclose(f);
+	/* Never backwards (an ended tar may show no counts). */
+	if (fed < r->early.fed_seen)
+		fed = r->early.fed_seen;
+	r->early.fed_seen = fed;
+	return fed;
+}
+
+/* Waits for the early load to end, with its progress on a terminal. */
+static void
+early_wait(struct restore *r)
+{
+	struct early *e = &r->early;
+
+	log_step("finishing the load into %s", r->qtmp);
+	progress_begin("loading", r->dump_bytes);
+	while (!spawn_poll(&e->psql) && !io_stop_signal) {
+		progress_update(early_fed(r));
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 },
+		    NULL);
+	}
+	progress_end();
+}
+
 /* After the check, which passed when CHECKED: keeps what the early load
  * made when it went through, else undoes it.  Returns 1 when the new
  * database is loaded, 0 when the load is still to be made. */
@@ -1148,7 +1191,7 @@ early_settle(struct restore *r, int checked)
 		if (!checked)
 			early_stop(r, NULL);
 		else if (!e->stopped)
-			log_step("finishing the load into %s", r->qtmp);
+			early_wait(r);
 		zrc = spawn_wait_all(e->kids, 2, zipwhy, sizeof zipwhy);
 		prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0,
 		    errtext, sizeof errtext, why, sizeof why);

@@ -79,6 +79,30 @@ else
 	echo "# SKIP staging room: not root, or tmpfs cannot be mounted here"
 fi
 
+# At a terminal with --yes, the wait for the end of the early load shows
+# its progress (a psql slow to start makes sure there is a wait).
+if command -v script >/dev/null 2>&1; then
+	mkdir -p "$WORK/slow"
+	ln -sf "$PGBIN/pg_dump" "$WORK/slow/pg_dump"
+	ln -sf "$PGBIN/pg_dumpall" "$WORK/slow/pg_dumpall"
+	cat >"$WORK/slow/psql" <<EOF2
+#!/bin/bash
+case "\$*" in *-A*) ;; *) sleep 2 ;; esac
+exec "$PGBIN/psql" "\$@"
+EOF2
+	chmod 755 "$WORK/slow/psql"
+	set +e
+	script -q -e -c "'$POLARITY' --app-dir '$WORK/app' --pg-bindir '$WORK/slow' restore --yes '$archive'" \
+		/dev/null </dev/null >"$WORK/tty.out" 2>&1
+	RC=$?
+	set -e
+	[ "$RC" = 0 ] || { cat "$WORK/tty.out"; fail "restore at a terminal exited $RC"; }
+	grep -q 'finishing the load into' "$WORK/tty.out" || fail "no wait for the early load"
+	grep -q $'\r  loading ' "$WORK/tty.out" || fail "no progress while the early load ends"
+	ok "at a terminal with --yes: progress while the early load ends"
+	drop_kept
+fi
+
 # A damaged end (the last bytes cut): refused with status 4 after the
 # early load began; its database dropped, nothing changed.
 before=$(state_of)
