@@ -1141,7 +1141,7 @@ early_end(void *arg, const char *name)
 static uint64_t
 early_fed(struct restore *r)
 {
-	char path[64], line[128];
+	char path[64], line[128], *end;
 	unsigned long long n;
 	uint64_t fed = r->dump_bytes;
 	FILE *f;
@@ -1150,9 +1150,14 @@ early_fed(struct restore *r)
 	f = fopen(path, "re");
 	if (f == NULL)
 		return fed;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "wchar: %llu", &n) == 1 && n < fed)
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "wchar: ", 7) != 0)
+			continue;
+		errno = 0;
+		n = strtoull(line + 7, &end, 10);
+		if (errno == 0 && end != line + 7 && n < fed)
 			fed = n;
+	}
 	fclose(f);
 	/* Never backwards (an ended tar may show no counts). */
 	if (fed < r->early.fed_seen)
