@@ -517,6 +517,18 @@ db_exists(struct restore *r, const char *name, int *exists)
 	return 0;
 }
 
+/* The encoding of database NAME into OUT ("" when there is no such
+ * database). */
+static int
+db_encoding(struct restore *r, const char *name, char *out, size_t len)
+{
+	char lit[160];
+
+	pg_quote_literal(name, lit, sizeof lit);
+	return ask(r, out, len, "SELECT pg_encoding_to_char(encoding) FROM "
+	    "pg_database WHERE datname = %s;", lit);
+}
+
 /* Drops databases that a restore which died left half loaded: they carry
  * our mark, and we hold the lock. */
 static enum restore_result
@@ -629,6 +641,22 @@ out:
 	return rc;
 }
 
+/* Waits for the reader started by start_reader(), stopping it first when
+ * STOP.  Returns 0 when both ended well, else -1 with WHY saying how. */
+static int
+end_reader(struct child kids[2], int stop, char *why, size_t len)
+{
+	int rc;
+
+	for (int i = 0; stop && i < 2; i++)
+		if (kids[i].pid > 0)
+			kill(kids[i].pid, SIGTERM);
+	rc = spawn_wait_all(kids, 2, why, len);
+	for (int i = 0; i < 2; i++)
+		spawn_close(&kids[i]);
+	return rc;
+}
+
 /* Loads the dumps once, straight from the checked archive (they are not
  * unpacked: a restore needs no room for them). */
 static int
@@ -652,13 +680,7 @@ load_once(struct restore *r, struct pg *loader, char *errtext, size_t tlen)
 	rc = pg_run_fd(loader, p[0], r->dump_bytes, errtext, tlen, r->err,
 	    r->elen);
 	close(p[0]);
-	if (rc < 0)
-		for (int i = 0; i < 2; i++)
-			if (kids[i].pid > 0)
-				kill(kids[i].pid, SIGTERM);
-	zrc = spawn_wait_all(kids, 2, why, sizeof why);
-	for (int i = 0; i < 2; i++)
-		spawn_close(&kids[i]);
+	zrc = end_reader(kids, rc < 0, why, sizeof why);
 	if (rc == 0 && zrc < 0) {
 		failf(r, "cannot read the dumps from '%s': %s", r->archive,
 		    why);
@@ -1003,7 +1025,7 @@ prepare(struct restore *r)
  * reads, through the check's own descriptor.  Anything amiss (a role to
  * create, psql failing, an encoding other than the manifest's) drops what
  * the early load made, and the restore loads after the check, from the
- * stage, as it would have without it. */
+ * archive, as it would have without it. */
 
 /* Stops the early load for a reason worth a line of detail. */
 static void
@@ -1031,13 +1053,11 @@ static void
 early_start(struct restore *r)
 {
 	struct early *e = &r->early;
-	char src[64], lit[160], enc[64] = "";
+	char src[64], enc[64] = "";
 	int in = -1, p[2] = { -1, -1 };
 
-	pg_quote_literal(r->target, lit, sizeof lit);
-	if (r->target_existed && ask(r, enc, sizeof enc, "SELECT "
-	    "pg_encoding_to_char(encoding) FROM pg_database WHERE datname = "
-	    "%s;", lit) < 0) {
+	if (r->target_existed && db_encoding(r, r->target, enc,
+	    sizeof enc) < 0) {
 		early_stop(r, r->err);
 		return;
 	}
@@ -1066,11 +1086,7 @@ early_start(struct restore *r)
 	    pg_load_start(&e->loader, &e->psql, p[0], NULL, r->err,
 	    r->elen) < 0) {
 		char ignored[256];
-		for (int i = 0; i < 2; i++)
-			kill(e->kids[i].pid, SIGTERM);
-		spawn_wait_all(e->kids, 2, ignored, sizeof ignored);
-		for (int i = 0; i < 2; i++)
-			spawn_close(&e->kids[i]);
+		end_reader(e->kids, 1, ignored, sizeof ignored);
 		early_stop(r, r->err);
 		goto out;
 	}
@@ -1189,7 +1205,7 @@ static int
 early_settle(struct restore *r, int checked)
 {
 	struct early *e = &r->early;
-	char errtext[8192], why[1024], zipwhy[1024], enc[64] = "", lit[160];
+	char errtext[8192], why[1024], zipwhy[1024], enc[64] = "";
 	int ok = 0, zrc, prc;
 
 	if (e->started) {
@@ -1197,11 +1213,10 @@ early_settle(struct restore *r, int checked)
 			early_stop(r, NULL);
 		else if (!e->stopped)
 			early_wait(r);
-		zrc = spawn_wait_all(e->kids, 2, zipwhy, sizeof zipwhy);
+		/* A stopped reader was sent its signal by early_stop(). */
+		zrc = end_reader(e->kids, 0, zipwhy, sizeof zipwhy);
 		prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0,
 		    errtext, sizeof errtext, why, sizeof why);
-		for (int i = 0; i < 2; i++)
-			spawn_close(&e->kids[i]);
 		ok = checked && !e->stopped && zrc == 0 && prc == 0;
 		if (checked && !e->stopped && !ok)
 			log_detail("loading after the check: the early load "
@@ -1209,10 +1224,8 @@ early_settle(struct restore *r, int checked)
 		e->started = 0;
 	}
 	/* The database must have the encoding the manifest names. */
-	pg_quote_literal(r->tmpdb, lit, sizeof lit);
-	if (ok && r->u.encoding[0] && (ask(r, enc, sizeof enc, "SELECT "
-	    "pg_encoding_to_char(encoding) FROM pg_database WHERE datname = "
-	    "%s;", lit) < 0 || strcmp(enc, r->u.encoding) != 0)) {
+	if (ok && r->u.encoding[0] && (db_encoding(r, r->tmpdb, enc,
+	    sizeof enc) < 0 || strcmp(enc, r->u.encoding) != 0)) {
 		log_detail("loading after the check: the archive's encoding "
 		    "is %s", r->u.encoding);
 		ok = 0;

@@ -49,9 +49,9 @@ struct unpacked {
  * unless unpack() returns 0.
  *
  * skip() is called as a file member NAME (below the top folder) of SIZE
- * bytes starts, and returns nonzero for it to be checked but not written in the stage;
- * end() is called once a member was read in full and (unless skipped) is
- * complete in the stage.  Either may be NULL. */
+ * bytes starts, and returns nonzero for it to be checked but not written
+ * in the stage; end() is called once a member was read in full and
+ * (unless skipped) is complete in the stage.  Either may be NULL. */
 struct unpack_tap {
 	int (*skip)(void *arg, const char *name, uint64_t size);
 	void (*end)(void *arg, const char *name);

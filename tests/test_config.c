@@ -147,13 +147,27 @@ make_program(const char *dir, const char *name)
 	assert_int_equal(chmod(path, 0755), 0);
 }
 
+/* Fails unless C with the PATH of ENVP compresses with ZIP and
+ * decompresses with UNZIP. */
+static void
+expect_choice(const struct config *c, char *envp[], const char *zip,
+    const char *unzip)
+{
+	char out[PATH_MAX];
+
+	config_compressor(c, envp, out, sizeof out);
+	assert_string_equal(out, zip);
+	config_decompressor(c, envp, out, sizeof out);
+	assert_string_equal(out, unzip);
+}
+
 /* The compressor: the one given, else pigz, else gzip; the decompressor:
  * the one given, else igzip, else the compressor. */
 static void
 test_compressor_and_decompressor_choice(void **state)
 {
 	char dir[] = "/tmp/test_config.XXXXXX", path[PATH_MAX + 8];
-	char out[PATH_MAX], rm[PATH_MAX + 16];
+	char rm[PATH_MAX + 16];
 	char *envp[] = { path, NULL };
 	struct config c;
 
@@ -161,25 +175,13 @@ test_compressor_and_decompressor_choice(void **state)
 	config_init(&c);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "PATH=%s", dir);
-	config_compressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "gzip");
-	config_decompressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "gzip");
+	expect_choice(&c, envp, "gzip", "gzip");
 	make_program(dir, "pigz");
-	config_compressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "pigz");
-	config_decompressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "pigz");
+	expect_choice(&c, envp, "pigz", "pigz");
 	make_program(dir, "igzip");
-	config_compressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "pigz");
-	config_decompressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "igzip");
+	expect_choice(&c, envp, "pigz", "igzip");
 	snprintf(c.compressor, sizeof c.compressor, "pigz -p 1");
-	config_compressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "pigz -p 1");
-	config_decompressor(&c, envp, out, sizeof out);
-	assert_string_equal(out, "pigz -p 1");
+	expect_choice(&c, envp, "pigz -p 1", "pigz -p 1");
 	snprintf(rm, sizeof rm, "rm -r %s", dir);
 	assert_int_equal(system(rm), 0);
 }
@@ -248,6 +250,17 @@ test_file_sets_keys_in_their_sections(void **state)
 	assert_string_equal(c.hook, "rclone copy --quiet");
 }
 
+/* Reads a configuration file holding TEXT, which must be refused; the
+ * file's path goes to PATH and the error to ERR. */
+static void
+read_bad(struct config *c, const char *text, char *path, size_t plen,
+    char *err, size_t elen)
+{
+	write_temp(path, plen, text);
+	assert_int_equal(config_read_file(c, path, 1, err, elen), -1);
+	unlink(path);
+}
+
 static void
 test_file_errors_name_file_line_and_key(void **state)
 {
@@ -255,41 +268,34 @@ test_file_errors_name_file_line_and_key(void **state)
 	char err[256], path[64], want[160];
 
 	(void)state;
-	write_temp(path, sizeof path, "[paths]\napp_dir = /a\n\nbackupdir = /b\n");
 	config_init(&c);
-	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	read_bad(&c, "[paths]\napp_dir = /a\n\nbackupdir = /b\n", path,
+	    sizeof path, err, sizeof err);
 	snprintf(want, sizeof want, "'%s' line 4: unknown key 'backupdir' in "
 	    "[paths]", path);
 	assert_string_equal(err, want);
-	unlink(path);
 
-	write_temp(path, sizeof path, "[paths]\n[colours]\nred = 1\n");
-	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	read_bad(&c, "[paths]\n[colours]\nred = 1\n", path, sizeof path, err,
+	    sizeof err);
 	snprintf(want, sizeof want, "'%s' line 3: unknown section [colours]",
 	    path);
 	assert_string_equal(err, want);
-	unlink(path);
 
 	/* A key in the wrong section is as unknown there. */
-	write_temp(path, sizeof path, "[backup]\nkeep = 3\n");
-	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	read_bad(&c, "[backup]\nkeep = 3\n", path, sizeof path, err,
+	    sizeof err);
 	assert_non_null(strstr(err, "line 2: unknown key 'keep' in [backup]"));
-	unlink(path);
 
-	write_temp(path, sizeof path, "[retention]\nkeep = many\n");
-	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	read_bad(&c, "[retention]\nkeep = many\n", path, sizeof path, err,
+	    sizeof err);
 	assert_non_null(strstr(err, "line 2: keep takes a whole number"));
-	unlink(path);
 
-	write_temp(path, sizeof path, "keep = 3\n");
-	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	read_bad(&c, "keep = 3\n", path, sizeof path, err, sizeof err);
 	assert_non_null(strstr(err, "line 1: 'keep' is outside a section"));
-	unlink(path);
 
-	write_temp(path, sizeof path, "[paths]\njust words\n");
-	assert_int_equal(config_read_file(&c, path, 1, err, sizeof err), -1);
+	read_bad(&c, "[paths]\njust words\n", path, sizeof path, err,
+	    sizeof err);
 	assert_non_null(strstr(err, "line 2: not a 'key = value' line"));
-	unlink(path);
 }
 
 static void
