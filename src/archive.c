@@ -13,61 +13,12 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "format.h"
 #include "io.h"
 #include "log.h"
 
 /* Deeper trees than this are refused rather than exhausting descriptors. */
 #define MAX_DEPTH 64
-#define COPY_BUF (128 * 1024)
-
-int
-archive_escape(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= ' ' || c == 0x7f || c == '\\') {
-			if (o + 4 >= len)
-				return -1;
-			snprintf(out + o, len - o, "\\%03o", c);
-			o += 4;
-		} else {
-			if (o + 1 >= len)
-				return -1;
-			out[o++] = (char)c;
-		}
-	}
-	if (o >= len)
-		return -1;
-	out[o] = '\0';
-	return 0;
-}
-
-int
-archive_unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (*s != '\\') {
-			*o++ = *s;
-			continue;
-		}
-		int v = 0;
-		for (int i = 1; i <= 3; i++) {
-			if (s[i] < '0' || s[i] > '7')
-				return -1;
-			v = v * 8 + (s[i] - '0');
-		}
-		if (v == 0 || v > 0xff)
-			return -1;
-		*o++ = (char)v;
-		s += 3;
-	}
-	*o = '\0';
-	return 0;
-}
 
 static int
 fail(struct archive *a, const char *what, const char *name)
@@ -88,11 +39,15 @@ archive_open(struct archive *a, int fd, const char *top)
 	/* The manifest grows with the number of files: it waits in an
 	 * unnamed temporary file, not in our memory. */
 	a->mf = tmpfile();
-	if (a->mf == NULL)
-		return fail(a, "start archive", top);
-	if (tar_open(&a->tar, fd) < 0) {
-		fclose(a->mf);
+	a->buf = malloc(ARCHIVE_COPY);
+	if (a->mf == NULL || a->buf == NULL || tar_open(&a->tar, fd) < 0) {
+		int e = a->buf == NULL && a->mf != NULL ? ENOMEM : errno;
+		if (a->mf)
+			fclose(a->mf);
 		a->mf = NULL;
+		free(a->buf);
+		a->buf = NULL;
+		errno = e;
 		return fail(a, "start archive", top);
 	}
 	return 0;
@@ -104,6 +59,8 @@ archive_close(struct archive *a)
 	if (a->mf)
 		fclose(a->mf);
 	a->mf = NULL;
+	free(a->buf);
+	a->buf = NULL;
 	tar_close(&a->tar);
 }
 
@@ -112,16 +69,15 @@ static int
 note(struct archive *a, char kind, mode_t mode, unsigned long long size,
     const char *sha, const char *name, const char *target)
 {
-	char ename[4 * PATH_MAX + 1], etarget[4 * PATH_MAX + 1] = "";
+	char line[2 * 4 * PATH_MAX + 128];
+	int n = format_member_line(kind, (unsigned)(mode & 07777), size, sha,
+	    name, target, line, sizeof line);
 
-	if (archive_escape(name, ename, sizeof ename) < 0 ||
-	    (target && archive_escape(target, etarget, sizeof etarget) < 0)) {
+	if (n < 0) {
 		errno = ENAMETOOLONG;
 		return fail(a, "store", name);
 	}
-	fprintf(a->mf, "%c %04o %llu %s %s%s%s\n", kind,
-	    (unsigned)(mode & 07777), size, sha, ename, target ? " " : "",
-	    etarget);
+	fwrite(line, 1, (size_t)n, a->mf);
 	return 0;
 }
 
@@ -185,7 +141,7 @@ archive_add_fd(struct archive *a, const char *name, int fd,
 		.size = (uint64_t)st->st_size, .mtime = st->st_mtime,
 		.uid = st->st_uid, .gid = st->st_gid,
 	};
-	static unsigned char buf[COPY_BUF];
+	unsigned char *buf = a->buf;
 	uint64_t left = (uint64_t)st->st_size;
 	off_t off = 0;
 
@@ -195,7 +151,7 @@ archive_add_fd(struct archive *a, const char *name, int fd,
 	if (tar_begin(&a->tar, &e) < 0)
 		return fail(a, "write archive member", name);
 	while (left > 0) {
-		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+		size_t want = left < ARCHIVE_COPY ? (size_t)left : ARCHIVE_COPY;
 		ssize_t n;
 		do
 			n = pread(fd, buf, want, off);
@@ -502,15 +458,16 @@ int
 archive_finish(struct archive *a, const char *header)
 {
 	char path[PATH_MAX], head[4096], sha[65], u[64], g[64];
-	static char buf[COPY_BUF];
 	struct tar_entry e = { .path = path, .type = TAR_FILE, .mode = 0600,
 		.mtime = time(NULL), .uid = getuid(), .gid = getgid() };
 	long mlen;
 	size_t n, got;
 	int hn;
 
-	hn = snprintf(head, sizeof head, "polarity-server-backup-manifest "
-	    "%d\n%s", ARCHIVE_FORMAT, header);
+	char magic[64];
+
+	format_manifest_magic(magic, sizeof magic);
+	hn = snprintf(head, sizeof head, "%s\n%s", magic, header);
 	if (hn < 0 || (size_t)hn >= sizeof head) {
 		errno = ENAMETOOLONG;
 		return fail(a, "write", "MANIFEST");
@@ -526,12 +483,12 @@ archive_finish(struct archive *a, const char *header)
 	    tar_write(&a->tar, head, (size_t)hn) < 0)
 		return fail(a, "write", "MANIFEST");
 	for (n = 0; n < (size_t)mlen; n += got) {
-		got = fread(buf, 1, sizeof buf, a->mf);
+		got = fread(a->buf, 1, ARCHIVE_COPY, a->mf);
 		if (got == 0) {
 			errno = ferror(a->mf) ? EIO : ENODATA;
 			return fail(a, "write", "MANIFEST");
 		}
-		if (tar_write(&a->tar, buf, got) < 0)
+		if (tar_write(&a->tar, a->buf, got) < 0)
 			return fail(a, "write", "MANIFEST");
 	}
 	if (tar_end(&a->tar, sha) < 0)

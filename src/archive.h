@@ -3,8 +3,8 @@
  * An archive is a tar stream (see tar.h) whose members all sit under one
  * top folder named like the archive file.  Every member added here is
  * recorded, with its kind, mode, size and SHA-256, in the MANIFEST that
- * archive_finish() writes as the last member.  docs/FORMAT.md describes
- * the layout; ARCHIVE_FORMAT is its version.
+ * archive_finish() writes as the last member.  format.h holds the names
+ * and the manifest's lines; docs/FORMAT.md describes the layout.
  *
  * On failure a function returns -1 with errno set and leaves a one-line
  * description, naming the file concerned, in A->err.
@@ -17,14 +17,14 @@
 
 #include "tar.h"
 
-#define ARCHIVE_FORMAT 1
-#define ARCHIVE_PREFIX "polarity-server-backup-"
-#define ARCHIVE_SUFFIX ".tgz"
+/* The size of the buffer that copies a file into the stream. */
+#define ARCHIVE_COPY (128 * 1024)
 
 struct archive {
 	struct tar_writer tar;
 	char top[128];		/* top folder, e.g. polarity-server-backup-2026... */
 	FILE *mf;		/* member lines so far: a temporary file */
+	unsigned char *buf;	/* ARCHIVE_COPY bytes for copying files */
 	unsigned long files, dirs, links, skipped;
 	char err[1024];
 };
@@ -71,14 +71,5 @@ int archive_finish(struct archive *a, const char *header);
 
 /* Frees what A holds; the descriptor stays open. */
 void archive_close(struct archive *a);
-
-/* Writes S into OUT (LEN bytes) as the manifest spells a name: '\\' and
- * bytes up to ' ' and 0x7f become \ooo.  Returns 0, or -1 when OUT is too
- * small. */
-int archive_escape(const char *s, char *out, size_t len);
-
-/* The inverse of archive_escape(), in place.  Returns 0, or -1 on a bad
- * escape. */
-int archive_unescape(char *s);
 
 #endif

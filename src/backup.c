@@ -19,13 +19,14 @@
 #include "archive.h"
 #include "backup.h"
 #include "catalog.h"
+#include "check.h"
 #include "dotenv.h"
+#include "format.h"
 #include "io.h"
 #include "lock.h"
 #include "log.h"
 #include "pg.h"
 #include "progress.h"
-#include "restore.h"
 #include "spawn.h"
 #include "status.h"
 
@@ -36,17 +37,7 @@ static int prune(const struct config *c, int dry_run, FILE *out, char *err,
     size_t elen);
 
 /* The staged dumps, in archive order. */
-enum { ROLES, PRE, DATA, POST, NSTAGE };
-
-static const char *const stage_member[NSTAGE] = {
-	"database/roles.sql",
-	"database/1-pre-data.sql",
-	"database/2-data.sql",
-	"database/3-post-data.sql",
-};
-static const char *const stage_section[NSTAGE] = {
-	NULL, "pre-data", "data", "post-data",
-};
+#define NSTAGE FORMAT_NDUMPS
 
 struct run {
 	const struct config *cfg;
@@ -59,27 +50,13 @@ struct run {
 	struct child zip;
 	int zip_in;		/* our end of the pipe to the compressor */
 	int out;		/* the archive being written */
-	char tmpname[PATH_MAX];	/* its temporary name, when it has one */
+	char tmpname[PATH_MAX];	/* its temporary name, "" when it has
+				 * none */
 	int lock;
 	char encoding[64];
 	char *err;
 	size_t elen;
 };
-
-int
-backup_name(long long t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char stamp[32];
-	int n;
-
-	if (localtime_r(&tt, &tm) == NULL)
-		return -1;
-	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-	n = snprintf(out, len, "%s%s%s", ARCHIVE_PREFIX, stamp, ARCHIVE_SUFFIX);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
 
 /* Describes a failure as "cannot WHAT 'NAME': strerror(E)". */
 static enum backup_result
@@ -90,33 +67,11 @@ failf(struct run *r, const char *what, const char *name, int e)
 	return BACKUP_FAILED;
 }
 
-int
-backup_dir_ensure(const char *dir, char *err, size_t elen)
+static void
+swept(void *arg, const char *name)
 {
-	struct stat st;
-
-	if (mkdir(dir, 0700) == 0) {
-		log_step("created backup directory '%s'", dir);
-		if (io_fsync_dir_of(dir) == 0)
-			return 0;
-	} else if (errno == EEXIST && stat(dir, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		errno = ENOTDIR;
-	}
-	snprintf(err, elen, "cannot use backup directory '%s': %s", dir,
-	    strerror(errno));
-	return -1;
-}
-
-/* Whether NAME is a temporary archive left by a run that died. */
-static int
-is_stale_temp(const char *name)
-{
-	size_t n = strlen(name);
-
-	return strncmp(name, "." ARCHIVE_PREFIX, strlen(ARCHIVE_PREFIX) + 1)
-	    == 0 && n > 4 && strcmp(name + n - 4, ".tmp") == 0;
+	log_step("removed '%s/%s' left by an interrupted run",
+	    (const char *)arg, name);
 }
 
 /* Removes what runs that died left behind.  We hold the lock, so no live
@@ -124,50 +79,13 @@ is_stale_temp(const char *name)
 static void
 clean_stale(struct run *r)
 {
-	DIR *d = opendir(r->cfg->backup_dir);
-	struct dirent *de;
+	int fd = open(r->cfg->backup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (d == NULL)
+	if (fd < 0)
 		return;
-	while ((de = readdir(d)) != NULL)
-		if (is_stale_temp(de->d_name)) {
-			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-				log_step("removed '%s/%s' left by an "
-				    "interrupted run", r->cfg->backup_dir,
-				    de->d_name);
-		}
-	closedir(d);
-}
-
-/* Opens a nameless private file in the backup directory.  Where the file
- * system has no O_TMPFILE, a named one that is unlinked at once.  Returns
- * the descriptor or -1. */
-/* Whether to use O_TMPFILE.  A test seam: POLARITY_TEST_NO_TMPFILE in the
- * environment takes the path of file systems without it (some NFS, old
- * kernels), which a test must reach on any machine. */
-static int
-use_tmpfile(void)
-{
-	return getenv("POLARITY_TEST_NO_TMPFILE") == NULL;
-}
-
-static int
-anonymous_file(const char *dir)
-{
-	char path[PATH_MAX];
-	int fd = -1;
-
-	if (use_tmpfile()) {
-		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-		    errno != EINVAL))
-			return fd;
-	}
-	snprintf(path, sizeof path, "%s/." ARCHIVE_PREFIX "XXXXXX.tmp", dir);
-	fd = mkostemps(path, 4, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
+	io_sweep(fd, "." FORMAT_PREFIX, ".tmp", swept,
+	    (void *)(uintptr_t)r->cfg->backup_dir);
+	close(fd);
 }
 
 /* Opens the archive file.  Nameless where possible: then it gets its name
@@ -176,20 +94,8 @@ anonymous_file(const char *dir)
 static int
 open_archive(struct run *r)
 {
-	r->tmpname[0] = '\0';
-	if (use_tmpfile() && access("/proc/self/fd", X_OK) == 0) {
-		r->out = open(r->cfg->backup_dir, O_TMPFILE | O_WRONLY |
-		    O_CLOEXEC, 0600);
-		if (r->out >= 0)
-			return 0;
-		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-			return -1;
-	}
-	snprintf(r->tmpname, sizeof r->tmpname, "%s/." ARCHIVE_PREFIX
-	    "XXXXXX.tmp", r->cfg->backup_dir);
-	r->out = mkostemps(r->tmpname, 4, O_CLOEXEC);
-	if (r->out < 0)
-		r->tmpname[0] = '\0';
+	r->out = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX, O_WRONLY,
+	    r->tmpname, sizeof r->tmpname);
 	return r->out < 0 ? -1 : 0;
 }
 
@@ -204,7 +110,7 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", r->out);
 	for (int i = 0; i < NAME_TRIES; i++) {
 		int rc;
-		if (backup_name((long long)start + i, name, sizeof name) < 0 ||
+		if (format_name((long long)start + i, 0, name, sizeof name) < 0 ||
 		    (size_t)snprintf(path, len, "%s/%s", r->cfg->backup_dir,
 		    name) >= len) {
 			errno = ENAMETOOLONG;
@@ -238,31 +144,28 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 static int
 start_compressor(struct run *r)
 {
-	char cmd[PATH_MAX], words[PATH_MAX], level[8], *argv[40];
-	int p[2], n;
+	char cmd[PATH_MAX], level[8];
+	const char *const extra[] = { level, "-n", "-c", NULL };
+	struct spawn_cmd zip;
+	int p[2];
 
 	/* The compressor may carry its own options, e.g. "pigz -p 2" to cap
 	 * its threads. */
 	config_compressor(r->cfg, r->pg.envp, cmd, sizeof cmd);
-	n = config_split(cmd, argv, 36, words, sizeof words);
-	if (n <= 0) {
+	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
+	if (spawn_cmd(&zip, cmd, extra) < 0) {
 		snprintf(r->err, r->elen, "the compressor '%s' is not a "
 		    "command line", cmd);
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
-	argv[n++] = level;
-	argv[n++] = "-n";
-	argv[n++] = "-c";
-	argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	if (spawn_start(&r->zip, argv, p[0], r->out, r->pg.envp) < 0) {
+	if (spawn_start(&r->zip, zip.argv, p[0], r->out, r->pg.envp) < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
-		snprintf(r->err, r->elen, "cannot run '%s': %s", argv[0],
+		snprintf(r->err, r->elen, "cannot run '%s': %s", zip.argv[0],
 		    strerror(e));
 		errno = e;
 		return -1;
@@ -279,22 +182,23 @@ static void
 manifest_header(struct run *r, char *h, size_t len, time_t start,
     const char *server, const char *client)
 {
-	char created[64], host[256] = "";
+	struct format_header fh;
 	struct tm tm;
 
+	memset(&fh, 0, sizeof fh);
+	snprintf(fh.tool, sizeof fh.tool, "%s %s", PACKAGE_NAME,
+	    PACKAGE_VERSION);
 	gmtime_r(&start, &tm);
-	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	gethostname(host, sizeof host - 1);
-	snprintf(h, len,
-	    "tool %s %s\n"
-	    "created %s\n"
-	    "hostname %s\n"
-	    "database %s\n"
-	    "server-version %s\n"
-	    "pg-dump-version %s\n"
-	    "encoding %s\n",
-	    PACKAGE_NAME, PACKAGE_VERSION, created, host[0] ? host : "-",
-	    r->db.database, server, client, r->encoding);
+	strftime(fh.created, sizeof fh.created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gethostname(fh.hostname, sizeof fh.hostname - 1);
+	if (fh.hostname[0] == '\0')
+		snprintf(fh.hostname, sizeof fh.hostname, "-");
+	snprintf(fh.database, sizeof fh.database, "%s", r->db.database);
+	snprintf(fh.server_version, sizeof fh.server_version, "%s", server);
+	snprintf(fh.pg_dump_version, sizeof fh.pg_dump_version, "%s", client);
+	snprintf(fh.encoding, sizeof fh.encoding, "%s", r->encoding);
+	if (format_header_text(&fh, h, len) < 0)
+		h[0] = '\0';
 }
 
 /* Stops everything still running and releases what the run holds. */
@@ -398,16 +302,17 @@ start_dumps(struct run *r, const char *snapshot)
 {
 	for (int i = 0; i < NSTAGE; i++) {
 		int rc;
-		r->stage_fd[i] = anonymous_file(r->cfg->backup_dir);
+		r->stage_fd[i] = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX,
+		    O_RDWR, NULL, 0);
 		if (r->stage_fd[i] < 0)
 			return failf(r, "create a temporary file in",
 			    r->cfg->backup_dir, errno);
-		if (i == ROLES)
+		if (i == FORMAT_ROLES)
 			rc = pg_roles_start(&r->pg, &r->dump[i],
 			    r->stage_fd[i], r->err, r->elen);
 		else
 			rc = pg_dump_start(&r->pg, &r->dump[i],
-			    stage_section[i], snapshot, r->stage_fd[i],
+			    format_dump_section[i], snapshot, r->stage_fd[i],
 			    r->err, r->elen);
 		if (rc < 0)
 			return BACKUP_FAILED;
@@ -459,28 +364,28 @@ write_archive(struct run *r, const char *top, const char *server,
     const char *client, time_t start)
 {
 	struct archive a;
-	char format[64], header[2048];
+	char version[64], header[2048];
 	int n, rc;
 
 	if (archive_open(&a, r->zip_in, top) < 0) {
 		snprintf(r->err, r->elen, "%s", a.err);
 		return BACKUP_FAILED;
 	}
-	n = snprintf(format, sizeof format, "polarity-server-backup %d\n",
-	    ARCHIVE_FORMAT);
-	if (archive_add_data(&a, "FORMAT", format, (size_t)n, 0644) < 0 ||
-	    archive_add_file(&a, ".env", r->cfg->env_file) < 0)
+	n = format_version_text(version, sizeof version);
+	if (archive_add_data(&a, FORMAT_FORMAT, version, (size_t)n, 0644) < 0 ||
+	    archive_add_file(&a, FORMAT_ENV, r->cfg->env_file) < 0)
 		goto fail;
 	log_step("archiving integrations from '%s'", r->cfg->integrations_dir);
 	a.tar.progress = progress_update;
 	progress_begin("archiving", 0);
-	rc = archive_add_tree(&a, "integrations", r->cfg->integrations_dir);
+	rc = archive_add_tree(&a, FORMAT_INTEGRATIONS,
+	    r->cfg->integrations_dir);
 	progress_end();
 	if (rc < 0)
 		goto fail;
 	log_detail("%lu files, %lu folders, %lu links", a.files, a.dirs,
 	    a.links);
-	if (archive_add_dir(&a, "database", 0700) < 0)
+	if (archive_add_dir(&a, FORMAT_DATABASE, 0700) < 0)
 		goto fail;
 	log_step("dumping database '%s'", r->db.database);
 	wait_dumps(r);
@@ -495,14 +400,14 @@ write_archive(struct run *r, const char *top, const char *server,
 		if (fstat(r->stage_fd[i], &st) < 0) {
 			archive_close(&a);
 			return failf(r, "read the staged",
-			    stage_member[i], errno);
+			    format_dump_member[i], errno);
 		}
 		/* The dump files are the running user's; say so plainly
 		 * rather than with the temporary file's mode. */
 		st.st_mode = S_IFREG | 0600;
 		st.st_mtime = start;
-		if (archive_add_fd(&a, stage_member[i], r->stage_fd[i], &st,
-		    stage_member[i]) < 0)
+		if (archive_add_fd(&a, format_dump_member[i], r->stage_fd[i], &st,
+		    format_dump_member[i]) < 0)
 			goto fail;
 		close(r->stage_fd[i]);
 		r->stage_fd[i] = -1;
@@ -541,7 +446,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	r.sql.to = r.sql.from = -1;
 	err[0] = '\0';
 
-	if (backup_dir_ensure(c->backup_dir, err, elen) < 0)
+	if (catalog_dir_ensure(c->backup_dir, err, elen) < 0)
 		goto out;
 	r.lock = lock_take(c->backup_dir, "backup", err, elen);
 	if (r.lock < 0) {
@@ -574,8 +479,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	if (start_compressor(&r) < 0 ||
 	    (res = start_dumps(&r, snapshot)) != BACKUP_OK)
 		goto out;
-	backup_name(start, top, sizeof top);
-	top[strlen(top) - strlen(ARCHIVE_SUFFIX)] = '\0';
+	format_name(start, 1, top, sizeof top);
 	if ((res = write_archive(&r, top, server, client, start)) != BACKUP_OK)
 		goto out;
 	res = BACKUP_FAILED;
@@ -615,20 +519,12 @@ out:
 	return res;
 }
 
-/* The check pruning uses: a full verification. */
-static int
-check_archive(void *arg, const char *path, char *err, size_t elen)
-{
-	return restore_verify(arg, path, &(struct unpacked){ 0 }, err,
-	    elen) == 0;
-}
-
 /* Prunes without taking the lock: the caller holds it. */
 static int
 prune(const struct config *c, int dry_run, FILE *out, char *err, size_t elen)
 {
 	return catalog_prune(c->backup_dir, c->keep, c->keep_days, dry_run,
-	    check_archive, (void *)(uintptr_t)c, out, err, elen);
+	    check_sound, (void *)(uintptr_t)c, out, err, elen);
 }
 
 int
@@ -670,15 +566,12 @@ lower_priority(void)
 static int
 run_hook(const struct config *c, const char *archive, char *err, size_t elen)
 {
-	extern char **environ;
-	char buf[sizeof c->hook], *argv[66], msg[1024];
-	struct child ch;
-	int n;
+	struct spawn_cmd hook;
+	char msg[1024];
+	int n, rc, placed = 0;
 
-	int placed = 0;
-
-	n = config_split(c->hook, argv, 64, buf, sizeof buf);
-	if (n <= 0) {
+	n = spawn_cmd(&hook, c->hook, NULL);
+	if (n <= 0 || n > 63) {
 		snprintf(err, elen, "the hook '%s' is not a command line",
 		    c->hook);
 		return -1;
@@ -686,28 +579,21 @@ run_hook(const struct config *c, const char *archive, char *err, size_t elen)
 	/* A word "{}" stands for the archive's path; without one, the path
 	 * comes last. */
 	for (int i = 0; i < n; i++)
-		if (strcmp(argv[i], "{}") == 0) {
-			argv[i] = (char *)(uintptr_t)archive;
+		if (strcmp(hook.argv[i], "{}") == 0) {
+			hook.argv[i] = (char *)(uintptr_t)archive;
 			placed = 1;
 		}
 	if (!placed)
-		argv[n++] = (char *)(uintptr_t)archive;
-	argv[n] = NULL;
-	log_step("running the hook '%s'", argv[0]);
-	/* The operator's command: our environment (it may need cloud
-	 * credentials), its output on our standard error. */
-	if (spawn_start(&ch, argv, -1, 2, environ) < 0) {
-		snprintf(err, elen, "cannot run the hook '%s': %s", argv[0],
-		    strerror(errno));
-		return -1;
-	}
-	if (spawn_wait(&ch, msg, sizeof msg) < 0) {
-		spawn_close(&ch);
+		hook.argv[n++] = (char *)(uintptr_t)archive;
+	hook.argv[n] = NULL;
+	log_step("running the hook '%s'", hook.argv[0]);
+	rc = spawn_run(hook.argv, NULL, msg, sizeof msg);
+	if (rc < 0)
+		snprintf(err, elen, "cannot run the hook '%s': %s",
+		    hook.argv[0], strerror(errno));
+	else if (rc > 0)
 		snprintf(err, elen, "the hook failed: %s", msg);
-		return -1;
-	}
-	spawn_close(&ch);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 enum backup_result

@@ -41,12 +41,4 @@ enum backup_result backup_run(const struct config *c, char *path,
 int backup_prune(const struct config *c, int dry_run, FILE *out, char *err,
     size_t elen);
 
-/* Makes sure the backup folder DIR exists, creating it mode 0700 when
- * missing (not its parents).  Returns 0, or -1 with ERR saying why. */
-int backup_dir_ensure(const char *dir, char *err, size_t elen);
-
-/* Writes the archive name for the local time T ("polarity-server-backup-
- * YYYYmmddHHMMSS.tgz") to OUT.  Returns 0, or -1 when OUT is too small. */
-int backup_name(long long t, char *out, size_t len);
-
 #endif

@@ -5,58 +5,50 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive.h"
+#include "format.h"
 #include "catalog.h"
 #include "io.h"
 #include "log.h"
 
 int
-catalog_name(const char *name, time_t *when)
+catalog_dir_ensure(const char *dir, char *err, size_t elen)
 {
-	size_t plen = strlen(ARCHIVE_PREFIX), slen = strlen(ARCHIVE_SUFFIX);
-	struct tm tm;
-	char stamp[15];
+	struct stat st;
 
-	if (strlen(name) != plen + 14 + slen ||
-	    strncmp(name, ARCHIVE_PREFIX, plen) != 0 ||
-	    strspn(name + plen, "0123456789") != 14 ||
-	    strcmp(name + plen + 14, ARCHIVE_SUFFIX) != 0)
-		return 0;
-	memcpy(stamp, name + plen, 14);
-	stamp[14] = '\0';
-	memset(&tm, 0, sizeof tm);
-	if (strptime(stamp, "%Y%m%d%H%M%S", &tm) == NULL)
-		return 0;
-	tm.tm_isdst = -1;
-	/* A date mktime() would roll over (a 31st of February) is no date
-	 * we wrote. */
-	struct tm check = tm;
-	*when = mktime(&tm);
-	if (*when == (time_t)-1 || tm.tm_mday != check.tm_mday ||
-	    tm.tm_mon != check.tm_mon)
-		return 0;
-	return 1;
+	if (mkdir(dir, 0700) == 0) {
+		log_step("created backup directory '%s'", dir);
+		if (io_fsync_dir_of(dir) == 0)
+			return 0;
+	} else if (errno == EEXIST && stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+	}
+	snprintf(err, elen, "cannot use backup directory '%s': %s", dir,
+	    strerror(errno));
+	return -1;
 }
 
 static int
 newest_first(const void *a, const void *b)
 {
 	/* The names sort as their dates. */
-	return -strcmp(((const struct entry *)a)->name,
-	    ((const struct entry *)b)->name);
+	return -strcmp(((const struct catalog_entry *)a)->name,
+	    ((const struct catalog_entry *)b)->name);
 }
 
 int
-catalog_scan(const char *dir, struct entry **v, size_t *n)
+catalog_scan(const char *dir, struct catalog_entry **v, size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	struct entry *e = NULL;
+	struct catalog_entry *e = NULL;
 	size_t cap = 0;
 
 	*v = NULL;
@@ -66,13 +58,13 @@ catalog_scan(const char *dir, struct entry **v, size_t *n)
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		time_t when;
-		if (!catalog_name(de->d_name, &when) ||
+		if (!format_parse_name(de->d_name, &when) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 32;
-			struct entry *ne = realloc(e, cap * sizeof *e);
+			struct catalog_entry *ne = realloc(e, cap * sizeof *e);
 			if (ne == NULL) {
 				free(e);
 				closedir(d);
@@ -97,7 +89,7 @@ catalog_scan(const char *dir, struct entry **v, size_t *n)
 }
 
 size_t
-catalog_plan(struct entry *v, size_t n, int keep, int keep_days, time_t now,
+catalog_plan(struct catalog_entry *v, size_t n, int keep, int keep_days, time_t now,
     const char *dir, catalog_check check, void *arg)
 {
 	size_t remove = 0;
@@ -138,7 +130,7 @@ int
 catalog_prune(const char *dir, int keep, int keep_days, int dry_run,
     catalog_check check, void *arg, FILE *out, char *err, size_t elen)
 {
-	struct entry *v;
+	struct catalog_entry *v;
 	size_t n, gone = 0;
 	int rc = 0;
 
@@ -207,7 +199,7 @@ local_time(time_t t, char *out, size_t len, int iso)
 }
 
 void
-catalog_json(FILE *f, const char *dir, const struct entry *v, size_t n)
+catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 {
 	fputs("[", f);
 	for (size_t i = 0; i < n; i++) {
@@ -251,7 +243,7 @@ human(off_t size, char *out, size_t len)
 }
 
 void
-catalog_table(FILE *f, const struct entry *v, size_t n)
+catalog_table(FILE *f, const struct catalog_entry *v, size_t n)
 {
 	fprintf(f, "%-19s  %10s  %-8s  %s\n", "CREATED", "SIZE", "STATUS",
 	    "ARCHIVE");

@@ -1,8 +1,8 @@
 /* catalog.h - the archives in a backup folder: finding, listing, pruning.
  *
  * Only regular files whose name is exactly polarity-server-backup-
- * YYYYMMDDhhmmss.tgz, with a real date, count as archives: nothing else
- * in the folder is ever listed or removed.  The date in the name (local
+ * YYYYMMDDhhmmss.tgz, with a real date (format_parse_name()), count as
+ * archives: nothing else in the folder is ever listed or removed.  The date in the name (local
  * time) is the archive's age.
  */
 #ifndef POLARITY_CATALOG_H
@@ -12,7 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-struct entry {
+struct catalog_entry {
 	char name[64];
 	time_t when;		/* from the name */
 	off_t size;
@@ -22,12 +22,13 @@ struct entry {
 	const char *why;	/* pruning: the rule that keeps it */
 };
 
-/* Whether NAME is an archive name; its date goes to *WHEN. */
-int catalog_name(const char *name, time_t *when);
+/* Makes sure the backup folder DIR exists, creating it mode 0700 when
+ * missing (not its parents).  Returns 0, or -1 with ERR saying why. */
+int catalog_dir_ensure(const char *dir, char *err, size_t elen);
 
 /* Lists the archives in DIR, newest first, into a new array *V (the
  * caller frees it) of *N entries.  Returns 0, or -1 with errno set. */
-int catalog_scan(const char *dir, struct entry **v, size_t *n);
+int catalog_scan(const char *dir, struct catalog_entry **v, size_t *n);
 
 /* Checks an archive: returns 1 when sound, 0 when not (with the reason
  * in ERR).  A seam, so that tests can decide. */
@@ -39,7 +40,7 @@ typedef int (*catalog_check)(void *arg, const char *path, char *err,
  * no such rule), and in any case the newest one that CHECK finds sound,
  * looked for from the newest down.  Sets keep and why of each entry.
  * Returns the count to remove. */
-size_t catalog_plan(struct entry *v, size_t n, int keep, int keep_days,
+size_t catalog_plan(struct catalog_entry *v, size_t n, int keep, int keep_days,
     time_t now, const char *dir, catalog_check check, void *arg);
 
 /* Removes from DIR the archives catalog_plan() does not keep, writing
@@ -50,9 +51,9 @@ int catalog_prune(const char *dir, int keep, int keep_days, int dry_run,
     catalog_check check, void *arg, FILE *out, char *err, size_t elen);
 
 /* Writes the N entries as a JSON array to F. */
-void catalog_json(FILE *f, const char *dir, const struct entry *v, size_t n);
+void catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n);
 
 /* Writes the N entries as a table to F. */
-void catalog_table(FILE *f, const struct entry *v, size_t n);
+void catalog_table(FILE *f, const struct catalog_entry *v, size_t n);
 
 #endif

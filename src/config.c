@@ -18,8 +18,15 @@ const char *const config_db_keys[] = {
 	"POLARITY_DB_USER",
 	"POLARITY_DB_PASSWORD",
 	"POLARITY_DB_DATABASE",
+	"PGSSLMODE",
 	NULL
 };
+
+/* Where config_db() puts each of config_db_keys, and what it asks of
+ * it: the first five must be set, and all but the password non-empty;
+ * PGSSLMODE is optional. */
+#define DB_REQUIRED 5
+#define DB_PASSWORD 3
 
 enum kind { PATH, INT_LEVEL, INT_POS, BOOL, TEXT };
 
@@ -211,47 +218,6 @@ config_read_file(struct config *c, const char *path, int required,
 	return 0;
 }
 
-int
-config_split(const char *cmd, char **argv, size_t max, char *buf,
-    size_t blen)
-{
-	size_t n = 0, o = 0;
-	const char *p = cmd;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		if (n + 1 >= max)
-			return -1;
-		argv[n++] = buf + o;
-		while (*p && *p != ' ' && *p != '\t') {
-			char q = 0;
-			if (*p == '\'' || *p == '"')
-				q = *p++;
-			while (*p && (q ? *p != q : (*p != ' ' && *p != '\t' &&
-			    *p != '\'' && *p != '"'))) {
-				if (*p == '\\' && q != '\'' && p[1])
-					p++;
-				if (o + 1 >= blen)
-					return -1;
-				buf[o++] = *p++;
-			}
-			if (q) {
-				if (*p != q)
-					return -1;
-				p++;
-			}
-		}
-		if (o + 1 >= blen)
-			return -1;
-		buf[o++] = '\0';
-	}
-	argv[n] = NULL;
-	return (int)n;
-}
-
 void
 config_init(struct config *c)
 {
@@ -336,11 +302,16 @@ config_db(struct db *db, const struct dotenv *env, const char *name,
 {
 	const char **slot[] = {
 		&db->host, &db->port, &db->user, &db->password, &db->database,
+		&db->sslmode,
 	};
 
 	memset(db, 0, sizeof *db);
 	for (size_t i = 0; config_db_keys[i] != NULL; i++) {
 		const char *v = dotenv_get(env, config_db_keys[i]);
+		if (i >= DB_REQUIRED) {
+			*slot[i] = v;
+			continue;
+		}
 		if (v == NULL) {
 			snprintf(err, len, "'%s' does not set %s", name,
 			    config_db_keys[i]);
@@ -348,14 +319,13 @@ config_db(struct db *db, const struct dotenv *env, const char *name,
 		}
 		/* An empty password is a real (if poor) choice; an empty
 		 * host, port, user or database is a broken file. */
-		if (v[0] == '\0' && i != 3) {
+		if (v[0] == '\0' && i != DB_PASSWORD) {
 			snprintf(err, len, "'%s' sets %s to an empty value",
 			    name, config_db_keys[i]);
 			return -1;
 		}
 		*slot[i] = v;
 	}
-	db->sslmode = dotenv_get(env, "PGSSLMODE");
 	return 0;
 }
 

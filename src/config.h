@@ -54,7 +54,8 @@ struct db {
 };
 
 /* The names of the .env variables that describe the database, NULL
- * terminated. */
+ * terminated: the five POLARITY_DB_ ones, then PGSSLMODE.  A restore
+ * takes exactly these from the archive's .env. */
 extern const char *const config_db_keys[];
 
 /* Fills C with the defaults for the app directory /app. */
@@ -71,14 +72,6 @@ int config_set(struct config *c, const char *key, const char *value,
  * and the key of an unknown section or key or a bad value. */
 int config_read_file(struct config *c, const char *path, int required,
     char *err, size_t len);
-
-/* Splits the command line CMD into at most MAX - 1 words, on blanks,
- * with '...' and "..." grouping (no expansion, no escapes inside '...';
- * \ escapes inside "..." and outside).  The words are written into BUF
- * (BLEN bytes) and pointed to by ARGV, which ends with NULL.  Returns the
- * count, or -1 for an unclosed quote or too little room. */
-int config_split(const char *cmd, char **argv, size_t max, char *buf,
-    size_t blen);
 
 /* Sets the paths left empty from the app directory, and makes every path
  * absolute against the current directory.  Returns 0, or -1 with a

@@ -662,58 +662,10 @@ int
 dotenv_replace(const char *path, const char *text, size_t len,
     const char *keep, char *err, size_t elen)
 {
-	char tmp[PATH_MAX];
-	struct stat st;
-	int fd = -1, e, have = 1;
-
-	if (stat(path, &st) < 0) {
-		if (errno != ENOENT)
-			goto fail;
-		have = 0;
-		st.st_mode = 0600;
-		st.st_uid = geteuid();
-		st.st_gid = getegid();
-	}
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.polarity-XXXXXX", path) >=
-	    sizeof tmp) {
-		errno = ENAMETOOLONG;
-		goto fail;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	/* The new file is the old one's: same owner, same mode (never more
-	 * open than it was, and a .env holds secrets). */
-	if ((geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0) ||
-	    fchmod(fd, st.st_mode & 0777) < 0 ||
-	    io_write_all(fd, text, len) < 0 || fsync(fd) < 0)
-		goto fail_tmp;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail_tmp;
-	}
-	fd = -1;
-	if (have && keep && link(path, keep) < 0)
-		goto fail_tmp;
-	if (rename(tmp, path) < 0) {
-		e = errno;
-		if (have && keep)
-			unlink(keep);
-		errno = e;
-		goto fail_tmp;
-	}
-	if (io_fsync_dir_of(path) < 0)
-		goto fail;
-	return 0;
-fail_tmp:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = e;
-fail:
-	e = errno;
-	snprintf(err, elen, "cannot write '%s': %s", path, strerror(e));
-	errno = e;
+	/* A .env holds secrets: a new one is 0600, a replaced one keeps its
+	 * owner and mode. */
+	if (io_replace(path, text, len, 0600, IO_LIKE_OLD, keep) == 0)
+		return 0;
+	snprintf(err, elen, "cannot write '%s': %s", path, strerror(errno));
 	return -1;
 }

@@ -1,6 +1,8 @@
-/* io.c - EINTR-safe reads, writes and waits; durable directories. */
+/* io.c - EINTR-safe reads, writes and waits; files replaced, made and
+ * removed safely. */
 #include "autoconf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -155,4 +157,157 @@ fail:
 	close(fd);
 	errno = e;
 	return NULL;
+}
+
+int
+io_replace(const char *path, const void *data, size_t len, mode_t mode,
+    int flags, const char *keep)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd, e, have = 1;
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		have = 0;
+	}
+	if (!have || !(flags & IO_LIKE_OLD)) {
+		st.st_mode = mode;
+		st.st_uid = geteuid();
+		st.st_gid = getegid();
+	}
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.polarity-XXXXXX", path) >=
+	    sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* Never more open than the file it replaces: a .env holds
+	 * secrets. */
+	if ((geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0) ||
+	    fchmod(fd, st.st_mode & 0777) < 0 ||
+	    io_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		goto fail;
+	e = close(fd);
+	fd = -1;
+	if (e < 0)
+		goto fail;
+	if (have && keep && link(path, keep) < 0)
+		goto fail;
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		if (have && keep)
+			unlink(keep);
+		errno = e;
+		goto fail;
+	}
+	return io_fsync_dir_of(path);
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+int
+io_tmpfile(const char *dir, const char *prefix, int flags, char *name,
+    size_t len)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (name == NULL || access("/proc/self/fd", X_OK) == 0) {
+		fd = open(dir, O_TMPFILE | flags | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (name)
+				name[0] = '\0';
+			return fd;
+		}
+		/* Only "this file system cannot" leads to the fallback. */
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -1;
+	}
+	if ((size_t)snprintf(path, sizeof path, "%s/.%sXXXXXX.tmp", dir,
+	    prefix) >= sizeof path || (name && strlen(path) >= len)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemps(path, 4, (flags & ~O_ACCMODE) | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (name)
+		memcpy(name, path, strlen(path) + 1);
+	else
+		unlink(path);
+	return fd;
+}
+
+void
+io_sweep(int dirfd, const char *prefix, const char *suffix,
+    void (*removed)(void *arg, const char *name), void *arg)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	size_t plen = strlen(prefix), slen = strlen(suffix);
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (n < plen + slen || strncmp(de->d_name, prefix, plen) != 0 ||
+		    strcmp(de->d_name + n - slen, suffix) != 0)
+			continue;
+		if (io_remove_tree(dirfd, de->d_name) == 0 && removed)
+			removed(arg, de->d_name);
+	}
+	closedir(d);
+}
+
+int
+io_remove_tree(int at, const char *name)
+{
+	struct stat st;
+	int fd, e;
+	DIR *d;
+	struct dirent *de;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(at, name, 0);
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* A folder we made read-only must still be emptied. */
+	(void)fchmod(fd, 0700);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (io_remove_tree(dirfd(d), de->d_name) < 0) {
+			e = errno;
+			closedir(d);
+			errno = e;
+			return -1;
+		}
+	}
+	closedir(d);
+	return unlinkat(at, name, AT_REMOVEDIR);
 }

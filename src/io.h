@@ -1,4 +1,4 @@
-/* io.h - reading and writing descriptors without surprises.
+/* io.h - reading and writing descriptors and files without surprises.
  *
  * Every EINTR loop of the program lives here.  A call that blocks is
  * retried after a signal, unless a termination signal has been recorded
@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* The termination signal received (SIGINT, SIGTERM, ...), or 0. */
@@ -48,5 +49,40 @@ int io_fsync_dir_of(const char *path);
 
 /* fsyncs the directory DIR.  Returns 0 or -1 with errno set. */
 int io_fsync_dir(const char *dir);
+
+/* Replaces the file PATH with LEN bytes of DATA, atomically: a temporary
+ * file beside it, fsync, rename, fsync of the folder, so that PATH is at
+ * every instant either the old file or the whole new one.  The new file
+ * has the mode MODE; with IO_LIKE_OLD, the mode and (as root) the owner
+ * of the file it replaces instead, MODE only for a file that did not
+ * exist.  When KEEP is not NULL the previous file stays as the hard link
+ * KEEP.  Returns 0, or -1 with errno set and PATH as it was. */
+#define IO_LIKE_OLD 1
+int io_replace(const char *path, const void *data, size_t len, mode_t mode,
+    int flags, const char *keep);
+
+/* Opens a new private (0600) file in the folder DIR, with FLAGS (O_RDWR
+ * or O_WRONLY) and O_CLOEXEC.  Where the file system allows, the file has
+ * no name at all (O_TMPFILE).  Elsewhere it is named DIR/.PREFIXXXXXXX.tmp:
+ * when NAME is NULL the name is removed at once; otherwise it is kept and
+ * written to NAME (LEN bytes), for the caller to rename or remove.  NAME
+ * is "" when the file has no name: then only linkat() of
+ * /proc/self/fd/FD names it, so a NAME asks for O_TMPFILE only where
+ * /proc is mounted.  Returns the descriptor, or -1 with errno set. */
+int io_tmpfile(const char *dir, const char *prefix, int flags, char *name,
+    size_t len);
+
+/* Removes every entry of the folder open as DIRFD whose name starts with
+ * PREFIX and ends with SUFFIX ("" for any), folders with all they hold
+ * (io_remove_tree()); calls REMOVED (unless NULL) with ARG and each name
+ * removed.  For what runs that died left behind: the caller holds the
+ * lock that keeps live runs out.  Errors are passed over. */
+void io_sweep(int dirfd, const char *prefix, const char *suffix,
+    void (*removed)(void *arg, const char *name), void *arg);
+
+/* Removes NAME below the folder open as AT and everything under it,
+ * never following a symbolic link.  Returns 0 (also when NAME does not
+ * exist), or -1 with errno set. */
+int io_remove_tree(int at, const char *name);
 
 #endif

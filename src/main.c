@@ -13,8 +13,9 @@
 
 #include "backup.h"
 #include "catalog.h"
-#include "restore.h"
+#include "check.h"
 #include "config.h"
+#include "restore.h"
 #include "io.h"
 #include "log.h"
 #include "progress.h"
@@ -150,7 +151,7 @@ run_verify(const struct config *c, const char *path)
 	char err[2048];
 
 	log_step("checking '%s'", path);
-	if (restore_verify(c, path, &u, err, sizeof err) < 0) {
+	if (check_archive(c, path, &u, err, sizeof err) < 0) {
 		if (io_stop_signal)
 			return 128 + io_stop_signal;
 		if (!u.damaged) {
@@ -162,7 +163,7 @@ run_verify(const struct config *c, const char *path)
 	}
 	printf("%s: ok: format %d, created %s, database '%s' (PostgreSQL "
 	    "%s), %lu files, %lu folders, %lu links, %llu bytes\n", path,
-	    u.format, u.created, u.database, u.server_version, u.files,
+	    u.format, u.h.created, u.h.database, u.h.server_version, u.files,
 	    u.dirs, u.links, (unsigned long long)u.bytes);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
@@ -209,7 +210,7 @@ run_restore(const struct config *c, const char *path,
 static int
 run_list(const struct config *c, int verify, int json)
 {
-	struct entry *v;
+	struct catalog_entry *v;
 	size_t n;
 	char err[1024];
 	int bad = 0;
@@ -224,7 +225,7 @@ run_list(const struct config *c, int verify, int json)
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%s", c->backup_dir, v[i].name);
 		log_detail("checking '%s'", path);
-		v[i].verified = restore_verify(c, path, &u, err,
+		v[i].verified = check_archive(c, path, &u, err,
 		    sizeof err) == 0;
 		if (!v[i].verified) {
 			snprintf(v[i].error, sizeof v[i].error, "%s", err);

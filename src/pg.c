@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,9 @@
 #include "io.h"
 #include "pg.h"
 #include "progress.h"
+
+/* What pg_run_fd() copies at a time. */
+#define RUN_BUF (128 * 1024)
 
 int
 pg_init(struct pg *pg, const struct config *c, const struct db *db)
@@ -228,6 +232,47 @@ died:
 	if (session_end(s, err, elen) == 0)
 		snprintf(err, elen, "'psql' ended before answering");
 	return -1;
+}
+
+/* pg_session_query() of a statement made from FMT and AP. */
+static int
+vquery(struct pg_session *s, char *out, size_t olen, char *err, size_t elen,
+    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static int
+vquery(struct pg_session *s, char *out, size_t olen, char *err, size_t elen,
+    const char *fmt, va_list ap)
+{
+	char sql[2048];
+
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	return pg_session_query(s, sql, out, olen, err, elen);
+}
+
+int
+pg_session_execf(struct pg_session *s, char *err, size_t elen,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vquery(s, NULL, 0, err, elen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+pg_session_askf(struct pg_session *s, char *out, size_t olen, char *err,
+    size_t elen, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vquery(s, out, olen, err, elen, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -478,17 +523,23 @@ int
 pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
     char *err, size_t elen)
 {
-	static char buf[128 * 1024];
+	char *buf = malloc(RUN_BUF);
 	struct child c;
 	uint64_t done = 0;
 	int to, fed = 0;
 	ssize_t got;
 
-	if (pg_load_start(pg, &c, -1, &to, err, elen) < 0)
+	if (buf == NULL) {
+		snprintf(err, elen, "out of memory");
 		return -1;
+	}
+	if (pg_load_start(pg, &c, -1, &to, err, elen) < 0) {
+		free(buf);
+		return -1;
+	}
 	/* We feed psql ourselves, so that a terminal sees how far it is. */
 	progress_begin("loading", total);
-	while ((got = io_read(in, buf, sizeof buf)) > 0) {
+	while ((got = io_read(in, buf, RUN_BUF)) > 0) {
 		/* EPIPE: psql stopped at an error; it says which. */
 		if (io_write_all(to, buf, (size_t)got) < 0) {
 			fed = errno == EPIPE ? -1 : errno;
@@ -500,6 +551,7 @@ pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
 	if (got < 0 && fed == 0)
 		fed = errno;
 	close(to);
+	free(buf);
 	progress_end();
 	return pg_load_finish(&c, fed, errtext, tlen, err, elen);
 }

@@ -59,6 +59,14 @@ int pg_session_open(struct pg *pg, struct pg_session *s, char *err,
 int pg_session_query(struct pg_session *s, const char *sql, char *out,
     size_t olen, char *err, size_t elen);
 
+/* pg_session_query() of the statement that FMT and its arguments make
+ * (at most 2 KiB), with no answer (execf) or one (askf, into OUT). */
+int pg_session_execf(struct pg_session *s, char *err, size_t elen,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int pg_session_askf(struct pg_session *s, char *out, size_t olen, char *err,
+    size_t elen, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 /* Runs the statement STMT inside a DO block that catches its error, so
  * that a failure does not end the session.  Returns 0 when it ran; 1 when
  * it failed, with the server's message in WHY (WLEN bytes); -1 when the

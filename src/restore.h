@@ -1,7 +1,7 @@
 /* restore.h - checking an archive, and putting a server back from it.
  *
  * restore_run() never changes anything before the whole archive has been
- * checked (see unpack.h).  It then loads the database into a new database
+ * checked (see check.h).  It then loads the database into a new database
  * beside the current one, and only once that loaded completely swaps the
  * names, moves the integrations and rewrites the database lines of .env.
  * What it replaces is kept under a dated name, and a failure at any step
@@ -13,7 +13,6 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "unpack.h"
 
 enum restore_result {
 	RESTORE_OK = 0,
@@ -29,11 +28,6 @@ struct restore_opts {
 	int yes;		/* do not ask */
 	int restart;		/* run ./down.sh and ./up.sh afterwards */
 };
-
-/* Checks the archive at PATH in full and changes nothing.  Returns 0 with
- * what it holds in *U, or -1 with ERR saying what is wrong. */
-int restore_verify(const struct config *c, const char *path,
-    struct unpacked *u, char *err, size_t elen);
 
 /* Restores the archive at PATH as described above.  On success REPORT
  * (RLEN bytes) holds the lines to show the operator: what was kept, how to

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,19 @@
 
 /* Children not yet reaped, for spawn_kill_all().  A signal handler reads
  * this table, so slots hold plain pids written in one store. */
-#define MAX_LIVE 32
+#define MAX_LIVE 64
 static volatile pid_t live[MAX_LIVE];
+
+/* Whether the table has room for one more child.  A child we could not
+ * record would escape spawn_kill_all(): better not to start it. */
+static int
+live_room(void)
+{
+	for (size_t i = 0; i < MAX_LIVE; i++)
+		if (live[i] == 0)
+			return 1;
+	return 0;
+}
 
 static void
 live_add(pid_t pid)
@@ -135,6 +147,10 @@ spawn_start_in(struct child *c, char *const argv[], int in, int out,
 	c->status = 0;
 	c->errfd = -1;
 	set_name(c, argv[0]);
+	if (!live_room()) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (spawn_find(argv[0], envp, prog, sizeof prog) < 0)
 		return -1;
 	/* A memory file rather than a pipe: nobody has to drain it while
@@ -471,4 +487,80 @@ spawn_env_free(char **envp)
 		free(*p);
 	}
 	free(envp);
+}
+
+int
+spawn_split(const char *cmd, char **argv, size_t max, char *buf,
+    size_t blen)
+{
+	size_t n = 0, o = 0;
+	const char *p = cmd;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (n + 1 >= max)
+			return -1;
+		argv[n++] = buf + o;
+		while (*p && *p != ' ' && *p != '\t') {
+			char q = 0;
+			if (*p == '\'' || *p == '"')
+				q = *p++;
+			while (*p && (q ? *p != q : (*p != ' ' && *p != '\t' &&
+			    *p != '\'' && *p != '"'))) {
+				if (*p == '\\' && q != '\'' && p[1])
+					p++;
+				if (o + 1 >= blen)
+					return -1;
+				buf[o++] = *p++;
+			}
+			if (q) {
+				if (*p != q)
+					return -1;
+				p++;
+			}
+		}
+		if (o + 1 >= blen)
+			return -1;
+		buf[o++] = '\0';
+	}
+	argv[n] = NULL;
+	return (int)n;
+}
+
+int
+spawn_cmd(struct spawn_cmd *c, const char *cmd, const char *const extra[])
+{
+	size_t max = sizeof c->argv / sizeof *c->argv;
+	int n = spawn_split(cmd, c->argv, max, c->words, sizeof c->words);
+
+	if (n <= 0)
+		return -1;
+	for (size_t i = 0; extra && extra[i]; i++) {
+		if ((size_t)n + 1 >= max)
+			return -1;
+		/* The words of EXTRA stay the caller's. */
+		c->argv[n++] = (char *)(uintptr_t)extra[i];
+	}
+	c->argv[n] = NULL;
+	return n;
+}
+
+int
+spawn_run(char *const argv[], const char *dir, char *msg, size_t len)
+{
+	extern char **environ;
+	struct child c;
+	int rc;
+
+	msg[0] = '\0';
+	/* The operator's own command: our environment (it may need cloud
+	 * credentials), its output on our standard error. */
+	if (spawn_start_in(&c, argv, -1, 2, environ, dir) < 0)
+		return -1;
+	rc = spawn_wait(&c, msg, len) < 0 ? 1 : 0;
+	spawn_close(&c);
+	return rc;
 }

@@ -10,7 +10,9 @@
  * or the cron mail unasked.
  *
  * Every child that was started must be waited for with spawn_wait() or
- * spawn_wait_all(); until then it is known to spawn_kill_all().
+ * spawn_wait_all(); until then it is known to spawn_kill_all().  At most
+ * 64 children run at once: a start beyond that fails with EAGAIN rather
+ * than leave a child that a signal would not stop.
  */
 #ifndef POLARITY_SPAWN_H
 #define POLARITY_SPAWN_H
@@ -35,7 +37,7 @@ int spawn_find(const char *prog, char *const envp[], char *out, size_t len);
  * output OUT (-1 means /dev/null) and the environment ENVP.  IN and OUT
  * stay the caller's: close your copy of a pipe end right after this call,
  * or the other side never sees end of file.  Returns 0, or -1 with errno
- * set (and C->pid 0). */
+ * set (and C->pid 0; EAGAIN when 64 children already run). */
 int spawn_start(struct child *c, char *const argv[], int in, int out,
     char *const envp[]);
 
@@ -95,5 +97,33 @@ void spawn_env_free(char **envp);
  * each child leads its own process group.  Async-signal-safe: a signal
  * handler calls it to stop the whole pipeline. */
 void spawn_kill_all(int sig);
+
+/* Splits the command line CMD into at most MAX - 1 words, on blanks,
+ * with '...' and "..." grouping (no expansion, no escapes inside '...';
+ * \ escapes inside "..." and outside).  The words are written into BUF
+ * (BLEN bytes) and pointed to by ARGV, which ends with NULL.  Returns the
+ * count, or -1 for an unclosed quote or too little room. */
+int spawn_split(const char *cmd, char **argv, size_t max, char *buf,
+    size_t blen);
+
+/* A command line that the operator gave (a compressor with its options,
+ * a hook), split into an argv that spawn_start() takes. */
+struct spawn_cmd {
+	char *argv[68];
+	char words[4096];
+};
+
+/* Splits CMD into C (see spawn_split()) and appends the words of EXTRA
+ * (NULL terminated, or NULL), which stay the caller's.  Returns the count
+ * of words, or -1 when CMD holds no word, has an unclosed quote or is too
+ * long. */
+int spawn_cmd(struct spawn_cmd *c, const char *cmd, const char *const extra[]);
+
+/* Runs ARGV for the operator (a hook, their restart scripts) in the
+ * folder DIR (NULL: here), with our whole environment and its output on
+ * our standard error, and waits for it.  Returns 0 when it exited with 0;
+ * 1 when it failed, with MSG (LEN bytes) saying how; -1 when it could not
+ * be started, with errno set. */
+int spawn_run(char *const argv[], const char *dir, char *msg, size_t len);
 
 #endif

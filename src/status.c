@@ -30,10 +30,11 @@ previous(const char *text, const char *metric)
 int
 status_write(const char *path, const struct status *s, char *err, size_t len)
 {
-	char tmp[PATH_MAX], *old;
+	char *old, *text = NULL;
+	size_t tlen = 0;
 	double last_ok = -1, last_size = -1;
 	FILE *f;
-	int fd, e;
+	int rc;
 
 	old = io_slurp(AT_FDCWD, path, 1 << 20, 0);
 	if (old != NULL) {
@@ -45,20 +46,9 @@ status_write(const char *path, const struct status *s, char *err, size_t len)
 		last_ok = (double)s->end;
 		last_size = (double)s->size;
 	}
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
-		errno = ENAMETOOLONG;
+	f = open_memstream(&text, &tlen);
+	if (f == NULL)
 		goto fail;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	if (fchmod(fd, 0644) < 0 || (f = fdopen(fd, "w")) == NULL) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		goto fail;
-	}
 	fprintf(f,
 	    "# HELP " M "last_run_timestamp_seconds When the last backup ended.\n"
 	    "# TYPE " M "last_run_timestamp_seconds gauge\n"
@@ -81,20 +71,15 @@ status_write(const char *path, const struct status *s, char *err, size_t len)
 		    "# TYPE " M "last_success_size_bytes gauge\n"
 		    M "last_success_size_bytes %.0f\n", last_ok,
 		    last_size < 0 ? 0 : last_size);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		e = errno;
-		fclose(f);
-		unlink(tmp);
-		errno = e;
+	if (fclose(f) != 0) {
+		free(text);
 		goto fail;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		e = errno;
-		unlink(tmp);
-		errno = e;
-		goto fail;
-	}
-	return 0;
+	/* Monitoring must read it, and it holds no secret. */
+	rc = io_replace(path, text, tlen, 0644, 0, NULL);
+	free(text);
+	if (rc == 0)
+		return 0;
 fail:
 	snprintf(err, len, "cannot write the status file '%s': %s", path,
 	    strerror(errno));

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "archive.h"
-#include "config.h"
+#include "format.h"
 #include "io.h"
 #include "progress.h"
 #include "spawn.h"
@@ -29,8 +29,9 @@
 
 #define MANIFEST_MAX (512 * 1024 * 1024)
 
-unsigned long unpack_max_members = 2000000;
 #define COPY_BUF (128 * 1024)
+/* A manifest line: a kind, numbers, a hash and two escaped names. */
+#define LINE_MAX_ (2 * 4 * TAR_NAME_MAX + 256)
 
 /* What the archive held, member by member: kept small, as there is one
  * for every file of the integrations tree. */
@@ -55,10 +56,16 @@ struct arena_block {
 	char data[];
 };
 
-struct state {
+struct unpack {
 	struct unpacked *u;
-	int stage;
-	const struct unpack_tap *tap;
+	struct unpack_opts o;
+	const char *path;
+	struct child zip;	/* the decompressor (pid 0: none) */
+	int from;		/* the tar stream, from the decompressor */
+	int first;		/* no member read yet */
+	int ended;		/* unpack_next() returned 0 or -1 */
+	struct tar_reader r;
+	struct tar_member tm;
 	struct member *m;
 	size_t n, cap;
 	uint32_t *slot;		/* hash table of indexes + 1; 0 is empty */
@@ -69,14 +76,17 @@ struct state {
 	int done;		/* MANIFEST read: nothing may follow */
 	char *err;
 	size_t elen;
+	unsigned char buf[COPY_BUF];
+	char line[LINE_MAX_];	/* the manifest line being read */
+	char name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
 };
 
-static int bad(struct state *s, const char *fmt, ...)
+static int bad(struct unpack *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Describes what is wrong with the archive; returns -1 with EINVAL. */
 static int
-bad(struct state *s, const char *fmt, ...)
+bad(struct unpack *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -99,7 +109,7 @@ hash(const char *str)
 }
 
 static struct member *
-find(struct state *s, const char *name)
+find(struct unpack *s, const char *name)
 {
 	if (s->slots == 0)
 		return NULL;
@@ -114,7 +124,7 @@ find(struct state *s, const char *name)
 
 /* Copies STR into the arena.  Returns the copy, or NULL. */
 static char *
-arena_dup(struct state *s, const char *str)
+arena_dup(struct unpack *s, const char *str)
 {
 	size_t len = strlen(str) + 1;
 	struct arena_block *b = s->arena;
@@ -151,7 +161,7 @@ unhex(const char *hex, unsigned char out[32])
 }
 
 static int
-grow(struct state *s)
+grow(struct unpack *s)
 {
 	if (s->n == s->cap) {
 		/* By half: an array that doubles may hold twice what it
@@ -183,7 +193,7 @@ grow(struct state *s)
 
 /* Records member M (NAME is copied).  Returns it, or NULL. */
 static struct member *
-record(struct state *s, const char *name, char kind,
+record(struct unpack *s, const char *name, char kind,
     const struct tar_member *tm)
 {
 	struct member *m;
@@ -248,30 +258,9 @@ type_word(char t)
 	}
 }
 
-/* Where a member may be, and what it may be. */
-static int
-allowed(const char *name, char kind)
-{
-	static const char *const dumps[] = {
-		"database/roles.sql", "database/1-pre-data.sql",
-		"database/2-data.sql", "database/3-post-data.sql", NULL,
-	};
-
-	if (strcmp(name, ".env") == 0 || strcmp(name, "MANIFEST") == 0)
-		return kind == 'f';
-	if (strcmp(name, "integrations") == 0 || strcmp(name, "database") == 0)
-		return kind == 'd';
-	if (strncmp(name, "integrations/", 13) == 0)
-		return 1;
-	for (size_t i = 0; dumps[i]; i++)
-		if (strcmp(name, dumps[i]) == 0)
-			return kind == 'f';
-	return 0;
-}
-
 /* Nothing may be below a symbolic link or a file. */
 static int
-parents_ok(struct state *s, const char *name)
+parents_ok(struct unpack *s, const char *name)
 {
 	char buf[TAR_NAME_MAX];
 	const char *p = name;
@@ -311,20 +300,30 @@ set_owner(int dirfd, const char *name, const struct tar_member *tm,
 	(void)fchownat(dirfd, name, uid, gid, flags);
 }
 
-/* Writes the data of the current member to a new file NAME below the
- * stage, or only hashes it when there is no stage or the tap skips it. */
+/* Whether NAME is one of the dumps a restore loads. */
 static int
-write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
+is_loaded_dump(const char *name)
+{
+	for (int i = FORMAT_PRE; i <= FORMAT_POST; i++)
+		if (strcmp(name, format_dump_member[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Writes the data of the current member to a new file NAME below the
+ * stage, or only hashes it when there is no stage or it is skipped. */
+static int
+write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
     const char *name, char sha[65])
 {
-	static unsigned char buf[COPY_BUF];
-	const struct unpack_tap *tap = s->tap;
+	unsigned char *buf = s->buf;
 	int fd = -1;
 	ssize_t n;
 
-	if (s->stage >= 0 && !(tap && tap->skip && tap->skip(tap->arg,
-	    name, tm->size))) {
-		fd = openat(s->stage, name, O_WRONLY | O_CREAT | O_EXCL |
+	if (is_loaded_dump(name))
+		s->u->dump_bytes += tm->size;
+	if (s->o.stage >= 0 && !(s->o.skip_dumps && is_loaded_dump(name))) {
+		fd = openat(s->o.stage, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
@@ -332,7 +331,7 @@ write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
 			return -1;
 		}
 	}
-	while ((n = tar_read(r, buf, sizeof buf)) > 0) {
+	while ((n = tar_read(r, buf, COPY_BUF)) > 0) {
 		s->u->bytes += (uint64_t)n;
 		if (fd >= 0 && io_write_all(fd, buf, (size_t)n) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
@@ -365,27 +364,24 @@ write_file(struct state *s, struct tar_reader *r, const struct tar_member *tm,
 			return -1;
 		}
 	}
-	if (tap && tap->end)
-		tap->end(tap->arg, name);
 	return 0;
 }
 
 /* Reads the FORMAT member, the first of every archive. */
 static int
-read_format(struct state *s, struct tar_reader *r,
+read_format(struct unpack *s, struct tar_reader *r,
     const struct tar_member *tm)
 {
 	char text[64], sha[65];
 	size_t got = 0;
 	ssize_t n;
+	long format;
 	const char *slash = strchr(tm->path, '/');
 	size_t toplen = slash ? (size_t)(slash - tm->path) : 0;
-	const char *digits = tm->path + strlen(ARCHIVE_PREFIX);
 
-	if (tm->type != '0' || slash == NULL || strcmp(slash, "/FORMAT") != 0 ||
-	    toplen != strlen(ARCHIVE_PREFIX) + 14 ||
-	    strncmp(tm->path, ARCHIVE_PREFIX, strlen(ARCHIVE_PREFIX)) != 0 ||
-	    strspn(digits, "0123456789") != 14 || tm->size >= sizeof text)
+	if (tm->type != '0' || slash == NULL ||
+	    strcmp(slash + 1, FORMAT_FORMAT) != 0 ||
+	    !format_is_top(tm->path, toplen) || tm->size >= sizeof text)
 		return bad(s, "not a Polarity backup archive (it begins with "
 		    "'%s', not a FORMAT member)", tm->path);
 	memcpy(s->u->top, tm->path, toplen);
@@ -395,29 +391,20 @@ read_format(struct state *s, struct tar_reader *r,
 	if (n < 0 || tar_skip(r, sha) < 0)
 		return bad(s, "%s", r->err);
 	text[got] = '\0';
-	static const char head[] = "polarity-server-backup ";
-	char *end;
-	long format = -1;
-	if (strncmp(text, head, sizeof head - 1) == 0) {
-		errno = 0;
-		format = strtol(text + sizeof head - 1, &end, 10);
-		if (errno || end == text + sizeof head - 1 || *end != '\n' ||
-		    format < 0 || format > 1000000)
-			format = -1;
-	}
+	format = format_parse_version(text);
 	if (format < 0)
 		return bad(s, "not a Polarity backup archive (FORMAT says "
 		    "'%.40s')", text);
 	s->u->format = (int)format;
-	if (s->u->format != ARCHIVE_FORMAT) {
+	if (s->u->format != FORMAT_VERSION) {
 		s->u->damaged = 1;
 		snprintf(s->err, s->elen, "archive format %d is not one this "
 		    "version reads (it reads format %d); use a newer "
-		    "polarity", s->u->format, ARCHIVE_FORMAT);
+		    "polarity", s->u->format, FORMAT_VERSION);
 		errno = EINVAL;
 		return -1;
 	}
-	struct member *m = record(s, "FORMAT", 'f', tm);
+	struct member *m = record(s, FORMAT_FORMAT, 'f', tm);
 	if (m == NULL)
 		return bad(s, "out of memory reading '%s'", "FORMAT");
 	unhex(sha, m->sha);
@@ -426,16 +413,15 @@ read_format(struct state *s, struct tar_reader *r,
 	return 0;
 }
 
-static int manifest_take(struct state *s, char *line);
+static int manifest_take(struct unpack *s, char *line);
 
 static int
-read_manifest(struct state *s, struct tar_reader *r,
+read_manifest(struct unpack *s, struct tar_reader *r,
     const struct tar_member *tm)
 {
 	/* Line by line as it streams: a manifest grows with the number of
 	 * files, our memory must not. */
-	static char line[2 * 4 * TAR_NAME_MAX + 256];
-	char buf[8192], sha[65];
+	char *line = s->line, buf[8192], sha[65];
 	size_t len = 0;
 	ssize_t n;
 
@@ -448,7 +434,7 @@ read_manifest(struct state *s, struct tar_reader *r,
 				return bad(s, "the %s holds a NUL byte",
 				    "MANIFEST");
 			if (buf[i] != '\n') {
-				if (len + 1 >= sizeof line)
+				if (len + 1 >= LINE_MAX_)
 					return bad(s, "a %s line is too long",
 					    "MANIFEST");
 				line[len++] = buf[i];
@@ -471,9 +457,10 @@ read_manifest(struct state *s, struct tar_reader *r,
 	return 0;
 }
 
-/* Checks one member and unpacks it. */
+/* Checks one member and unpacks it.  Returns 1 for a file read in
+ * full, 0 for another member, or -1. */
 static int
-take_member(struct state *s, struct tar_reader *r,
+take_member(struct unpack *s, struct tar_reader *r,
     const struct tar_member *tm)
 {
 	char name[TAR_NAME_MAX], kind;
@@ -482,7 +469,7 @@ take_member(struct state *s, struct tar_reader *r,
 
 	if (s->done)
 		return bad(s, "'%s' comes after the MANIFEST", tm->path);
-	if (s->n >= unpack_max_members)
+	if (s->n >= s->o.max_members)
 		return bad(s, "more members than a backup has (%s)",
 		    "a tar bomb?");
 	if (strncmp(tm->path, s->u->top, toplen) != 0 ||
@@ -508,7 +495,7 @@ take_member(struct state *s, struct tar_reader *r,
 		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
 		    "'..' parts, or a part longer than %d bytes)", tm->path,
 		    NAME_MAX);
-	if (!allowed(name, kind))
+	if (!format_member_allowed(name, kind))
 		return bad(s, "'%s' is not a member a backup has", tm->path);
 	if (find(s, name))
 		return bad(s, "'%s' appears twice", tm->path);
@@ -523,7 +510,7 @@ take_member(struct state *s, struct tar_reader *r,
 		errno = EINVAL;
 		return -1;
 	}
-	if (strcmp(name, "MANIFEST") == 0)
+	if (strcmp(name, FORMAT_MANIFEST) == 0)
 		return read_manifest(s, r, tm);
 	m = record(s, name, kind, tm);
 	if (m == NULL)
@@ -532,16 +519,16 @@ take_member(struct state *s, struct tar_reader *r,
 	case 'f': {
 		char hex[65];
 		s->u->files++;
-		if (strcmp(name, "database/roles.sql") == 0)
+		if (strcmp(name, format_dump_member[FORMAT_ROLES]) == 0)
 			s->u->has_roles = 1;
 		if (write_file(s, r, tm, name, hex) < 0)
 			return -1;
 		unhex(hex, m->sha);
-		return 0;
+		return 1;
 	}
 	case 'd':
 		s->u->dirs++;
-		if (s->stage >= 0 && mkdirat(s->stage, name, 0700) < 0) {
+		if (s->o.stage >= 0 && mkdirat(s->o.stage, name, 0700) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    name, strerror(errno));
 			return -1;
@@ -553,81 +540,12 @@ take_member(struct state *s, struct tar_reader *r,
 	}
 }
 
-/* Takes the manifest's header line LINE. */
-static void
-header_line(struct unpacked *u, const char *line)
-{
-	static const struct {
-		const char *key;
-		size_t off, len;
-	} keys[] = {
-		{ "created ", offsetof(struct unpacked, created), 64 },
-		{ "database ", offsetof(struct unpacked, database), 256 },
-		{ "server-version ", offsetof(struct unpacked, server_version),
-		  64 },
-		{ "pg-dump-version ",
-		  offsetof(struct unpacked, pg_dump_version), 64 },
-		{ "tool ", offsetof(struct unpacked, tool), 128 },
-		{ "encoding ", offsetof(struct unpacked, encoding), 64 },
-	};
-
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		size_t k = strlen(keys[i].key);
-		if (strncmp(line, keys[i].key, k) == 0)
-			snprintf((char *)u + keys[i].off, keys[i].len, "%s",
-			    line + k);
-	}
-}
-
-/* Splits the manifest line LINE, "KIND MODE SIZE SHA NAME [TARGET]", into
- * its fields (NAME and TARGET, LEN bytes each, unescaped), strictly:
- * every number whole and in range, a target for links only.  Returns 0
- * or -1. */
-static int
-manifest_line(char *line, char *kind, unsigned *mode,
-    unsigned long long *size, char sha[65], char *name, char *target,
-    size_t len)
-{
-	char *f[7], *save = NULL, *end;
-	int n = 0;
-	unsigned long m;
-
-	for (char *t = strtok_r(line, " ", &save); t && n < 7;
-	    t = strtok_r(NULL, " ", &save))
-		f[n++] = t;
-	if (n < 5 || n > 6 || strlen(f[0]) != 1)
-		return -1;
-	*kind = f[0][0];
-	if ((*kind == 'l') != (n == 6))
-		return -1;
-	errno = 0;
-	m = strtoul(f[1], &end, 8);
-	if (errno || *end || end == f[1] || m > 07777)
-		return -1;
-	*mode = (unsigned)m;
-	if (f[2][0] == '-' || f[2][0] == '+')
-		return -1;
-	*size = strtoull(f[2], &end, 10);
-	if (errno || *end || end == f[2])
-		return -1;
-	if (strcmp(f[3], "-") != 0 && (strlen(f[3]) != 64 ||
-	    strspn(f[3], "0123456789abcdef") != 64))
-		return -1;
-	snprintf(sha, 65, "%s", f[3]);
-	snprintf(name, len, "%s", f[4]);
-	target[0] = '\0';
-	if (n == 6)
-		snprintf(target, len, "%s", f[5]);
-	return archive_unescape(name) < 0 ||
-	    (n == 6 && archive_unescape(target) < 0) ? -1 : 0;
-}
-
 /* Takes one line of the manifest: the format line, a header line, or a
  * member line compared with what the archive held. */
 static int
-manifest_take(struct state *s, char *line)
+manifest_take(struct unpack *s, char *line)
 {
-	static char name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
+	char *name = s->name, *target = s->target;
 	char kind, sha[65], want[64];
 	unsigned char bin[32];
 	unsigned mode;
@@ -635,22 +553,20 @@ manifest_take(struct state *s, char *line)
 	struct member *m;
 
 	if (s->manifest_lines++ == 0) {
-		snprintf(want, sizeof want, "polarity-server-backup-manifest %d",
-		    ARCHIVE_FORMAT);
+		format_manifest_magic(want, sizeof want);
 		if (strcmp(line, want) != 0)
 			return bad(s, "the MANIFEST is not format '%s'", want);
 		return 0;
 	}
 	if (line[0] == '\0')
 		return 0;
-	if (!(line[0] == 'f' || line[0] == 'd' || line[0] == 'l') ||
-	    line[1] != ' ') {
-		header_line(s->u, line);
+	if (!format_is_member_line(line)) {
+		format_header_line(&s->u->h, line);
 		return 0;
 	}
-	if (strlen(line) >= sizeof name ||
-	    manifest_line(line, &kind, &mode, &size, sha, name, target,
-	    sizeof name) < 0)
+	if (strlen(line) >= sizeof s->name ||
+	    format_parse_member(line, &kind, &mode, &size, sha, name, target,
+	    sizeof s->name) < 0)
 		return bad(s, "a malformed MANIFEST line: '%.200s'", line);
 	m = find(s, name);
 	if (m == NULL)
@@ -671,15 +587,13 @@ manifest_take(struct state *s, char *line)
 
 /* Once the stream is read: every member listed, nothing missing. */
 static int
-check_manifest(struct state *s)
+check_manifest(struct unpack *s)
 {
-	static const char *const needed[] = { ".env", "integrations",
-		"database/1-pre-data.sql", "database/2-data.sql",
-		"database/3-post-data.sql", NULL };
+	const char *const *needed = format_required;
 
 	if (!s->manifest_seen)
 		return bad(s, "the archive has no %s (is it cut short?)",
-		    "MANIFEST");
+		    FORMAT_MANIFEST);
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->m[i].listed)
 			return bad(s, "'%s' is not in the MANIFEST",
@@ -693,7 +607,7 @@ check_manifest(struct state *s)
 /* Makes the links and gives folders their modes, owners and times, once
  * every file is in place. */
 static int
-finish_stage(struct state *s)
+finish_stage(struct unpack *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct member *m = &s->m[i];
@@ -702,13 +616,13 @@ finish_stage(struct state *s)
 			{ .tv_sec = (time_t)m->mtime } };
 		if (m->kind != 'l')
 			continue;
-		if (symlinkat(m->target, s->stage, m->name) < 0) {
+		if (symlinkat(m->target, s->o.stage, m->name) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    m->name, strerror(errno));
 			return -1;
 		}
-		set_owner(s->stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
-		utimensat(s->stage, m->name, t, AT_SYMLINK_NOFOLLOW);
+		set_owner(s->o.stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
+		utimensat(s->o.stage, m->name, t, AT_SYMLINK_NOFOLLOW);
 	}
 	/* Children before parents: a folder's time is set last. */
 	for (size_t i = s->n; i-- > 0;) {
@@ -718,64 +632,103 @@ finish_stage(struct state *s)
 			{ .tv_sec = (time_t)m->mtime } };
 		if (m->kind != 'd')
 			continue;
-		if (fchmodat(s->stage, m->name, m->mode & 01777, 0) < 0) {
+		if (fchmodat(s->o.stage, m->name, m->mode & 01777, 0) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    m->name, strerror(errno));
 			return -1;
 		}
-		set_owner(s->stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
-		utimensat(s->stage, m->name, t, AT_SYMLINK_NOFOLLOW);
+		set_owner(s->o.stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
+		utimensat(s->o.stage, m->name, t, AT_SYMLINK_NOFOLLOW);
 	}
 	return 0;
 }
 
-static int
-read_all(struct state *s, int fd)
+/* Allocates a pass with its options; the caller sets what else it needs. */
+static struct unpack *
+pass_new(const struct unpack_opts *o, struct unpacked *u, const char *path,
+    char *err, size_t elen)
 {
-	struct tar_reader r;
-	struct tar_member tm;
-	int rc, first = 1;
+	struct unpack *s;
 
-	if (tar_reader_open(&r, fd) < 0)
+	memset(u, 0, sizeof *u);
+	err[0] = '\0';
+	s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, elen, "out of memory");
+		return NULL;
+	}
+	s->u = u;
+	s->o = *o;
+	if (s->o.max_members == 0)
+		s->o.max_members = UNPACK_MAX_MEMBERS;
+	s->path = path;
+	s->err = err;
+	s->elen = elen;
+	s->first = 1;
+	s->from = -1;
+	return s;
+}
+
+/* Starts reading the tar stream on FD. */
+static int
+pass_open(struct unpack *s, int fd)
+{
+	if (tar_reader_open(&s->r, fd) < 0)
 		return bad(s, "%s", strerror(errno));
-	r.progress = progress_update;
+	s->r.progress = progress_update;
 	progress_begin("checking", 0);
-	while ((rc = tar_next(&r, &tm)) == 1) {
+	return 0;
+}
+
+int
+unpack_next(struct unpack *s, const char **name)
+{
+	int rc;
+
+	if (s->ended)
+		return -1;
+	while ((rc = tar_next(&s->r, &s->tm)) == 1) {
 		if (io_stop_signal) {
 			errno = EINTR;
 			rc = -1;
 			snprintf(s->err, s->elen, "interrupted");
 			break;
 		}
-		rc = first ? read_format(s, &r, &tm) : take_member(s, &r, &tm);
-		first = 0;
+		rc = s->first ? read_format(s, &s->r, &s->tm) :
+		    take_member(s, &s->r, &s->tm);
+		s->first = 0;
 		if (rc < 0)
 			break;
+		if (rc == 1) {
+			*name = s->m[s->n - 1].name;
+			return 1;
+		}
 	}
-	if (rc == 0 && first)
+	if (rc == 0 && s->first)
 		rc = bad(s, "not a Polarity backup archive (%s)",
 		    "an empty tar archive");
-	else if (rc == 0 && tar_drain(&r) < 0)
-		rc = bad(s, "%s", r.err);
-	else if (rc < 0 && s->err[0] == '\0' && first)
-		bad(s, "not a Polarity backup archive (%s)", r.err);
+	else if (rc == 0 && tar_drain(&s->r) < 0)
+		rc = bad(s, "%s", s->r.err);
+	else if (rc < 0 && s->err[0] == '\0' && s->first)
+		bad(s, "not a Polarity backup archive (%s)", s->r.err);
 	else if (rc < 0 && s->err[0] == '\0')
-		bad(s, "%s", r.err);
+		bad(s, "%s", s->r.err);
 	progress_end();
-	s->u->stream = r.offset;
-	tar_reader_close(&r);
+	s->u->stream = s->r.offset;
+	s->ended = 1;
 	return rc;
 }
 
 /* After the stream was read with result RC: the manifest, the links and
  * folders of the stage, and the memory. */
 static int
-finish(struct state *s, int rc)
+finish(struct unpack *s, int rc)
 {
 	if (rc == 0)
 		rc = check_manifest(s);
-	if (rc == 0 && s->stage >= 0)
+	if (rc == 0 && s->o.stage >= 0)
 		rc = finish_stage(s);
+	tar_reader_close(&s->r);
 	while (s->arena) {
 		struct arena_block *next = s->arena->next;
 		free(s->arena);
@@ -783,134 +736,104 @@ finish(struct state *s, int rc)
 	}
 	free(s->m);
 	free(s->slot);
+	free(s);
 	return rc;
 }
 
-int
-unpack_fd(int in, const char *path, const char *decompressor,
-    char *const envp[], int stage, const struct unpack_tap *tap,
-    struct unpacked *u, char *err, size_t elen)
+struct unpack *
+unpack_begin(int in, const char *path, const char *decompressor,
+    char *const envp[], const struct unpack_opts *o, struct unpacked *u,
+    char *err, size_t elen)
 {
-	struct state s = { .u = u, .stage = stage, .tap = tap, .err = err,
-		.elen = elen };
-	char *argv[40], words[PATH_MAX];
-	struct child c;
-	char zipmsg[1024];
-	int p[2], rc, zrc, n;
+	static const char *const dc[] = { "-dc", NULL };
+	struct unpack *s = pass_new(o, u, path, err, elen);
+	struct spawn_cmd cmd;
+	int p[2];
 
-	memset(u, 0, sizeof *u);
-	err[0] = '\0';
+	if (s == NULL)
+		return NULL;
 	/* The decompressor may carry options of its own ("pigz -p 2"). */
-	n = config_split(decompressor, argv, 38, words, sizeof words);
-	if (n <= 0) {
+	if (spawn_cmd(&cmd, decompressor, dc) < 0) {
 		snprintf(err, elen, "the compressor '%s' is not a command line",
 		    decompressor);
-		return -1;
+		goto fail;
 	}
-	argv[n++] = "-dc";
-	argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
-		return -1;
+		goto fail;
 	}
-	if (spawn_start(&c, argv, in, p[1], envp) < 0) {
+	if (spawn_start(&s->zip, cmd.argv, in, p[1], envp) < 0) {
 		snprintf(err, elen, "cannot run '%s': %s", decompressor,
 		    strerror(errno));
 		close(p[0]);
 		close(p[1]);
-		return -1;
+		goto fail;
 	}
 	close(p[1]);
-	rc = read_all(&s, p[0]);
+	s->from = p[0];
+	/* A reader that cannot start ends the pass at its first step. */
+	if (pass_open(s, s->from) < 0)
+		s->ended = 1;
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+int
+unpack_end(struct unpack *s, int rc)
+{
+	struct unpacked *u = s->u;
+	char zipmsg[1024];
+	int zrc;
+
+	if (s->zip.pid == 0 && s->from < 0)
+		return finish(s, rc);
 	/* Whatever we stopped at, the decompressor must end. */
-	if (rc < 0)
-		kill(c.pid, SIGTERM);
-	close(p[0]);
-	zrc = spawn_wait(&c, zipmsg, sizeof zipmsg);
-	spawn_close(&c);
+	if (rc < 0 && s->zip.pid > 0)
+		kill(s->zip.pid, SIGTERM);
+	close(s->from);
+	s->from = -1;
+	zrc = spawn_wait(&s->zip, zipmsg, sizeof zipmsg);
+	spawn_close(&s->zip);
 	/* A decompressor that failed on its own tells the real story: a
 	 * damaged gzip stream shows first as a short or garbled tar stream.
 	 * One we stopped (or that lost its pipe when we did) says nothing. */
-	if (zrc < 0 && !(rc < 0 && WIFSIGNALED(c.status) &&
-	    (WTERMSIG(c.status) == SIGTERM || WTERMSIG(c.status) == SIGPIPE))) {
-		u->damaged = !WIFSIGNALED(c.status);
+	if (zrc < 0 && !(rc < 0 && WIFSIGNALED(s->zip.status) &&
+	    (WTERMSIG(s->zip.status) == SIGTERM ||
+	    WTERMSIG(s->zip.status) == SIGPIPE))) {
+		u->damaged = !WIFSIGNALED(s->zip.status);
 		if (u->damaged)
-			snprintf(err, elen, "'%s' is damaged: %s", path,
-			    zipmsg);
+			snprintf(s->err, s->elen, "'%s' is damaged: %s",
+			    s->path, zipmsg);
 		else
-			snprintf(err, elen, "cannot read '%s': %s", path,
-			    zipmsg);
+			snprintf(s->err, s->elen, "cannot read '%s': %s",
+			    s->path, zipmsg);
 		rc = -1;
 	}
-	return finish(&s, rc);
+	return finish(s, rc);
 }
 
 int
-unpack(const char *path, const char *decompressor, char *const envp[],
-    int stage, const struct unpack_tap *tap, struct unpacked *u, char *err,
-    size_t elen)
+unpack_rest(struct unpack *s)
 {
-	int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
+	const char *name;
+	int rc;
 
-	if (in < 0) {
-		memset(u, 0, sizeof *u);
-		snprintf(err, elen, "cannot read '%s': %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	rc = unpack_fd(in, path, decompressor, envp, stage, tap, u, err, elen);
-	close(in);
-	return rc;
+	while ((rc = unpack_next(s, &name)) == 1)
+		;
+	return unpack_end(s, rc);
 }
 
 int
-unpack_stream(int fd, int stage, const struct unpack_tap *tap,
-    struct unpacked *u, char *err, size_t elen)
+unpack_stream(int fd, const struct unpack_opts *o, struct unpacked *u,
+    char *err, size_t elen)
 {
-	struct state s = { .u = u, .stage = stage, .tap = tap, .err = err,
-		.elen = elen };
+	struct unpack *s = pass_new(o, u, "", err, elen);
 
-	memset(u, 0, sizeof *u);
-	err[0] = '\0';
-	return finish(&s, read_all(&s, fd));
-}
-
-int
-unpack_remove(int at, const char *name)
-{
-	struct stat st;
-	int fd, e;
-	DIR *d;
-	struct dirent *de;
-
-	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(at, name, 0);
-	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd < 0)
+	if (s == NULL)
 		return -1;
-	/* A folder we made read-only must still be emptied. */
-	(void)fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unpack_remove(dirfd(d), de->d_name) < 0) {
-			e = errno;
-			closedir(d);
-			errno = e;
-			return -1;
-		}
-	}
-	closedir(d);
-	return unlinkat(at, name, AT_REMOVEDIR);
+	if (pass_open(s, fd) < 0)
+		s->ended = 1;
+	return unpack_rest(s);
 }

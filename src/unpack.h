@@ -1,6 +1,6 @@
 /* unpack.h - checking an archive in full, and unpacking it safely.
  *
- * unpack() streams the archive once through the decompressor and checks
+ * An unpack streams the archive once through the decompressor and checks
  * everything a restore relies on: the gzip stream and its CRC, every tar
  * header, the format version, that each member is one this format has and
  * is named and typed as it should be (no absolute names, no "..", nothing
@@ -12,7 +12,7 @@
  * (.env, integrations/, database/): files are created new (O_EXCL), never
  * through a symbolic link, without set-user or set-group bits; symbolic
  * links are made only at the end, once all else checked out.  What is in
- * the staging folder is to be trusted only when unpack() returned 0.
+ * the staging folder is to be trusted only once unpack_end() returned 0.
  */
 #ifndef POLARITY_UNPACK_H
 #define POLARITY_UNPACK_H
@@ -21,68 +21,72 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* More members than this and the archive is refused (a tar bomb).  A
- * variable, so that a test can lower it. */
-extern unsigned long unpack_max_members;
+#include "format.h"
+
+/* More members than this and the archive is refused (a tar bomb), unless
+ * the caller sets another limit. */
+#define UNPACK_MAX_MEMBERS 2000000UL
 
 struct unpacked {
 	char top[64];		/* the top folder */
 	int format;
-	char created[64];	/* manifest header values, "" when absent */
-	char database[256];
-	char server_version[64];
-	char pg_dump_version[64];
-	char tool[128];
-	char encoding[64];
+	struct format_header h;	/* the manifest's header */
 	int has_roles;		/* database/roles.sql is present */
 	unsigned long files, dirs, links;
 	uint64_t bytes;		/* data bytes of all files */
+	uint64_t dump_bytes;	/* of the three dumps a restore loads */
 	uint64_t stream;	/* bytes of the uncompressed stream */
 	int damaged;		/* on failure: the archive's fault (not ours,
 				 * e.g. a full disk) */
 };
 
-/* What a caller may have said of the files as the archive streams, to
- * start on the work that follows while the rest is still being checked (a
- * restore starts loading the database once the .env is unpacked).
- * Nothing a tap learns has been checked yet: what it does must be undone
- * unless unpack() returns 0.
- *
- * skip() is called as a file member NAME (below the top folder) of SIZE
- * bytes starts, and returns nonzero for it to be checked but not written
- * in the stage; end() is called once a member was read in full and
- * (unless skipped) is complete in the stage.  Either may be NULL. */
-struct unpack_tap {
-	int (*skip)(void *arg, const char *name, uint64_t size);
-	void (*end)(void *arg, const char *name);
-	void *arg;
+/* How to take an archive. */
+struct unpack_opts {
+	int stage;		/* the folder to unpack below, or -1: only
+				 * check */
+	int skip_dumps;		/* check the database dumps, but do not
+				 * write them in the stage */
+	unsigned long max_members;	/* 0: UNPACK_MAX_MEMBERS */
 };
 
-/* Checks the archive at PATH, decompressed by DECOMPRESSOR (a gzip-like
- * program run with -dc, found in ENVP's PATH) and, when STAGE is not -1,
- * unpacks it below the folder open as STAGE, showing TAP (or NULL) the
- * files as they stream.  Returns 0 when the archive
- * is whole and sound, with what it says in *U.  Otherwise -1 with ERR
- * (ELEN bytes) saying what is wrong, naming the member concerned, and
+/* One pass over an archive, member by member, for a caller that starts on
+ * the work that follows while the rest is still being checked (a restore
+ * starts loading the database once the .env is unpacked).  Nothing a
+ * caller learns before unpack_end() returned 0 has been checked: what it
+ * does with it must be undone otherwise. */
+struct unpack;
+
+/* Starts checking the archive open as IN (read from where it stands; it
+ * stays the caller's), named PATH in messages, decompressed by
+ * DECOMPRESSOR (a gzip-like command line, run with -dc, found in ENVP's
+ * PATH), as O says.  What it learns goes to *U; ERR (ELEN bytes) holds
+ * the reason for a failure until unpack_end().  Returns the pass, or NULL
+ * with ERR set (nothing to end). */
+struct unpack *unpack_begin(int in, const char *path,
+    const char *decompressor, char *const envp[],
+    const struct unpack_opts *o, struct unpacked *u, char *err, size_t elen);
+
+/* Reads the next member.  Returns 1 when a file member was read in full
+ * (and, unless skipped, is complete in the stage), with its name below
+ * the top folder in *NAME (valid until the next call); 0 when the stream
+ * ended; -1 on a failure.  After 0 or -1, call unpack_end(). */
+int unpack_next(struct unpack *p, const char **name);
+
+/* Ends the pass that unpack_next() ended with RC: waits for the
+ * decompressor, checks the manifest, finishes the stage (links, folder
+ * modes) and frees P.  Returns 0 when the archive is whole and sound,
+ * else -1 with ERR saying what is wrong, naming the member concerned, and
  * U->damaged telling whether the archive is at fault (rather than, say, a
  * full disk under the stage). */
-int unpack(const char *path, const char *decompressor, char *const envp[],
-    int stage, const struct unpack_tap *tap, struct unpacked *u, char *err,
-    size_t elen);
+int unpack_end(struct unpack *p, int rc);
 
-/* Like unpack(), from the archive open as IN (read from where it stands;
- * it stays the caller's), named PATH in messages. */
-int unpack_fd(int in, const char *path, const char *decompressor,
-    char *const envp[], int stage, const struct unpack_tap *tap,
-    struct unpacked *u, char *err, size_t elen);
+/* Reads what is left of the pass P and ends it, as unpack_end(). */
+int unpack_rest(struct unpack *p);
 
-/* Like unpack(), from the uncompressed tar stream on FD (which stays the
- * caller's).  The fuzzing harness drives this. */
-int unpack_stream(int fd, int stage, const struct unpack_tap *tap,
-    struct unpacked *u, char *err, size_t elen);
-
-/* Removes NAME below the folder open as AT and everything under it,
- * never following a symbolic link.  Returns 0, or -1 with errno set. */
-int unpack_remove(int at, const char *name);
+/* A whole pass over the uncompressed tar stream on FD (which stays the
+ * caller's), as unpack_begin() then unpack_rest() would make it.  The
+ * fuzzing harness drives this. */
+int unpack_stream(int fd, const struct unpack_opts *o, struct unpacked *u,
+    char *err, size_t elen);
 
 #endif

@@ -81,48 +81,8 @@ slurp(const char *dir, const char *rel)
 	return buf;
 }
 
-static void
-test_escape_round_trip(void **state)
-{
-	const char *names[] = { "plain", "with space", "tab\tnew\nline",
-		"back\\slash", "émoji ☃", "\x7f" "del" };
-	char esc[256];
 
-	(void)state;
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		assert_int_equal(archive_escape(names[i], esc, sizeof esc), 0);
-		assert_null(strpbrk(esc, " \t\n"));
-		assert_int_equal(archive_unescape(esc), 0);
-		assert_string_equal(esc, names[i]);
-	}
-	assert_int_equal(archive_escape("a b", esc, sizeof esc), 0);
-	assert_string_equal(esc, "a\\040b");
-	/* Non-ASCII stays readable. */
-	assert_int_equal(archive_escape("é", esc, sizeof esc), 0);
-	assert_string_equal(esc, "é");
-}
 
-static void
-test_escape_needs_room(void **state)
-{
-	char esc[4];
-
-	(void)state;
-	assert_int_equal(archive_escape("a b", esc, sizeof esc), -1);
-	assert_int_equal(archive_escape("abc", esc, sizeof esc), 0);
-}
-
-static void
-test_unescape_refuses_bad_escapes(void **state)
-{
-	char a[] = "x\\9zz", b[] = "x\\000", c[] = "x\\04", d[] = "x\\400";
-
-	(void)state;
-	assert_int_equal(archive_unescape(a), -1);
-	assert_int_equal(archive_unescape(b), -1);
-	assert_int_equal(archive_unescape(c), -1);
-	assert_int_equal(archive_unescape(d), -1);
-}
 
 static void
 test_tree_is_archived_whole(void **state)
@@ -256,9 +216,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_round_trip),
-		cmocka_unit_test(test_escape_needs_room),
-		cmocka_unit_test(test_unescape_refuses_bad_escapes),
 		cmocka_unit_test_setup_teardown(test_tree_is_archived_whole,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_lists_every_member,

@@ -15,29 +15,6 @@
 
 #include "catalog.h"
 
-static void
-test_archive_names(void **state)
-{
-	time_t t;
-
-	(void)state;
-	setenv("TZ", "UTC", 1);
-	tzset();
-	assert_true(catalog_name("polarity-server-backup-20261126130509.tgz",
-	    &t));
-	assert_int_equal(t, 1795698309);
-	assert_false(catalog_name("polarity-server-backup-20261126130509.tgz~",
-	    &t));
-	assert_false(catalog_name("polarity-server-backup-2026112613050.tgz",
-	    &t));
-	assert_false(catalog_name(".polarity-server-backup-20261126130509.tgz",
-	    &t));
-	assert_false(catalog_name("polarity-server-backup-20260231000000.tgz",
-	    &t));	/* 31 February */
-	assert_false(catalog_name("polarity-server-backup-2026112613050x.tgz",
-	    &t));
-	assert_false(catalog_name("notes.txt", &t));
-}
 
 /* A fake check: the archives named in ARG (a NULL-terminated list) are
  * damaged. */
@@ -53,7 +30,7 @@ fake_check(void *arg, const char *path, char *err, size_t elen)
 }
 
 /* Six archives, a day apart, newest first; day 0 is NOW. */
-static struct entry v[6];
+static struct catalog_entry v[6];
 static const time_t now = 1795698309;
 
 static void
@@ -135,7 +112,7 @@ static void
 test_scan_takes_only_archives_newest_first(void **state)
 {
 	char dir[] = "/tmp/test_catalog.XXXXXX", cmd[512];
-	struct entry *e;
+	struct catalog_entry *e;
 	size_t n;
 
 	(void)state;
@@ -162,7 +139,7 @@ test_scan_takes_only_archives_newest_first(void **state)
 static void
 test_json_is_escaped(void **state)
 {
-	struct entry e[2];
+	struct catalog_entry e[2];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -190,7 +167,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_archive_names),
 		cmocka_unit_test(test_plan_keep_newest),
 		cmocka_unit_test(test_plan_keep_days_and_union),
 		cmocka_unit_test(test_plan_never_drops_the_newest_sound_archive),

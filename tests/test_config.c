@@ -314,26 +314,6 @@ test_missing_file_only_an_error_when_named(void **state)
 	    "file or directory");
 }
 
-static void
-test_split_command_lines(void **state)
-{
-	char *argv[8], buf[256];
-
-	(void)state;
-	assert_int_equal(config_split("  rclone  copy 'my remote:x' \"a \\\" b\""
-	    " c\\ d", argv, 8, buf, sizeof buf), 5);
-	assert_string_equal(argv[0], "rclone");
-	assert_string_equal(argv[1], "copy");
-	assert_string_equal(argv[2], "my remote:x");
-	assert_string_equal(argv[3], "a \" b");
-	assert_string_equal(argv[4], "c d");
-	assert_null(argv[5]);
-	assert_int_equal(config_split("x'y z'w", argv, 8, buf, sizeof buf), 1);
-	assert_string_equal(argv[0], "xy zw");
-	assert_int_equal(config_split("'open", argv, 8, buf, sizeof buf), -1);
-	assert_int_equal(config_split("a b c", argv, 3, buf, sizeof buf), -1);
-	assert_int_equal(config_split("", argv, 8, buf, sizeof buf), 0);
-}
 
 int
 main(void)
@@ -351,7 +331,6 @@ main(void)
 		cmocka_unit_test(test_file_sets_keys_in_their_sections),
 		cmocka_unit_test(test_file_errors_name_file_line_and_key),
 		cmocka_unit_test(test_missing_file_only_an_error_when_named),
-		cmocka_unit_test(test_split_command_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

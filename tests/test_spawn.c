@@ -279,6 +279,90 @@ test_find_with_slash_takes_the_path_as_is(void **state)
 	assert_int_equal(spawn_find("", envp, out, sizeof out), -1);
 	assert_int_equal(errno, ENOENT);
 }
+static void
+test_split_command_lines(void **state)
+{
+	char *argv[8], buf[256];
+
+	(void)state;
+	assert_int_equal(spawn_split("  rclone  copy 'my remote:x' \"a \\\" b\""
+	    " c\\ d", argv, 8, buf, sizeof buf), 5);
+	assert_string_equal(argv[0], "rclone");
+	assert_string_equal(argv[1], "copy");
+	assert_string_equal(argv[2], "my remote:x");
+	assert_string_equal(argv[3], "a \" b");
+	assert_string_equal(argv[4], "c d");
+	assert_null(argv[5]);
+	assert_int_equal(spawn_split("x'y z'w", argv, 8, buf, sizeof buf), 1);
+	assert_string_equal(argv[0], "xy zw");
+	assert_int_equal(spawn_split("'open", argv, 8, buf, sizeof buf), -1);
+	assert_int_equal(spawn_split("a b c", argv, 3, buf, sizeof buf), -1);
+	assert_int_equal(spawn_split("", argv, 8, buf, sizeof buf), 0);
+}
+
+static void
+test_cmd_appends_the_callers_words(void **state)
+{
+	static const char *const extra[] = { "-dc", NULL };
+	struct spawn_cmd c;
+
+	(void)state;
+	assert_int_equal(spawn_cmd(&c, "pigz -p 2", extra), 4);
+	assert_string_equal(c.argv[0], "pigz");
+	assert_string_equal(c.argv[1], "-p");
+	assert_string_equal(c.argv[2], "2");
+	assert_ptr_equal(c.argv[3], extra[0]);
+	assert_null(c.argv[4]);
+	assert_int_equal(spawn_cmd(&c, "", extra), -1);
+	assert_int_equal(spawn_cmd(&c, "'open", NULL), -1);
+}
+
+static void
+test_run_tells_failure_from_not_started(void **state)
+{
+	char msg[256];
+	char *ok[] = { "true", NULL }, *no[] = { "false", NULL };
+	char *missing[] = { "/nonexistent/polarity-hook", NULL };
+	char *where[] = { "sh", "-c", "test \"$(pwd)\" = /", NULL };
+
+	(void)state;
+	assert_int_equal(spawn_run(ok, NULL, msg, sizeof msg), 0);
+	assert_int_equal(spawn_run(no, NULL, msg, sizeof msg), 1);
+	assert_string_equal(msg, "'false' exited with status 1");
+	assert_int_equal(spawn_run(missing, NULL, msg, sizeof msg), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(spawn_run(where, "/", msg, sizeof msg), 0);
+}
+
+/* A child that the table of live children cannot hold is not started:
+ * it would escape spawn_kill_all(). */
+static void
+test_no_more_children_than_the_table_holds(void **state)
+{
+	enum { MANY = 64 };
+	static struct child c[MANY + 1];
+	char *argv[] = { "sleep", "30", NULL };
+	char **env = spawn_env();
+	char msg[256];
+	int started = 0;
+
+	(void)state;
+	for (int i = 0; i < MANY; i++)
+		if (spawn_start(&c[i], argv, -1, -1, env) == 0)
+			started++;
+	assert_int_equal(started, MANY);
+	assert_int_equal(spawn_start(&c[MANY], argv, -1, -1, env), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(c[MANY].pid, 0);
+	/* Every one that runs is reached by spawn_kill_all(). */
+	spawn_kill_all(SIGKILL);
+	for (int i = 0; i < MANY; i++) {
+		assert_int_equal(spawn_wait(&c[i], msg, sizeof msg), -1);
+		assert_non_null(strstr(msg, "killed by signal 9"));
+		spawn_close(&c[i]);
+	}
+	spawn_env_free(env);
+}
 
 int
 main(void)
@@ -299,6 +383,10 @@ main(void)
 		cmocka_unit_test(test_stderr_is_kept_for_the_caller),
 		cmocka_unit_test(test_find_uses_the_child_path),
 		cmocka_unit_test(test_find_with_slash_takes_the_path_as_is),
+		cmocka_unit_test(test_split_command_lines),
+		cmocka_unit_test(test_cmd_appends_the_callers_words),
+		cmocka_unit_test(test_run_tells_failure_from_not_started),
+		cmocka_unit_test(test_no_more_children_than_the_table_holds),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -31,7 +31,8 @@ check(const char *name, int stage, struct unpacked *u, char *err, size_t len)
 	snprintf(path, sizeof path, "%s/%s", seeds, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	rc = unpack_stream(fd, stage, NULL, u, err, len);
+	rc = unpack_stream(fd, &(struct unpack_opts){ .stage = stage }, u, err,
+	    len);
 	close(fd);
 	return rc;
 }
@@ -46,8 +47,8 @@ test_sound_archive_checks_out(void **state)
 	assert_int_equal(check("sound.tar", -1, &u, err, sizeof err), 0);
 	assert_string_equal(u.top, "polarity-server-backup-20260101000000");
 	assert_int_equal(u.format, 1);
-	assert_string_equal(u.database, "polarity");
-	assert_string_equal(u.encoding, "UTF8");
+	assert_string_equal(u.h.database, "polarity");
+	assert_string_equal(u.h.encoding, "UTF8");
 	assert_int_equal(u.files, 7);	/* the MANIFEST is not counted */
 	assert_int_equal(u.links, 1);
 	assert_int_equal(u.dirs, 4);
@@ -142,7 +143,7 @@ test_more_members_than_a_backup_has(void **state)
 {
 	char path[PATH_MAX * 2], err[1024], name[100];
 	struct unpacked u;
-	unsigned long saved = unpack_max_members;
+	const struct unpack_opts o = { .stage = -1, .max_members = 100 };
 	int in, fd = memfd_create("bomb", MFD_CLOEXEC);
 	char buf[65536];
 	ssize_t n;
@@ -163,9 +164,7 @@ test_more_members_than_a_backup_has(void **state)
 		folder_header(fd, name);
 	}
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	unpack_max_members = 100;
-	assert_int_equal(unpack_stream(fd, -1, NULL, &u, err, sizeof err), -1);
-	unpack_max_members = saved;
+	assert_int_equal(unpack_stream(fd, &o, &u, err, sizeof err), -1);
 	close(fd);
 	assert_non_null(strstr(err, "more members than a backup has"));
 	assert_true(u.damaged);

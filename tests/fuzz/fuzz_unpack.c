@@ -23,7 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 	if (io_write_all(fd, data, size) == 0 && lseek(fd, 0, SEEK_SET) == 0)
-		(void)unpack_stream(fd, -1, NULL, &u, err, sizeof err);
+		(void)unpack_stream(fd, &(struct unpack_opts){ .stage = -1 },
+		    &u, err, sizeof err);
 	close(fd);
 	return 0;
 }

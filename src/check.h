@@ -1,0 +1,33 @@
+/* check.h - whether an archive is whole and sound.
+ *
+ * The one way the program checks an archive: verify, list --verify, prune
+ * (which never removes the newest sound archive) and restore all come
+ * here.  The check reads the archive once, through the configured
+ * decompressor, and is described in unpack.h.
+ */
+#ifndef POLARITY_CHECK_H
+#define POLARITY_CHECK_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "unpack.h"
+
+/* Checks the archive at PATH in full and changes nothing.  Returns 0 with
+ * what it holds in *U, or -1 with ERR (ELEN bytes) saying what is wrong
+ * and U->damaged telling whether the archive is at fault. */
+int check_archive(const struct config *c, const char *path,
+    struct unpacked *u, char *err, size_t elen);
+
+/* check_archive() in the shape of catalog_check (catalog.h), for pruning:
+ * ARG is the struct config.  Returns 1 when sound, else 0. */
+int check_sound(void *arg, const char *path, char *err, size_t elen);
+
+/* Starts checking (and, as O says, unpacking) the archive open as FD,
+ * named PATH, for a caller that works member by member: see
+ * unpack_begin(), whose pass it returns (NULL: ERR says why). */
+struct unpack *check_begin(const struct config *c, int fd, const char *path,
+    const struct unpack_opts *o, struct unpacked *u, char *err,
+    size_t elen);
+
+#endif

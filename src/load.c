@@ -1,0 +1,300 @@
+/* load.c - from the archive's dumps to a loaded database. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "io.h"
+#include "load.h"
+#include "log.h"
+#include "pgadmin.h"
+#include "progress.h"
+#include "roles.h"
+
+/* Each missing role found by a failed load costs one more load. */
+#define MAX_ROLE_RETRIES 32
+
+int
+load_reader_start(const struct load_source *src, struct child kids[2],
+    int in, int out, char *err, size_t elen)
+{
+	static const char *const dc[] = { "-dc", NULL };
+	char zip[PATH_MAX], names[3][PATH_MAX];
+	char *tarv[] = { "tar", "--no-wildcards", "-xOf", "-", names[0],
+		names[1], names[2], NULL };
+	struct spawn_cmd cmd;
+	char **envp = spawn_env();
+	int rc = -1;
+
+	if (envp == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	config_decompressor(src->cfg, envp, zip, sizeof zip);
+	if (spawn_cmd(&cmd, zip, dc) < 0) {
+		snprintf(err, elen, "the compressor '%s' is not a command line",
+		    zip);
+		goto out;
+	}
+	char *const *const argvs[] = { cmd.argv, tarv };
+	for (int i = 0; i < 3; i++)
+		snprintf(names[i], sizeof names[i], "%s/%s", src->u->top,
+		    format_dump_member[FORMAT_PRE + i]);
+	if (spawn_pipeline(kids, 2, argvs, in, out, envp) < 0)
+		snprintf(err, elen, "cannot run '%s' and tar: %s",
+		    cmd.argv[0], strerror(errno));
+	else
+		rc = 0;
+out:
+	spawn_env_free(envp);
+	return rc;
+}
+
+int
+load_reader_end(struct child kids[2], int stop, char *why, size_t len)
+{
+	int rc;
+
+	for (int i = 0; stop && i < 2; i++)
+		if (kids[i].pid > 0)
+			kill(kids[i].pid, SIGTERM);
+	rc = spawn_wait_all(kids, 2, why, len);
+	for (int i = 0; i < 2; i++)
+		spawn_close(&kids[i]);
+	return rc;
+}
+
+/* Loads the dumps once, from the start of the archive, with LOADER. */
+static int
+load_once(const struct load_source *src, struct pg *loader, char *errtext,
+    size_t tlen, char *err, size_t elen)
+{
+	struct child kids[2];
+	char why[1024];
+	int p[2], rc, zrc;
+
+	if (lseek(src->fd, 0, SEEK_SET) < 0) {
+		snprintf(err, elen, "cannot read '%s' again: %s", src->archive,
+		    strerror(errno));
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (load_reader_start(src, kids, src->fd, p[1], err, elen) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	rc = pg_run_fd(loader, p[0], src->u->dump_bytes, errtext, tlen, err, elen);
+	close(p[0]);
+	zrc = load_reader_end(kids, rc < 0, why, sizeof why);
+	if (rc == 0 && zrc < 0) {
+		snprintf(err, elen, "cannot read the dumps from '%s': %s",
+		    src->archive, why);
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+load_run(const struct load_source *src, const struct load_target *t,
+    const char *encoding, char *err, size_t elen)
+{
+	char errtext[8192], q[160];
+	struct pg loader;
+	int rc = -1;
+
+	pg_quote_ident(t->name, q, sizeof q);
+	if (pg_init(&loader, src->cfg, t->db) < 0 ||
+	    pg_set_database(&loader, t->name) < 0) {
+		pg_free(&loader);
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	for (int attempt = 0; attempt <= MAX_ROLE_RETRIES; attempt++) {
+		/* A signal that came between two steps stops the next. */
+		if (io_stop_signal || pgadmin_create_marked(t->sql, t->name,
+		    encoding, t->owner, err, elen) < 0)
+			break;
+		log_step("loading the database into %s", q);
+		errtext[0] = '\0';
+		if (load_once(src, &loader, errtext, sizeof errtext, err,
+		    elen) == 0) {
+			rc = 0;
+			break;
+		}
+		pgadmin_drop(t->admin, t->sql, t->name);
+		if (io_stop_signal || attempt == MAX_ROLE_RETRIES ||
+		    roles_from_error(t->sql, errtext, t->report, err,
+		    elen) != 1)
+			break;
+	}
+	pg_free(&loader);
+	return rc;
+}
+
+void
+early_stop(struct early_load *e, const char *why)
+{
+	if (e->on && why)
+		log_detail("loading after the check: %s", why);
+	e->on = 0;
+	if (e->started && !e->stopped) {
+		for (int i = 0; i < 2; i++)
+			if (e->kids[i].pid > 0)
+				kill(e->kids[i].pid, SIGTERM);
+		if (e->psql.pid > 0)
+			kill(e->psql.pid, SIGTERM);
+		e->stopped = 1;
+	}
+}
+
+int
+early_start(struct early_load *e, const struct load_source *src,
+    const struct load_target *t, const char *replaced_encoding, char *why,
+    size_t wlen)
+{
+	char proc[64], q[160];
+	int in = -1, p[2] = { -1, -1 }, rc = -1;
+
+	e->src = src;
+	e->t = t;
+	e->on = 1;
+	/* From here on the database may exist, with or without its mark. */
+	e->made_db = 1;
+	if (pgadmin_create_marked(t->sql, t->name, replaced_encoding,
+	    t->owner, why, wlen) < 0) {
+		early_stop(e, why);
+		return -1;
+	}
+	/* A description of its own (the check's offset is the check's), of
+	 * the very file the check reads. */
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", src->fd);
+	if ((in = open(proc, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(why, wlen, "cannot open the archive a second time");
+		early_stop(e, why);
+		goto out;
+	}
+	if (load_reader_start(src, e->kids, in, p[1], why, wlen) < 0) {
+		early_stop(e, why);
+		goto out;
+	}
+	close(p[1]);
+	p[1] = -1;
+	if (pg_init(&e->loader, src->cfg, t->db) < 0 ||
+	    pg_set_database(&e->loader, t->name) < 0 ||
+	    pg_load_start(&e->loader, &e->psql, p[0], NULL, why, wlen) < 0) {
+		char ignored[256];
+		load_reader_end(e->kids, 1, ignored, sizeof ignored);
+		early_stop(e, why);
+		goto out;
+	}
+	e->started = 1;
+	rc = 0;
+	pg_quote_ident(t->name, q, sizeof q);
+	log_step("loading the database into %s while the archive is "
+	    "checked", q);
+out:
+	if (in >= 0)
+		close(in);
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	return rc;
+}
+
+/* How much of the dumps the early reader has given psql: what tar wrote,
+ * as the kernel counts it; all of it once tar is gone. */
+static uint64_t
+early_fed(struct early_load *e)
+{
+	char path[64], line[128], *end;
+	unsigned long long n;
+	uint64_t fed = e->src->u->dump_bytes;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/io", (int)e->kids[1].pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return fed;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "wchar: ", 7) != 0)
+			continue;
+		errno = 0;
+		n = strtoull(line + 7, &end, 10);
+		if (errno == 0 && end != line + 7 && n < fed)
+			fed = n;
+	}
+	fclose(f);
+	/* Never backwards (an ended tar may show no counts). */
+	if (fed < e->fed_seen)
+		fed = e->fed_seen;
+	e->fed_seen = fed;
+	return fed;
+}
+
+/* Waits for the early load to end, with its progress on a terminal. */
+static void
+early_wait(struct early_load *e)
+{
+	char q[160];
+
+	pg_quote_ident(e->t->name, q, sizeof q);
+	log_step("finishing the load into %s", q);
+	progress_begin("loading", e->src->u->dump_bytes);
+	while (!spawn_poll(&e->psql) && !io_stop_signal) {
+		progress_update(early_fed(e));
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 },
+		    NULL);
+	}
+	progress_end();
+}
+
+int
+early_settle(struct early_load *e, int checked, const char *encoding)
+{
+	char errtext[8192], why[1024], zipwhy[1024], enc[64] = "";
+	int ok = 0, zrc, prc;
+
+	if (e->started) {
+		if (!checked)
+			early_stop(e, NULL);
+		else if (!e->stopped)
+			early_wait(e);
+		/* A stopped reader was sent its signal by early_stop(). */
+		zrc = load_reader_end(e->kids, 0, zipwhy, sizeof zipwhy);
+		prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0,
+		    errtext, sizeof errtext, why, sizeof why);
+		ok = checked && !e->stopped && zrc == 0 && prc == 0;
+		if (checked && !e->stopped && !ok)
+			log_detail("loading after the check: the early load "
+			    "failed: %s", prc < 0 ? why : zipwhy);
+		e->started = 0;
+	}
+	/* The database must have the encoding the manifest names. */
+	if (ok && encoding[0] && (pgadmin_db_encoding(e->t->sql, e->t->name,
+	    enc, sizeof enc, why, sizeof why) < 0 ||
+	    strcmp(enc, encoding) != 0)) {
+		log_detail("loading after the check: the archive's encoding "
+		    "is %s", encoding);
+		ok = 0;
+	}
+	if (!ok && e->made_db)
+		pgadmin_drop(e->t->admin, e->t->sql, e->t->name);
+	e->made_db = 0;
+	e->on = 0;
+	pg_free(&e->loader);
+	return ok;
+}

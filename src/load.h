@@ -1,0 +1,98 @@
+/* load.h - the dumps of a checked archive, loaded into a new database.
+ *
+ * The dumps are never unpacked: a reader (the decompressor, then tar
+ * writing the three dumps in order to its standard output) feeds psql
+ * straight from the archive, so a restore needs no room for them.  The
+ * database loaded into is made for the load and marked (pgadmin.h); what
+ * a failed load made is dropped again.
+ *
+ * The early load runs the same reader on a second description of the
+ * archive while the check of the first is still going on, so that the
+ * long load overlaps the check.  Its caller drives it: early_start() once
+ * the settings are known, early_stop() when something rules it out,
+ * early_settle() once the check ended.  Nothing it made survives unless
+ * the check passed.
+ */
+#ifndef POLARITY_LOAD_H
+#define POLARITY_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "pg.h"
+#include "spawn.h"
+#include "unpack.h"
+
+/* Where the dumps come from. */
+struct load_source {
+	const struct config *cfg;	/* the decompressor */
+	const char *archive;		/* the archive's path, for messages */
+	int fd;				/* the archive, open */
+	const struct unpacked *u;	/* its top folder, and the size of
+					 * the dumps (as far as checked) */
+};
+
+/* Where they go. */
+struct load_target {
+	struct pg *admin;		/* the maintenance connection */
+	struct pg_session *sql;		/* and its session */
+	const struct db *db;		/* how the loader connects */
+	const char *name;		/* the database to make and load */
+	const char *owner;		/* its owner, when that role exists */
+	FILE *report;			/* roles created are said here */
+};
+
+/* Starts the reader of SRC's dumps on IN (from where it stands) into
+ * OUT, as the stages KIDS (the decompressor and tar).  Returns 0, or -1
+ * with ERR. */
+int load_reader_start(const struct load_source *src, struct child kids[2],
+    int in, int out, char *err, size_t elen);
+
+/* Waits for the reader, stopping it first when STOP.  Returns 0 when both
+ * stages ended well, else -1 with WHY saying how. */
+int load_reader_end(struct child kids[2], int stop, char *why, size_t len);
+
+/* Makes T->name in ENCODING (the archive's) and loads the dumps into it
+ * from the start of the archive; when the load fails for a missing role,
+ * creates the role (roles_from_error()) and loads again into a new
+ * database, up to 32 times.  Returns 0, or -1 with ERR (the database is
+ * then dropped). */
+int load_run(const struct load_source *src, const struct load_target *t,
+    const char *encoding, char *err, size_t elen);
+
+/* The early load. */
+struct early_load {
+	int on;			/* started, and not stopped */
+	int made_db;		/* the database may exist */
+	int started;		/* the children run */
+	int stopped;		/* and were told to stop */
+	uint64_t fed_seen;	/* bytes given to psql, as last seen */
+	const struct load_source *src;
+	const struct load_target *t;
+	struct pg loader;
+	struct child kids[2];	/* the decompressor and tar */
+	struct child psql;
+};
+
+/* Makes T->name, in the encoding of the database it replaces
+ * (REPLACED_ENCODING, "" when none), and starts loading SRC into it
+ * through a second reader.  Returns 0 when it runs; -1 when it did not
+ * start, with WHY (what is left is undone by early_settle()). */
+int early_start(struct early_load *e, const struct load_source *src,
+    const struct load_target *t, const char *replaced_encoding, char *why,
+    size_t wlen);
+
+/* Stops the early load (when it runs), giving WHY (or NULL) as a line
+ * of detail. */
+void early_stop(struct early_load *e, const char *why);
+
+/* Once the check ended, CHECKED when it passed: waits for the load (with
+ * progress at a terminal) and keeps what it made when it went through
+ * and the database has ENCODING (the manifest's, or ""); otherwise
+ * stops it and drops what it made.  Returns 1 when the database is
+ * loaded, 0 when the load is still to be made. */
+int early_settle(struct early_load *e, int checked, const char *encoding);
+
+#endif

@@ -1,0 +1,74 @@
+/* pgadmin.h - what a restore asks of the server about whole databases.
+ *
+ * A restore loads into a new database beside the one it replaces, marked
+ * by its comment (PGADMIN_MARK) until it is put in place, and swaps the
+ * names once it loaded.  Each function here takes an open maintenance
+ * session (pg.h, on the postgres database) and, on failure, leaves one
+ * line in ERR (ELEN bytes) and returns -1; none prints an error.
+ */
+#ifndef POLARITY_PGADMIN_H
+#define POLARITY_PGADMIN_H
+
+#include <stddef.h>
+
+#include "pg.h"
+
+/* The comment of a database that a restore is loading. */
+#define PGADMIN_MARK "polarity restore in progress"
+
+/* Writes NAME_SUFFIX_STAMP into OUT (LEN bytes), cutting NAME so that the
+ * whole fits PostgreSQL's 63 bytes. */
+void pgadmin_dated(char *out, size_t len, const char *name,
+    const char *suffix, const char *stamp);
+
+/* Opens S on the maintenance database of the server PG points at:
+ * postgres, else template1.  Returns 0 or -1. */
+int pgadmin_connect(struct pg *pg, struct pg_session *s, char *err,
+    size_t elen);
+
+/* Whether the database (role) NAME exists, into *EXISTS.  Returns 0 or
+ * -1. */
+int pgadmin_db_exists(struct pg_session *s, const char *name, int *exists,
+    char *err, size_t elen);
+int pgadmin_role_exists(struct pg_session *s, const char *name,
+    int *exists, char *err, size_t elen);
+
+/* The encoding of database NAME into OUT ("" when there is no such
+ * database).  Returns 0 or -1. */
+int pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
+    size_t len, char *err, size_t elen);
+
+/* Ends every other session on database NAME.  Returns 0 or -1. */
+int pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
+    size_t elen);
+
+/* Drops the databases that a restore which died left marked (the caller
+ * holds the lock, so no live restore owns them), logging each.  Returns 0
+ * or -1. */
+int pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen);
+
+/* Creates the empty database NAME from template0, in ENCODING unless it
+ * is "", owned by OWNER when that role exists, and marks it.  Returns 0
+ * or -1 (NAME may then exist without its mark). */
+int pgadmin_create_marked(struct pg_session *s, const char *name,
+    const char *encoding, const char *owner, char *err, size_t elen);
+
+/* Drops database NAME after ending its sessions (a load we stopped may
+ * still be at work in it).  When S is the thing that failed, a new
+ * session is opened on PG.  Never fails: what it cannot do it warns of,
+ * and the caller's ERR stays as it was. */
+void pgadmin_drop(struct pg *pg, struct pg_session *s, const char *name);
+
+/* Puts database TMP in place of TARGET, which is kept as KEPT, in one
+ * transaction (both renames or neither), keeping the applications out
+ * while the names change; when TARGET did not EXIST, only renames TMP.
+ * Returns 0 or -1 (then nothing changed). */
+int pgadmin_swap(struct pg_session *s, const char *target, const char *tmp,
+    const char *kept, int existed, char *err, size_t elen);
+
+/* Undoes pgadmin_swap() and drops TMP.  Logs, and returns -1, when it
+ * cannot. */
+int pgadmin_unswap(struct pg *pg, struct pg_session *s, const char *target,
+    const char *tmp, const char *kept, int existed);
+
+#endif

@@ -1,0 +1,35 @@
+/* seeds.h - the archives of the fuzzing corpus, for the unit tests that
+ * read whole archives: gzip-compressed copies in a temporary folder. */
+#ifndef POLARITY_SEEDS_H
+#define POLARITY_SEEDS_H
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The top folder of every seed. */
+#define SEED_TOP "polarity-server-backup-20260101000000"
+
+/* Writes the path of the seed NAME ("sound.tar") to OUT. */
+static inline void
+seed_path(const char *name, char *out, size_t len)
+{
+	const char *src = getenv("srcdir");
+
+	snprintf(out, len, "%s/tests/fuzz/corpus-unpack/%s", src ? src : ".",
+	    name);
+}
+
+/* Compresses the seed NAME with gzip into DIR/NAME.gz, written to OUT. */
+static inline int
+seed_gzip(const char *dir, const char *name, char *out, size_t len)
+{
+	char in[PATH_MAX], cmd[3 * PATH_MAX];
+
+	seed_path(name, in, sizeof in);
+	snprintf(out, len, "%s/%s.gz", dir, name);
+	snprintf(cmd, sizeof cmd, "gzip -c '%s' >'%s'", in, out);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+#endif

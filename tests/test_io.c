@@ -1,0 +1,248 @@
+/* test_io.c - files replaced atomically, made nameless, swept and
+ * removed. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_io.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return io_remove_tree(AT_FDCWD, dir);
+}
+
+/* The names in DIR, sorted, space separated, into OUT. */
+static const char *
+listing(char *out, size_t len)
+{
+	struct dirent **v;
+	int n = scandir(dir, &v, NULL, alphasort);
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (v[i]->d_name[0] != '.' || (strcmp(v[i]->d_name, ".") &&
+		    strcmp(v[i]->d_name, "..")))
+			o += (size_t)snprintf(out + o, len - o, "%s%s",
+			    o ? " " : "", v[i]->d_name);
+		free(v[i]);
+	}
+	free(v);
+	return out;
+}
+
+static void
+write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+test_replace_new_file_gets_the_mode(void **state)
+{
+	char path[128], names[256], *text;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/status", dir);
+	assert_int_equal(io_replace(path, "a=1\n", 4, 0644, 0, NULL), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	text = io_slurp(AT_FDCWD, path, 100, 0);
+	assert_string_equal(text, "a=1\n");
+	free(text);
+	/* No temporary file is left beside it. */
+	assert_string_equal(listing(names, sizeof names), "status");
+}
+
+static void
+test_replace_like_old_keeps_mode_and_copy(void **state)
+{
+	char path[128], keep[128], names[256], *text;
+	struct stat st;
+
+	(void)state;
+	write_file(".env", "OLD=1\n", 0640);
+	snprintf(path, sizeof path, "%s/.env", dir);
+	snprintf(keep, sizeof keep, "%s/.env.kept", dir);
+	assert_int_equal(io_replace(path, "NEW=2\n", 6, 0600, IO_LIKE_OLD,
+	    keep), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	text = io_slurp(AT_FDCWD, path, 100, 0);
+	assert_string_equal(text, "NEW=2\n");
+	free(text);
+	text = io_slurp(AT_FDCWD, keep, 100, 0);
+	assert_string_equal(text, "OLD=1\n");
+	free(text);
+	assert_string_equal(listing(names, sizeof names), ".env .env.kept");
+	/* Without IO_LIKE_OLD the mode given wins. */
+	assert_int_equal(io_replace(path, "X\n", 2, 0600, 0, NULL), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void
+test_replace_failure_changes_nothing(void **state)
+{
+	char path[128], names[256];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/missing/file", dir);
+	assert_int_equal(io_replace(path, "x", 1, 0600, 0, NULL), -1);
+	assert_int_equal(errno, ENOENT);
+	/* A keep name that is taken: the file stays as it was. */
+	write_file("f", "old", 0600);
+	write_file("taken", "t", 0600);
+	snprintf(path, sizeof path, "%s/f", dir);
+	{
+		char keep[128], *text;
+		snprintf(keep, sizeof keep, "%s/taken", dir);
+		assert_int_equal(io_replace(path, "new", 3, 0600, 0, keep), -1);
+		assert_int_equal(errno, EEXIST);
+		text = io_slurp(AT_FDCWD, path, 100, 0);
+		assert_string_equal(text, "old");
+		free(text);
+	}
+	assert_string_equal(listing(names, sizeof names), "f taken");
+}
+
+static void
+test_tmpfile_leaves_no_name(void **state)
+{
+	char names[256], name[128];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = io_tmpfile(dir, "x-", O_RDWR, NULL, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_string_equal(listing(names, sizeof names), "");
+	close(fd);
+	/* Asked for a name: none (O_TMPFILE), or the one it reports, 0600. */
+	fd = io_tmpfile(dir, "x-", O_WRONLY, name, sizeof name);
+	assert_true(fd >= 0);
+	if (name[0] == '\0') {
+		assert_string_equal(listing(names, sizeof names), "");
+	} else {
+		assert_int_equal(stat(name, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_non_null(strstr(name, "/.x-"));
+		unlink(name);
+	}
+	close(fd);
+	assert_int_equal(io_tmpfile("/nonexistent", "x-", O_RDWR, NULL, 0),
+	    -1);
+}
+
+static int swept_count;
+
+static void
+swept(void *arg, const char *name)
+{
+	(void)arg;
+	(void)name;
+	swept_count++;
+}
+
+static void
+test_sweep_takes_only_what_matches(void **state)
+{
+	char path[128], names[256];
+	int fd;
+
+	(void)state;
+	write_file(".p-1.tmp", "x", 0600);
+	snprintf(path, sizeof path, "%s/.p-dir.tmp", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file(".p-dir.tmp/inner", "x", 0600);
+	write_file("keep.tmp", "x", 0600);
+	write_file(".p-no", "x", 0600);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	swept_count = 0;
+	io_sweep(fd, ".p-", ".tmp", swept, NULL);
+	close(fd);
+	assert_int_equal(swept_count, 2);
+	assert_string_equal(listing(names, sizeof names), ".p-no keep.tmp");
+}
+
+static void
+test_remove_tree_never_follows_links(void **state)
+{
+	char path[128], outside[128], target[160];
+	int fd;
+
+	(void)state;
+	snprintf(outside, sizeof outside, "%s/outside", dir);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	write_file("outside/precious", "x", 0600);
+	snprintf(path, sizeof path, "%s/tree", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/tree/ro", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file("tree/ro/f", "x", 0600);
+	assert_int_equal(chmod(path, 0500), 0);
+	snprintf(path, sizeof path, "%s/tree/link", dir);
+	snprintf(target, sizeof target, "%s", outside);
+	assert_int_equal(symlink(target, path), 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(io_remove_tree(fd, "tree"), 0);
+	assert_int_equal(io_remove_tree(fd, "tree"), 0);	/* gone: fine */
+	close(fd);
+	snprintf(path, sizeof path, "%s/outside/precious", dir);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_replace_new_file_gets_the_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replace_like_old_keeps_mode_and_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replace_failure_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmpfile_leaves_no_name,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sweep_takes_only_what_matches, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_remove_tree_never_follows_links, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
