@@ -89,8 +89,8 @@ catalog_scan(const char *dir, struct catalog_entry **v, size_t *n)
 }
 
 size_t
-catalog_plan(struct catalog_entry *v, size_t n, int keep, int keep_days, time_t now,
-    const char *dir, catalog_check check, void *arg)
+catalog_plan(struct catalog_entry *v, size_t n, int keep, int keep_days,
+    time_t now, const char *dir, catalog_check check, void *arg)
 {
 	size_t remove = 0;
 

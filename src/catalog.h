@@ -2,8 +2,8 @@
  *
  * Only regular files whose name is exactly polarity-server-backup-
  * YYYYMMDDhhmmss.tgz, with a real date (format_parse_name()), count as
- * archives: nothing else in the folder is ever listed or removed.  The date in the name (local
- * time) is the archive's age.
+ * archives: nothing else in the folder is ever listed or removed.  The
+ * date in the name (local time) is the archive's age.
  */
 #ifndef POLARITY_CATALOG_H
 #define POLARITY_CATALOG_H
@@ -40,8 +40,9 @@ typedef int (*catalog_check)(void *arg, const char *path, char *err,
  * no such rule), and in any case the newest one that CHECK finds sound,
  * looked for from the newest down.  Sets keep and why of each entry.
  * Returns the count to remove. */
-size_t catalog_plan(struct catalog_entry *v, size_t n, int keep, int keep_days,
-    time_t now, const char *dir, catalog_check check, void *arg);
+size_t catalog_plan(struct catalog_entry *v, size_t n, int keep,
+    int keep_days, time_t now, const char *dir, catalog_check check,
+    void *arg);
 
 /* Removes from DIR the archives catalog_plan() does not keep, writing
  * "removed PATH" lines (with DRY_RUN, "would remove PATH", and nothing is

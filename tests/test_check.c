@@ -15,28 +15,20 @@
 
 #include "check.h"
 #include "io.h"
+#include "tmpdir.h"
 #include "seeds.h"
 
-static char dir[64];
 static struct config cfg;
 
 static int
 setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/test_check.XXXXXX");
 	config_init(&cfg);
 	/* The system's own gzip, whatever else is installed. */
 	snprintf(cfg.compressor, sizeof cfg.compressor, "gzip");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_setup(state);
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	return io_remove_tree(AT_FDCWD, dir);
-}
 
 static void
 test_sound_archive_checks_out(void **state)
@@ -121,13 +113,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sound_archive_checks_out,
-		    setup, teardown),
+		    setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_damage_is_the_archives_fault, setup, teardown),
+		    test_damage_is_the_archives_fault, setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_not_damage,
-		    setup, teardown),
+		    setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_members_come_one_by_one,
-		    setup, teardown),
+		    setup, tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

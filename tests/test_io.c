@@ -17,23 +17,9 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "tmpdir.h"
 
-static char dir[64];
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/test_io.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return io_remove_tree(AT_FDCWD, dir);
-}
 
 /* The names in DIR, sorted, space separated, into OUT. */
 static const char *
@@ -231,17 +217,22 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_replace_new_file_gets_the_mode, setup, teardown),
+		    test_replace_new_file_gets_the_mode,
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_replace_like_old_keeps_mode_and_copy, setup, teardown),
+		    test_replace_like_old_keeps_mode_and_copy,
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_replace_failure_changes_nothing, setup, teardown),
+		    test_replace_failure_changes_nothing,
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_tmpfile_leaves_no_name,
-		    setup, teardown),
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_sweep_takes_only_what_matches, setup, teardown),
+		    test_sweep_takes_only_what_matches,
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_remove_tree_never_follows_links, setup, teardown),
+		    test_remove_tree_never_follows_links,
+		    tmpdir_setup, tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,28 +15,20 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "tmpdir.h"
 #include "load.h"
 #include "seeds.h"
 
-static char dir[64];
 static struct config cfg;
 
 static int
 setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/test_load.XXXXXX");
 	config_init(&cfg);
 	snprintf(cfg.compressor, sizeof cfg.compressor, "gzip");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_setup(state);
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	return io_remove_tree(AT_FDCWD, dir);
-}
 
 /* Reads all of FD into a new string. */
 static char *
@@ -136,10 +128,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_reader_gives_the_three_dumps_in_order, setup,
-		    teardown),
+		    test_reader_gives_the_three_dumps_in_order, setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_reader_names_the_stage_that_failed, setup, teardown),
+		    test_reader_names_the_stage_that_failed, setup, tmpdir_teardown),
 		cmocka_unit_test(test_early_load_that_never_started),
 	};
 

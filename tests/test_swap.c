@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "tmpdir.h"
 #include "swap.h"
 
 static char trail[64];
@@ -119,22 +120,7 @@ test_stamp_takes_the_first_free_one(void **state)
 	    "error"), -1);
 }
 
-static char dir[64];
 
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/test_swap.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return io_remove_tree(AT_FDCWD, dir);
-}
 
 /* Makes the folder NAME below DIR holding a file MARK. */
 static void
@@ -212,9 +198,9 @@ main(void)
 		cmocka_unit_test(test_failure_undoes_done_steps_last_first),
 		cmocka_unit_test(test_stamp_takes_the_first_free_one),
 		cmocka_unit_test_setup_teardown(test_folder_exchange_and_undo,
-		    setup, teardown),
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_folder_that_was_not_there,
-		    setup, teardown),
+		    tmpdir_setup, tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
