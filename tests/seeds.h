@@ -20,14 +20,15 @@ seed_path(const char *name, char *out, size_t len)
 	    name);
 }
 
-/* Compresses the seed NAME with gzip into DIR/NAME.gz, written to OUT. */
+/* Compresses the seed NAME with gzip into FOLDER/NAME.gz, whose path
+ * goes to OUT. */
 static inline int
-seed_gzip(const char *dir, const char *name, char *out, size_t len)
+seed_gzip(const char *folder, const char *name, char *out, size_t len)
 {
 	char in[PATH_MAX], cmd[3 * PATH_MAX];
 
 	seed_path(name, in, sizeof in);
-	snprintf(out, len, "%s/%s.gz", dir, name);
+	snprintf(out, len, "%s/%s.gz", folder, name);
 	snprintf(cmd, sizeof cmd, "gzip -c '%s' >'%s'", in, out);
 	return system(cmd) == 0 ? 0 : -1;
 }
