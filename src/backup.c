@@ -20,6 +20,7 @@
 #include "backup.h"
 #include "catalog.h"
 #include "check.h"
+#include "docker.h"
 #include "dotenv.h"
 #include "format.h"
 #include "io.h"
@@ -43,6 +44,7 @@ struct run {
 	const struct config *cfg;
 	struct dotenv env;
 	struct db db;
+	char container[256];	/* where the client programs run; "": here */
 	struct pg pg;
 	struct pg_session sql;
 	struct child dump[NSTAGE];
@@ -245,19 +247,27 @@ static enum backup_result
 connect_db(struct run *r, char *snapshot, size_t slen, char *server,
     size_t svlen, char *client, size_t clen)
 {
-	char num[32];
+	char num[32], why[512];
 	int dump_num, server_num;
 
 	if (dotenv_read(&r->env, r->cfg->env_file, r->err, r->elen) < 0 ||
 	    config_db(&r->db, &r->env, r->cfg->env_file, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
+	if (docker_locate(r->cfg, &r->db, r->container, sizeof r->container,
+	    why, sizeof why, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	r->db.container = r->container[0] ? r->container : NULL;
+	log_detail("reaching the database with %s", why);
 	if (pg_init(&r->pg, r->cfg, &r->db) < 0)
 		return failf(r, "prepare", "pg_dump", errno);
 	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
 	    r->err, r->elen) < 0)
 		return BACKUP_FAILED;
-	log_step("connecting to database '%s' on %s:%s as '%s'",
-	    r->db.database, r->db.host, r->db.port, r->db.user);
+	log_step("connecting to database '%s' on %s:%s as '%s'%s%s%s",
+	    r->db.database, r->db.host, r->db.port, r->db.user,
+	    r->db.container ? " in container '" : "",
+	    r->db.container ? r->db.container : "",
+	    r->db.container ? "'" : "");
 	if (pg_session_open(&r->pg, &r->sql, r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version_num;", num,
 	    sizeof num, r->err, r->elen) < 0 ||
@@ -277,10 +287,17 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 		return BACKUP_FAILED;
 	}
 	if (!pg_dump_can_dump(dump_num, server_num)) {
-		snprintf(r->err, r->elen, "pg_dump %s is older than the "
-		    "server (PostgreSQL %s): install postgresql-client-%d and "
-		    "run again, or give --pg-bindir", client, server,
-		    server_num / 10000);
+		if (r->db.container)
+			snprintf(r->err, r->elen, "pg_dump %s in container "
+			    "'%s' is older than its server (PostgreSQL %s): "
+			    "give --db-container none and a --pg-bindir of "
+			    "version %d or later", client, r->db.container,
+			    server, server_num / 10000);
+		else
+			snprintf(r->err, r->elen, "pg_dump %s is older than "
+			    "the server (PostgreSQL %s): install "
+			    "postgresql-client-%d and run again, or give "
+			    "--pg-bindir", client, server, server_num / 10000);
 		return BACKUP_FAILED;
 	}
 	/* One snapshot for every dump: the sections and the data agree

@@ -8,6 +8,7 @@
  *   [paths]      app_dir env_file backup_dir integrations_dir pg_bindir
  *   [retention]  keep keep_days
  *   [backup]     compressor compress_level nice status_file hook
+ *   [database]   db_container docker
  *
  * Paths left empty are derived from the app directory.  The database
  * settings come from the .env file.
@@ -34,6 +35,9 @@ struct config {
 	char status_file[PATH_MAX];	/* node_exporter textfile; "": none */
 	char hook[4096];		/* command run after a backup ("{}" is
 					 * the archive's path); "": none */
+	char db_container[256];		/* where the server runs: a container
+					 * name, "auto" or "none" */
+	char docker[PATH_MAX];		/* the docker command ("podman") */
 };
 
 /* The configuration file read when --config does not name one. */
@@ -51,6 +55,8 @@ struct db {
 	const char *password;
 	const char *database;
 	const char *sslmode;	/* PGSSLMODE, or NULL */
+	const char *container;	/* the container whose client programs
+				 * reach it (docker.h), or NULL: ours */
 };
 
 /* The names of the .env variables that describe the database, NULL

@@ -58,6 +58,12 @@ usage(FILE *f)
 "  --backup-dir DIR        where archives go (default APP/backups)\n"
 "  --integrations-dir DIR  installed integrations (default APP/integrations)\n"
 "  --pg-bindir DIR         take pg_dump, pg_dumpall and psql from DIR\n"
+"  --db-container NAME|auto|none\n"
+"                          run the PostgreSQL client programs in the\n"
+"                          container NAME (docker exec), here (none), or\n"
+"                          in the container of POLARITY_DB_HOST when that\n"
+"                          name resolves only there (auto, the default)\n"
+"  --docker CMD            the docker command (default docker; podman)\n"
 "  --compressor CMD        gzip-compatible compressor and its options\n"
 "                          (default pigz if installed, else gzip)\n"
 "  --compress-level N      1 (fastest) to 9 (smallest), default 5\n"
@@ -322,6 +328,8 @@ main(int argc, char **argv)
 		{ "backup-dir", required_argument, NULL, O_SETTING },
 		{ "integrations-dir", required_argument, NULL, O_SETTING },
 		{ "pg-bindir", required_argument, NULL, O_SETTING },
+		{ "db-container", required_argument, NULL, O_SETTING },
+		{ "docker", required_argument, NULL, O_SETTING },
 		{ "compressor", required_argument, NULL, O_SETTING },
 		{ "compress-level", required_argument, NULL, O_SETTING },
 		{ "status-file", required_argument, NULL, O_SETTING },

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "docker.h"
 #include "io.h"
 #include "pg.h"
 #include "progress.h"
@@ -39,6 +40,10 @@ pg_init(struct pg *pg, const struct config *c, const struct db *db)
 		rc = spawn_env_add(&pg->envp, "PGPASSWORD", db->password);
 	if (rc == 0)
 		rc = spawn_env_add(&pg->envp, "PGDATABASE", db->database);
+	if (rc == 0 && db->container && db->container[0]) {
+		pg->container = db->container;
+		rc = docker_env_add(&pg->envp);
+	}
 	if (rc == 0 && db->sslmode)
 		rc = spawn_env_add(&pg->envp, "PGSSLMODE", db->sslmode);
 	if (rc == 0)
@@ -61,10 +66,54 @@ pg_free(struct pg *pg)
 	pg->envp = NULL;
 }
 
-static void
-start_failed(const char *prog, char *err, size_t elen)
+/* Starts the client program ARGS[0] (a bare name) with the rest of
+ * ARGS, reading IN and writing OUT: from --pg-bindir or PATH here, or
+ * inside the container through docker exec. */
+static int
+start(struct pg *pg, struct child *c, char *const args[], int in, int out,
+    char *err, size_t elen)
 {
-	snprintf(err, elen, "cannot run '%s': %s", prog, strerror(errno));
+	char path[4096];
+	char *argv[16];
+	struct spawn_cmd cmd;
+	size_t n;
+
+	if (pg->container != NULL) {
+		if (docker_exec_argv(&cmd, pg->cfg, pg->container, pg->envp,
+		    args) < 0) {
+			snprintf(err, elen, "the docker command '%s' cannot "
+			    "be split into words", pg->cfg->docker);
+			return -1;
+		}
+		if (spawn_start(c, cmd.argv, in, out, pg->envp) < 0) {
+			snprintf(err, elen, "cannot run '%s' to reach container "
+			    "'%s': %s", cmd.argv[0], pg->container,
+			    strerror(errno));
+			return -1;
+		}
+		/* Messages name the program inside, not docker. */
+		snprintf(c->name, sizeof c->name, "%s", args[0]);
+		snprintf(c->where, sizeof c->where, " in container '%s'",
+		    pg->container);
+		return 0;
+	}
+	config_pg_program(pg->cfg, args[0], path, sizeof path);
+	argv[0] = path;
+	for (n = 1; args[n] && n + 1 < sizeof argv / sizeof *argv; n++)
+		argv[n] = args[n];
+	argv[n] = NULL;
+	if (spawn_start(c, argv, in, out, pg->envp) < 0) {
+		snprintf(err, elen, "cannot run '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+pg_where(const struct pg *pg)
+{
+	return pg->container;
 }
 
 long
@@ -88,21 +137,19 @@ int
 pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
     size_t tlen, char *err, size_t elen)
 {
-	char path[4096], out[512];
-	char *argv[] = { path, "--version", NULL };
+	char out[512];
+	char *argv[] = { (char *)(uintptr_t)prog, "--version", NULL };
 	struct child c;
 	int p[2];
 	ssize_t n;
 	int major = 0, minor = 0;
 	const char *s;
 
-	config_pg_program(pg->cfg, prog, path, sizeof path);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (spawn_start(&c, argv, -1, p[1], pg->envp) < 0) {
-		start_failed(path, err, elen);
+	if (start(pg, &c, argv, -1, p[1], err, elen) < 0) {
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -129,8 +176,8 @@ pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
 	}
 	if (s == NULL || major <= 0) {
 		out[strcspn(out, "\n")] = '\0';
-		snprintf(err, elen, "cannot understand the version of '%s': "
-		    "'%s'", path, out);
+		snprintf(err, elen, "cannot understand the version of '%s'%s: "
+		    "'%s'", prog, c.where, out);
 		return -1;
 	}
 	/* Before 10 the second number was part of the major version. */
@@ -142,16 +189,14 @@ pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
 int
 pg_session_open(struct pg *pg, struct pg_session *s, char *err, size_t elen)
 {
-	char path[4096];
 	/* -X: no ~/.psqlrc; -A -t: bare values; ON_ERROR_STOP: an error
 	 * ends psql, so that we see it as an exit status. */
-	char *argv[] = { path, "-X", "-A", "-t", "-q", "--no-password",
+	char *argv[] = { "psql", "-X", "-A", "-t", "-q", "--no-password",
 		"-v", "ON_ERROR_STOP=1", NULL };
 	int in[2], out[2];
 
 	memset(s, 0, sizeof *s);
 	s->to = s->from = -1;
-	config_pg_program(pg->cfg, "psql", path, sizeof path);
 	if (pipe2(in, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
@@ -162,8 +207,7 @@ pg_session_open(struct pg *pg, struct pg_session *s, char *err, size_t elen)
 		close(in[1]);
 		return -1;
 	}
-	if (spawn_start(&s->c, argv, in[0], out[1], pg->envp) < 0) {
-		start_failed(path, err, elen);
+	if (start(pg, &s->c, argv, in[0], out[1], err, elen) < 0) {
 		close(in[0]);
 		close(in[1]);
 		close(out[0]);
@@ -324,35 +368,24 @@ int
 pg_dump_start(struct pg *pg, struct child *c, const char *section,
     const char *snapshot, int out, char *err, size_t elen)
 {
-	char path[4096], sec[64], snap[128];
-	char *argv[] = { path, "--no-password", sec, snap, NULL };
+	char sec[64], snap[128];
+	char *argv[] = { "pg_dump", "--no-password", sec, snap, NULL };
 
-	config_pg_program(pg->cfg, "pg_dump", path, sizeof path);
 	snprintf(sec, sizeof sec, "--section=%s", section);
 	snprintf(snap, sizeof snap, "--snapshot=%s", snapshot);
-	if (spawn_start(c, argv, -1, out, pg->envp) < 0) {
-		start_failed(path, err, elen);
-		return -1;
-	}
-	return 0;
+	return start(pg, c, argv, -1, out, err, elen);
 }
 
 int
 pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
     size_t elen)
 {
-	char path[4096], db[1024];
-	char *argv[] = { path, "--roles-only", "--no-role-passwords",
+	char db[1024];
+	char *argv[] = { "pg_dumpall", "--roles-only", "--no-role-passwords",
 		"--no-password", "-l", db, NULL };
 
 	snprintf(db, sizeof db, "%s", pg->database);
-
-	config_pg_program(pg->cfg, "pg_dumpall", path, sizeof path);
-	if (spawn_start(c, argv, -1, out, pg->envp) < 0) {
-		start_failed(path, err, elen);
-		return -1;
-	}
-	return 0;
+	return start(pg, c, argv, -1, out, err, elen);
 }
 
 int
@@ -475,18 +508,15 @@ int
 pg_load_start(struct pg *pg, struct child *c, int in, int *to, char *err,
     size_t elen)
 {
-	char path[4096];
-	char *argv[] = { path, "-X", "-q", "--no-password", "-v",
+	char *argv[] = { "psql", "-X", "-q", "--no-password", "-v",
 		"ON_ERROR_STOP=1", NULL };
 	int p[2] = { in, -1 };
 
-	config_pg_program(pg->cfg, "psql", path, sizeof path);
 	if (in < 0 && pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (spawn_start(c, argv, p[0], -1, pg->envp) < 0) {
-		start_failed(path, err, elen);
+	if (start(pg, c, argv, p[0], -1, err, elen) < 0) {
 		if (in < 0) {
 			close(p[0]);
 			close(p[1]);

@@ -19,7 +19,11 @@ struct pg {
 	const struct config *cfg;
 	char **envp;		/* the children's environment */
 	const char *database;
+	const char *container;	/* run the programs in it, or NULL */
 };
+
+/* The container the programs run in (DB's container), or NULL. */
+const char *pg_where(const struct pg *pg);
 
 /* Builds the environment for talking to DB.  Returns 0, or -1 with errno
  * set.  pg_free() releases it. */

@@ -15,6 +15,7 @@
 
 #include "catalog.h"
 #include "check.h"
+#include "docker.h"
 #include "dotenv.h"
 #include "format.h"
 #include "io.h"
@@ -45,6 +46,7 @@ struct restore {
 	struct unpacked u;
 	struct dotenv live_env, arch_env;
 	struct db live, arch;
+	char live_container[256];	/* where live's clients run; "": here */
 	int have_live_env;
 	struct pg pg;			/* the maintenance connection */
 	struct pg_session sql;
@@ -179,17 +181,26 @@ static enum restore_result
 prepare(struct restore *r)
 {
 	enum restore_result res;
+	char why[512];
 	int rc;
 
 	if ((res = read_envs(r)) != RESTORE_OK)
 		return res;
+	if (docker_locate(r->cfg, &r->live, r->live_container,
+	    sizeof r->live_container, why, sizeof why, r->err, r->elen) < 0)
+		return RESTORE_FAILED;
+	r->live.container = r->live_container[0] ? r->live_container : NULL;
+	log_detail("reaching the database with %s", why);
 	if (strlen(r->arch.database) > 63 ||
 	    pg_quote_ident(r->arch.database, r->qtarget, sizeof r->qtarget) < 0)
 		return failf(r, "the archive's database name is too long"),
 		    RESTORE_BAD_ARCHIVE;
 	snprintf(r->target, sizeof r->target, "%s", r->arch.database);
-	log_step("connecting to %s:%s as '%s'", r->live.host, r->live.port,
-	    r->live.user);
+	log_step("connecting to %s:%s as '%s'%s%s%s", r->live.host,
+	    r->live.port, r->live.user,
+	    r->live.container ? " in container '" : "",
+	    r->live.container ? r->live.container : "",
+	    r->live.container ? "'" : "");
 	if (pg_init(&r->pg, r->cfg, &r->live) < 0)
 		return failf(r, "out of memory");
 	if (pgadmin_connect(&r->pg, &r->sql, r->err, r->elen) < 0 ||
@@ -428,9 +439,15 @@ check_connection(struct restore *r)
 {
 	struct pg pg;
 	struct pg_session s;
-	char err[1024];
+	struct db arch = r->arch;
+	char err[1024], container[256], why[512];
 
-	if (pg_init(&pg, r->cfg, &r->arch) < 0)
+	/* The restored settings may name another server: find it anew. */
+	if (docker_locate(r->cfg, &arch, container, sizeof container, why,
+	    sizeof why, err, sizeof err) < 0)
+		goto failed;
+	arch.container = container[0] ? container : NULL;
+	if (pg_init(&pg, r->cfg, &arch) < 0)
 		return;
 	if (pg_session_open(&pg, &s, err, sizeof err) == 0 &&
 	    pg_session_query(&s, "SELECT 1;", NULL, 0, err, sizeof err) == 0) {
@@ -439,6 +456,7 @@ check_connection(struct restore *r)
 		return;
 	}
 	pg_free(&pg);
+failed:
 	log_warn("THE RESTORED SETTINGS DO NOT CONNECT: %s", err);
 	fprintf(r->report, "WARNING: with the restored .env settings the "
 	    "database does not accept a connection:\n  %s\nFix the role or "

@@ -68,6 +68,7 @@ set_name(struct child *c, const char *argv0)
 	const char *base = strrchr(argv0, '/');
 
 	snprintf(c->name, sizeof c->name, "%s", base ? base + 1 : argv0);
+	c->where[0] = '\0';
 }
 
 /* Whether PATH names an executable regular file. */
@@ -372,11 +373,11 @@ describe(struct child *c, char *msg, size_t len)
 	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
 		return 0;
 	if (WIFSIGNALED(c->status))
-		n = snprintf(msg, len, "'%s' was killed by signal %d", c->name,
-		    WTERMSIG(c->status));
+		n = snprintf(msg, len, "'%s'%s was killed by signal %d",
+		    c->name, c->where, WTERMSIG(c->status));
 	else
-		n = snprintf(msg, len, "'%s' exited with status %d", c->name,
-		    WEXITSTATUS(c->status));
+		n = snprintf(msg, len, "'%s'%s exited with status %d",
+		    c->name, c->where, WEXITSTATUS(c->status));
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	spawn_stderr(c, err, sizeof err);

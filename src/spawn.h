@@ -23,6 +23,7 @@
 struct child {
 	pid_t pid;		/* 0 once reaped (or never started) */
 	char name[32];		/* basename of argv[0], for messages */
+	char where[128];	/* " in container 'X'" when it runs there */
 	int errfd;		/* memory file with the child's stderr, or -1 */
 	int status;		/* wait status, valid once reaped */
 };
@@ -60,7 +61,8 @@ int spawn_poll(struct child *c);
 /* Waits for C to end.  Returns 0 when it exited with status 0.  Otherwise
  * returns -1 and writes one line to MSG (LEN bytes) that names the
  * program, how it ended and the first error line it printed, e.g.
- * "'pg_dump' exited with status 1: pg_dump: error: ...". */
+ * "'pg_dump' exited with status 1: pg_dump: error: ...", or
+ * "'pg_dump' in container 'X' exited ..." when WHERE says so. */
 int spawn_wait(struct child *c, char *msg, size_t len);
 
 /* Waits for all N children.  Returns 0 when all succeeded, otherwise -1

@@ -29,7 +29,7 @@ static const char fake_psql[] =
 static inline void
 fake_open(char *dir, struct config *c, struct pg *pg, struct pg_session *s)
 {
-	static struct db db = { "h", "5432", "u", "secret", "d", NULL };
+	static struct db db = { "h", "5432", "u", "secret", "d", NULL, NULL };
 	char path[PATH_MAX], err[256];
 	FILE *f;
 

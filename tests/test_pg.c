@@ -27,7 +27,7 @@ test_environment_carries_the_connection(void **state)
 {
 	struct config c;
 	struct db db = { "db.example", "6543", "polarity", "p a;ss$",
-		"polarity", "require" };
+		"polarity", "require", NULL };
 	struct pg pg;
 
 	(void)state;
@@ -59,7 +59,7 @@ static void
 test_no_sslmode_unless_set(void **state)
 {
 	struct config c;
-	struct db db = { "h", "1", "u", "", "d", NULL };
+	struct db db = { "h", "1", "u", "", "d", NULL, NULL };
 	struct pg pg;
 
 	(void)state;
