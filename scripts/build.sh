@@ -1,6 +1,7 @@
 #!/bin/bash
 # scripts/build.sh - install what the build and the tests need (Debian 12,
-# as root), then configure and build in the source tree.
+# as root), then configure and build in the source tree.  docker.io is
+# for the tests of a database in a container (tests/container.sh).
 #
 #   scripts/build.sh [CONFIGURE-OPTIONS...]
 set -euo pipefail
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libinih-dev
 libcmocka-dev libssl-dev postgresql postgresql-client pigz gzip tar
-util-linux bsdutils valgrind systemd isal"
+util-linux bsdutils valgrind systemd isal docker.io procps"
 
 missing=
 for p in $PACKAGES; do

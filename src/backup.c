@@ -532,6 +532,8 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 out:
 	if (res != BACKUP_OK && io_stop_signal != 0)
 		res = BACKUP_INTERRUPTED;
+	if (res == BACKUP_FAILED && r.db.container)
+		docker_explain(c, r.db.container, err, elen);
 	teardown(&r);
 	return res;
 }

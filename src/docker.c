@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docker.h"
@@ -157,6 +158,42 @@ docker_pick(const char *list, const char *host, char *name, size_t len)
 		p += l + (p[l] == '\n');
 	}
 	return found;
+}
+
+void
+docker_explain(const struct config *c, const char *name, char *err,
+    size_t elen)
+{
+	char *const args[] = { "inspect", "--format", "{{.State.Running}}",
+		(char *)(uintptr_t)name, NULL };
+	char out[64], derr[512], **envp;
+	size_t n = strlen(err);
+	int rc;
+
+	envp = spawn_env();
+	if (envp == NULL || docker_env_add(&envp) < 0) {
+		spawn_env_free(envp);
+		return;
+	}
+	/* A container being stopped ends its execs a moment before docker
+	 * says it stopped: ask again for a second while it says running. */
+	for (int i = 0; i < 6; i++) {
+		rc = docker_query(c, args, envp, out, sizeof out, derr,
+		    sizeof derr);
+		if (rc < 0 || strncmp(out, "true", 4) != 0)
+			break;
+		if (i < 5)
+			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	}
+	spawn_env_free(envp);
+	if (n >= elen)
+		return;
+	if (rc < 0)
+		snprintf(err + n, elen - n, "; container '%s' is gone (docker "
+		    "inspect: %s)", name, derr);
+	else if (strncmp(out, "true", 4) != 0)
+		snprintf(err + n, elen - n, "; container '%s' is not running: "
+		    "see 'docker ps -a' and 'docker logs %s'", name, name);
 }
 
 /* Whether HOST resolves on this host. */

@@ -54,6 +54,11 @@ int docker_exec_argv(struct spawn_cmd *out, const struct config *c,
 int docker_query(const struct config *c, char *const args[],
     char *const envp[], char *out, size_t olen, char *err, size_t elen);
 
+/* After a failure in the container NAME: when it no longer runs, adds
+ * that to the message ERR (ELEN bytes in all), with where to look. */
+void docker_explain(const struct config *c, const char *name, char *err,
+    size_t elen);
+
 /* Finds in the output of
  *   docker ps --format '{{.Names}}\t{{.Label "com.docker.compose.service"}}'
  * (LIST) the container named HOST, else the first whose compose service

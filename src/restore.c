@@ -640,6 +640,8 @@ restore_run(const struct config *c, const char *path,
 	res = run(&r, o);
 	if (res == RESTORE_FAILED && io_stop_signal)
 		res = RESTORE_INTERRUPTED;
+	if (res == RESTORE_FAILED && r.live.container)
+		docker_explain(c, r.live.container, err, elen);
 	teardown(&r);
 	fclose(r.report);
 	snprintf(report, rlen, "%s", rep ? rep : "");
