@@ -21,6 +21,7 @@
 #include "catalog.h"
 #include "check.h"
 #include "docker.h"
+#include "doctor.h"
 #include "dotenv.h"
 #include "format.h"
 #include "io.h"
@@ -482,6 +483,8 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		res = BACKUP_FAILED;
 		goto out;
 	}
+	if (doctor_preflight(c, err, elen) < 0)
+		goto out;
 	if ((res = connect_db(&r, snapshot, sizeof snapshot, server,
 	    sizeof server, client, sizeof client)) != BACKUP_OK)
 		goto out;

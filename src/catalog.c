@@ -168,23 +168,6 @@ catalog_prune(const char *dir, int keep, int keep_days, int dry_run,
 	return rc < 0 ? -1 : (int)gone;
 }
 
-/* Writes S as a JSON string. */
-static void
-json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* T in local time, as ISO 8601 or with a space for people. */
 static void
 local_time(time_t t, char *out, size_t len, int iso)
@@ -208,9 +191,9 @@ catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 		snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
 		fputs(i ? ",\n {" : "\n {", f);
 		fputs("\"archive\": ", f);
-		json_string(f, v[i].name);
+		io_json_string(f, v[i].name);
 		fputs(", \"path\": ", f);
-		json_string(f, path);
+		io_json_string(f, path);
 		fprintf(f, ", \"created\": \"%s\", \"created_unix\": %lld, "
 		    "\"size\": %lld, \"verified\": %s", when,
 		    (long long)v[i].when, (long long)v[i].size,
@@ -218,7 +201,7 @@ catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 		    "false");
 		if (v[i].verified == 0) {
 			fputs(", \"error\": ", f);
-			json_string(f, v[i].error);
+			io_json_string(f, v[i].error);
 		}
 		fputs("}", f);
 	}

@@ -311,3 +311,19 @@ io_remove_tree(int at, const char *name)
 	closedir(d);
 	return unlinkat(at, name, AT_REMOVEDIR);
 }
+
+void
+io_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}

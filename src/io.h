@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -84,5 +85,8 @@ void io_sweep(int dirfd, const char *prefix, const char *suffix,
  * never following a symbolic link.  Returns 0 (also when NAME does not
  * exist), or -1 with errno set. */
 int io_remove_tree(int at, const char *name);
+
+/* Writes S to F as a JSON string, quoted and escaped. */
+void io_json_string(FILE *f, const char *s);
 
 #endif

@@ -15,6 +15,7 @@
 #include "catalog.h"
 #include "check.h"
 #include "config.h"
+#include "doctor.h"
 #include "restore.h"
 #include "io.h"
 #include "log.h"
@@ -39,6 +40,7 @@ usage(FILE *f)
 "       polarity [OPTIONS] verify ARCHIVE\n"
 "       polarity [OPTIONS] list [--verify] [--json]\n"
 "       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
+"       polarity [OPTIONS] doctor [--json]\n"
 "\n"
 "backup   write the database, .env file and integrations into\n"
 "         BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz; with\n"
@@ -50,6 +52,8 @@ usage(FILE *f)
 "list     the archives, newest first (--verify checks each one)\n"
 "prune    remove all but the N newest archives and those younger than\n"
 "         D days; never the newest that verifies\n"
+"doctor   check what a backup would use, one line each; exit 0 when a\n"
+"         backup would succeed; change nothing\n"
 "\n"
 "Options (before the command):\n"
 "  --config FILE           settings file (default " CONFIG_FILE ")\n"
@@ -119,6 +123,23 @@ sane_fds(void)
 	while (fd >= 0 && fd <= 2);
 	if (fd > 2)
 		close(fd);
+}
+
+static int
+run_doctor(const struct config *c, int json)
+{
+	struct doctor d;
+	int failed = doctor_run(c, &d);
+
+	if (json)
+		doctor_json(stdout, &d);
+	else
+		doctor_print(stdout, &d);
+	if (fflush(stdout) != 0) {
+		log_error("cannot write the report: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
 static int
@@ -352,6 +373,7 @@ main(int argc, char **argv)
 		{ "verify", 0, 1 },
 		{ "list", F_VERIFY | F_JSON, 0 },
 		{ "prune", F_KEEP | F_DRY, 0 },
+		{ "doctor", F_JSON, 0 },
 	};
 	struct config cfg;
 	struct cmd_opts co;
@@ -446,7 +468,9 @@ main(int argc, char **argv)
 		return run_verify(&cfg, co.arg);
 	case 3:
 		return run_list(&cfg, co.verify, co.json);
-	default:
+	case 4:
 		return run_prune(&cfg, co.dry_run);
+	default:
+		return run_doctor(&cfg, co.json);
 	}
 }

@@ -85,3 +85,29 @@ fail:
 	    strerror(errno));
 	return -1;
 }
+
+int
+status_read(const char *path, struct status *s, time_t *last_ok)
+{
+	char *text = io_slurp(AT_FDCWD, path, 1 << 20, 0);
+	double end, ok, dur, good, size;
+
+	if (text == NULL)
+		return -1;
+	end = previous(text, M "last_run_timestamp_seconds");
+	ok = previous(text, M "last_run_success");
+	dur = previous(text, M "last_run_duration_seconds");
+	good = previous(text, M "last_success_timestamp_seconds");
+	size = previous(text, M "last_success_size_bytes");
+	free(text);
+	if (end < 0 || ok < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	s->end = (time_t)end;
+	s->ok = ok > 0;
+	s->duration = dur < 0 ? 0 : dur;
+	s->size = s->ok && size > 0 ? (long long)size : 0;
+	*last_ok = good < 0 ? 0 : (time_t)good;
+	return 0;
+}

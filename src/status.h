@@ -23,4 +23,10 @@ struct status {
 int status_write(const char *path, const struct status *s, char *err,
     size_t len);
 
+/* Reads the status file PATH back: the last run into S (its size only
+ * when it succeeded) and when the last success ended into *LAST_OK (0:
+ * never).  Returns 0, or -1 with errno set (EINVAL: not a status file of
+ * ours). */
+int status_read(const char *path, struct status *s, time_t *last_ok);
+
 #endif

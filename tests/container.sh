@@ -194,10 +194,73 @@ grep -q -- "--db-container" "$WORK/err" || fail "the message does not name --db-
 [ "$(backup_dir_contents "$WORK/app/backups")" = "$before" ] || fail "something was written"
 ok "an unresolvable host without a container: one line, nothing written"
 
-# 6. The container stops in the middle of a backup: nothing is left and
+# 6. doctor: healthy in container mode; then each first problem.
+stock_env
+run_polarity doctor
+expect 0 ""
+grep -q "^ok    database      reached with the client programs of container '$C'" "$WORK/out" ||
+	fail "doctor does not say it uses the container: $(cat "$WORK/out")"
+grep -q "^ok    client        pg_dump [0-9.]* in container '$C'" "$WORK/out" || fail "doctor: client"
+grep -q "^ok    server        PostgreSQL" "$WORK/out" || fail "doctor: server"
+grep -q "^a backup would succeed$" "$WORK/out" || fail "doctor: verdict"
+ok "doctor on a healthy container set-up exits 0"
+
+stock_env "$C" polarity
+sed -i "s/^POLARITY_DB_PASSWORD=.*/POLARITY_DB_PASSWORD=wrong/" "$WORK/app/.env"
+run_polarity doctor
+expect 1 ""
+grep -q "^FAIL  server .*password authentication failed" "$WORK/out" || fail "doctor: wrong password: $(cat "$WORK/out")"
+grep -q "^a backup would fail: server: " "$WORK/out" || fail "doctor: verdict for the password"
+ok "doctor names a wrong password"
+
+stock_env nosuch-db-host.invalid
+run_polarity doctor --json
+expect 1 ""
+grep -q '"ok": false' "$WORK/out" || fail "doctor --json: ok"
+grep -q '{"check": "database", "state": "fail", "text": "POLARITY_DB_HOST .nosuch-db-host.invalid. resolves nowhere' "$WORK/out" ||
+	fail "doctor --json: the unresolvable host: $(cat "$WORK/out")"
+ok "doctor --json names an unresolvable host"
+
+stock_env
+mv "$WORK/app/integrations" "$WORK/integrations.away"
+run_polarity doctor
+expect 1 ""
+grep -q "^FAIL  integrations  cannot read integrations directory '$WORK/app/integrations'" "$WORK/out" ||
+	fail "doctor: missing integrations: $(cat "$WORK/out")"
+mv "$WORK/integrations.away" "$WORK/app/integrations"
+ok "doctor names a missing integrations folder"
+
+# The platform container reads its integrations from another folder:
+# doctor says which --integrations-dir to give, backup refuses.
+if docker inspect polarity_platform >/dev/null 2>&1; then
+	echo "# a container polarity_platform exists already: not touched" >&2
+else
+	mkdir -p "$WORK/elsewhere"
+	docker run -d --name polarity_platform --network "$NET" \
+		-v /usr:/usr:ro -v "$WORK/elsewhere:/app/polarity-server/integrations" \
+		"$DOCKER_IMAGE" sleep 600 >/dev/null || fail "cannot start polarity_platform"
+	DOCKER_MADE+=(polarity_platform)
+	run_polarity doctor
+	expect 1 ""
+	grep -q "^FAIL  platform      container 'polarity_platform' mounts its integrations from '$WORK/elsewhere', not '$WORK/app/integrations': give --integrations-dir $WORK/elsewhere" "$WORK/out" ||
+		fail "doctor: platform mount: $(cat "$WORK/out")"
+	before=$(backup_dir_contents "$WORK/app/backups")
+	run_polarity backup
+	expect 1 "give --integrations-dir $WORK/elsewhere"
+	[ "$(backup_dir_contents "$WORK/app/backups")" = "$before" ] || fail "a refused backup wrote something"
+	run_polarity --integrations-dir "$WORK/elsewhere" doctor
+	expect 0 ""
+	grep -q "^ok    platform      container 'polarity_platform' mounts its integrations from '$WORK/elsewhere'" "$WORK/out" ||
+		fail "doctor: platform mount agreed: $(cat "$WORK/out")"
+	docker rm -f polarity_platform >/dev/null
+	ok "a platform container that mounts integrations from elsewhere: doctor and backup say which folder"
+fi
+
+# 7. The container stops in the middle of a backup: nothing is left and
 # the message says what happened.  A lock held by another session keeps
 # pg_dump waiting inside, so the stop lands mid-dump.
 stock_env
+before=$(backup_dir_contents "$WORK/app/backups")
 hold_lock
 set +e
 "$POLARITY" --app-dir "$WORK/app" -q backup >"$WORK/out" 2>"$WORK/err" &
