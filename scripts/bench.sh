@@ -2,7 +2,7 @@
 # scripts/bench.sh - how fast backup and restore are, next to what
 # PostgreSQL itself and a plain shell script manage on the same data.
 #
-#   scripts/bench.sh [--scale S] [--runs N] [--json FILE]
+#   scripts/bench.sh [--scale S] [--runs N] [--json FILE] [--no-container]
 #
 # Builds (scripts/build.sh), starts a throwaway PostgreSQL server, makes a
 # Polarity-like data set the same on every run (at scale 1 a database of
@@ -12,15 +12,20 @@
 # resident memory of the polarity process itself (not its children) at
 # the full and a quarter scale.  Prints a table and writes one JSON object
 # (default bench.json).  Figures, not assertions: the machine is shared.
+# Unless --no-container, backup and restore run once more each way with
+# the client programs in a container on the host's network (docker exec,
+# --db-container), against the same server and data: what container mode
+# costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCALE=1 RUNS=3 JSON=bench.json
+SCALE=1 RUNS=3 JSON=bench.json CONTAINER=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scale) SCALE=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
 	--json) JSON=$2; shift 2 ;;
-	*) echo "usage: scripts/bench.sh [--scale S] [--runs N] [--json FILE]" >&2; exit 2 ;;
+	--no-container) CONTAINER=0; shift ;;
+	*) echo "usage: scripts/bench.sh [--scale S] [--runs N] [--json FILE] [--no-container]" >&2; exit 2 ;;
 	esac
 done
 scripts/build.sh >/dev/null
@@ -165,6 +170,40 @@ say "ours: polarity restore --yes (full verification included)"
 ours_restore=$(timed ours_restore_run)
 AFTER=
 
+# Container mode: the same server, its client programs in a container on
+# the host's network, reached through docker exec.
+c_rows= c_json=
+if [ "$CONTAINER" = 1 ]; then
+	. tests/lib-docker.sh
+	docker_up
+	docker_image
+	CB=polarity_bench_client_$$
+	docker run -d --name "$CB" --network host -v /usr:/usr:ro -v /etc:/etc:ro \
+		"$DOCKER_IMAGE" sleep infinity >/dev/null
+	DOCKER_MADE+=("$CB")
+	say "floor_backup through docker exec: pg_dump > /dev/null"
+	floor_backup_c=$(timed docker exec -i -e PGHOST -e PGPORT -e PGUSER \
+		-e PGPASSWORD -e PGDATABASE "$CB" pg_dump -d polarity)
+	ours_backup_c_run() { "$POLARITY" -q --app-dir "$WORK/app" --db-container "$CB" backup; }
+	AFTER='ls "$B"/*.tgz | head -n -1 | xargs -r rm -f'
+	say "ours in container mode: polarity --db-container backup"
+	ours_backup_c=$(timed ours_backup_c_run)
+	AFTER=
+	archive=$(ls "$B"/*.tgz | tail -n 1)
+	ours_restore_c_run() { "$POLARITY" -q --app-dir "$WORK/app" --db-container "$CB" restore --yes "$archive"; }
+	AFTER=drop_kept
+	say "ours in container mode: polarity --db-container restore --yes"
+	ours_restore_c=$(timed ours_restore_c_run)
+	AFTER=
+	c_rows=$(cat <<EOF2
+floor_backup_docker $(printf '%8.2f' "$floor_backup_c")   $(printf '%4.2f' "$(awk -v a="$floor_backup_c" -v b="$floor_backup" 'BEGIN { printf "%.2f", a / b }')")   docker exec pg_dump > /dev/null
+ours_backup_docker  $(printf '%8.2f' "$ours_backup_c")   $(printf '%4.2f' "$(awk -v a="$ours_backup_c" -v b="$ours_backup" 'BEGIN { printf "%.2f", a / b }')")   x ours_backup: polarity --db-container backup
+ours_restore_docker $(printf '%8.2f' "$ours_restore_c")   $(printf '%4.2f' "$(awk -v a="$ours_restore_c" -v b="$ours_restore" 'BEGIN { printf "%.2f", a / b }')")   x ours_restore: polarity --db-container restore
+EOF2
+)
+	c_json=", \"floor_backup_docker_s\": $floor_backup_c, \"ours_backup_docker_s\": $ours_backup_c, \"ours_restore_docker_s\": $ours_restore_c"
+fi
+
 say "peak RSS of the polarity process"
 rss_backup_full=$(peak_rss -q --app-dir "$WORK/app" backup)
 rss_restore_full=$(peak_rss -q --app-dir "$WORK/app" restore --yes "$archive")
@@ -194,6 +233,7 @@ naive_backup        $(printf '%8.2f' "$naive_backup")   $(printf '%4.2f' "$(rati
 ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive)
 floor_restore       $(printf '%8.2f' "$floor_restore")   1.00   psql -f plain.sql
 ours_restore        $(printf '%8.2f' "$ours_restore")   $(printf '%4.2f' "$(ratio "$ours_restore" "$floor_restore")")   polarity restore --yes
+$c_rows
 
 archive             $((archive_size / 1048576)) MiB, $(ratio "$archive_size" "$gzip6_size") x gzip -6 of the same content ($((gzip6_size / 1048576)) MiB)
 peak RSS (polarity) backup $((rss_backup_full / 1024)) MiB at scale $SCALE, $((rss_backup_quarter / 1024)) MiB at scale $quarter
@@ -208,6 +248,6 @@ cat >"$JSON" <<EOF2
  "gzip6_bytes": $gzip6_size, "rss_backup_kib": $rss_backup_full,
  "rss_backup_quarter_kib": $rss_backup_quarter,
  "rss_restore_kib": $rss_restore_full,
- "rss_restore_quarter_kib": $rss_restore_quarter}
+ "rss_restore_quarter_kib": $rss_restore_quarter$c_json}
 EOF2
 say "written $JSON"
