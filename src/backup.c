@@ -49,6 +49,7 @@ struct run {
 	struct pg pg;
 	struct pg_session sql;
 	struct child dump[NSTAGE];
+	int dumps_open;		/* dumps started and not yet seen to succeed */
 	int stage_fd[NSTAGE];
 	struct child zip;
 	int zip_in;		/* our end of the pipe to the compressor */
@@ -215,6 +216,13 @@ teardown(struct run *r)
 	r->zip_in = -1;
 	if (r->zip.pid > 0)
 		kill(r->zip.pid, SIGTERM);
+	/* Stopping docker exec does not stop a pg_dump in the container:
+	 * end its sessions on the server, so that it ends and lets go of
+	 * its locks now rather than once it has dumped everything. */
+	if (r->dumps_open > 0 && pg_where(&r->pg) != NULL &&
+	    pg_end_own_sessions(&r->pg, ignored, sizeof ignored) < 0)
+		log_detail("cannot end the dumps' sessions: %s", ignored);
+	r->dumps_open = 0;
 	for (int i = 0; i < NSTAGE; i++)
 		if (r->dump[i].pid > 0)
 			kill(r->dump[i].pid, SIGTERM);
@@ -334,6 +342,7 @@ start_dumps(struct run *r, const char *snapshot)
 			    r->err, r->elen);
 		if (rc < 0)
 			return BACKUP_FAILED;
+		r->dumps_open++;
 	}
 	return BACKUP_OK;
 }
@@ -351,6 +360,31 @@ archive_failed(struct run *r, struct archive *a)
 	}
 	snprintf(r->err, r->elen, "%s", a->err);
 	return BACKUP_FAILED;
+}
+
+/* Whether the dump staged in FD ends as pg_dump and pg_dumpall end a
+ * whole one ("-- PostgreSQL database [cluster] dump complete", then at
+ * most a line or two).  An exit status alone is not enough: a docker
+ * client stopped by SIGTERM exits with 0 while its program still runs. */
+static int
+dump_complete(int fd)
+{
+	char tail[1024];
+	struct stat st;
+	off_t at;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	at = st.st_size > (off_t)sizeof tail - 1 ?
+	    st.st_size - (off_t)sizeof tail + 1 : 0;
+	do
+		n = pread(fd, tail, sizeof tail - 1, at);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	tail[n] = '\0';
+	return memmem(tail, (size_t)n, " dump complete\n", 15) != NULL;
 }
 
 /* Waits for the dumps to end, showing on a terminal how much they wrote.
@@ -415,6 +449,16 @@ write_archive(struct run *r, const char *top, const char *server,
 			archive_close(&a);
 			return BACKUP_FAILED;
 		}
+		if (!dump_complete(r->stage_fd[i])) {
+			progress_end();
+			archive_close(&a);
+			snprintf(r->err, r->elen, "'%s'%s exited with status 0 "
+			    "but its dump (%s) is not complete",
+			    r->dump[i].name, r->dump[i].where,
+			    format_dump_member[i]);
+			return BACKUP_FAILED;
+		}
+		r->dumps_open--;
 		if (fstat(r->stage_fd[i], &st) < 0) {
 			archive_close(&a);
 			return failf(r, "read the staged",

@@ -46,8 +46,15 @@ pg_init(struct pg *pg, const struct config *c, const struct db *db)
 	}
 	if (rc == 0 && db->sslmode)
 		rc = spawn_env_add(&pg->envp, "PGSSLMODE", db->sslmode);
-	if (rc == 0)
-		rc = spawn_env_add(&pg->envp, "PGAPPNAME", "polarity-backup");
+	/* In a container our programs outlive a docker exec that is
+	 * stopped; a name of this run's own lets pg_end_own_sessions()
+	 * find their sessions. */
+	if (rc == 0) {
+		char app[64];
+		snprintf(app, sizeof app, pg->container ? "polarity-backup.%ld"
+		    : "polarity-backup", (long)getpid());
+		rc = spawn_env_add(&pg->envp, "PGAPPNAME", app);
+	}
 	/* An unreachable server must not hang a cron job forever. */
 	if (rc == 0)
 		rc = spawn_env_add(&pg->envp, "PGCONNECT_TIMEOUT", "15");
@@ -386,6 +393,23 @@ pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
 
 	snprintf(db, sizeof db, "%s", pg->database);
 	return start(pg, c, argv, -1, out, err, elen);
+}
+
+int
+pg_end_own_sessions(struct pg *pg, char *err, size_t elen)
+{
+	struct pg_session s;
+	char n[32];
+
+	if (pg_session_open(pg, &s, err, elen) < 0 ||
+	    pg_session_query(&s, "SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE application_name = "
+	    "current_setting('application_name') AND pid <> "
+	    "pg_backend_pid();", n, sizeof n, err, elen) < 0)
+		return -1;
+	if (pg_session_close(&s, err, elen) < 0)
+		return -1;
+	return (int)pg_number(n);
 }
 
 int

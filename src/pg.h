@@ -93,6 +93,13 @@ int pg_dump_start(struct pg *pg, struct child *c, const char *section,
 int pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
     size_t elen);
 
+/* Ends, on the server, every session of this run but the one it opens
+ * for that: in a container, docker exec leaves the programs it started
+ * running when it is stopped, and a pg_dump would keep its locks until it
+ * finished.  In a container each run's sessions carry a name of their own
+ * (polarity-backup.PID).  Returns the count ended, or -1. */
+int pg_end_own_sessions(struct pg *pg, char *err, size_t elen);
+
 /* Points the children at the database NAME instead.  Returns 0 or -1. */
 int pg_set_database(struct pg *pg, const char *name);
 

@@ -49,6 +49,15 @@ expect 1 "'pg_dump' was killed by signal 9"
 clean
 ok "pg_dump killed mid-stream: named, with the signal"
 
+# A pg_dump that stops short yet exits 0 (as a docker client stopped by
+# SIGTERM does): its dump does not end as a whole one does.
+wrap_pg_dump "$WORK/shortbin" 'case "$*" in *section=data*)
+	"'"$PGBIN"'/pg_dump" "$@" | head -c 2000; exit 0 ;; esac'
+run_polarity --pg-bindir "$WORK/shortbin" backup
+expect 1 "backup failed: 'pg_dump' exited with status 0 but its dump (database/2-data.sql) is not complete"
+clean
+ok "a dump cut short with exit status 0: refused, nothing left"
+
 # A pg_dump older than the server is caught before any dump, with the
 # package to install.
 wrap_pg_dump "$WORK/oldbin" '[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 13.9"; exit 0; }'

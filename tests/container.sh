@@ -256,7 +256,37 @@ else
 	ok "a platform container that mounts integrations from elsewhere: doctor and backup say which folder"
 fi
 
-# 7. The container stops in the middle of a backup: nothing is left and
+# 7. A backup stopped (SIGTERM) while its pg_dumps run in the container:
+# docker exec leaves them running there, so the backup ends their
+# sessions on the server: nothing of it remains, no lock is held.
+stock_env
+before=$(backup_dir_contents "$WORK/app/backups")
+hold_lock
+set +e
+"$POLARITY" --app-dir "$WORK/app" -v backup >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+wait_locks "AND NOT l.granted" || fail "the backup's pg_dump never waited"
+kill -TERM "$pid"
+wait "$pid"
+RC=$?
+set -e
+expect 143 ""
+left=
+for _ in $(seq 50); do
+	left=$(c_psql "$C" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'polarity-backup%'")
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
+release_lock
+[ "$left" = 0 ] || cat "$WORK/err" >&2
+[ "$left" = 0 ] || fail "$left sessions of the stopped backup are still on the server"
+if docker top "$C" -o pid,args | grep -q '[p]g_dump'; then
+	fail "a pg_dump of the stopped backup still runs in the container"
+fi
+[ "$(backup_dir_contents "$WORK/app/backups")" = "$before" ] || fail "a partial file was left"
+ok "a backup stopped mid-dump leaves no pg_dump, session or lock in the container"
+
+# 8. The container stops in the middle of a backup: nothing is left and
 # the message says what happened.  A lock held by another session keeps
 # pg_dump waiting inside, so the stop lands mid-dump.
 stock_env
