@@ -65,17 +65,24 @@ docker_up() {
 	[ "$(id -u)" = 0 ] || skip "a private Docker daemon needs root"
 	# A short path: a socket's name has room for about 100 bytes.
 	DK=$(mktemp -d /tmp/pdk.XXXXXX)
-	dockerd --data-root "$DK/data" --exec-root "$DK/exec" \
-		-H "unix://$DK/sock" --pidfile "$DK/pid" --bridge=none \
-		>"$DK/log" 2>&1 &
-	DOCKERD_PID=$!
 	export DOCKER_HOST="unix://$DK/sock"
-	for _ in $(seq 150); do
-		if timeout 10 docker version >/dev/null 2>&1; then
-			return 0
-		fi
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
-		sleep 0.2
+	# Where the kernel lacks what iptables needs, once more without it.
+	local extra
+	for extra in "" "--iptables=false --ip6tables=false"; do
+		# shellcheck disable=SC2086
+		dockerd --data-root "$DK/data" --exec-root "$DK/exec" \
+			-H "unix://$DK/sock" --pidfile "$DK/pid" --bridge=none \
+			$extra >>"$DK/log" 2>&1 &
+		DOCKERD_PID=$!
+		for _ in $(seq 150); do
+			if timeout 10 docker version >/dev/null 2>&1; then
+				return 0
+			fi
+			kill -0 "$DOCKERD_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill "$DOCKERD_PID" 2>/dev/null || true
+		wait "$DOCKERD_PID" 2>/dev/null || true
 	done
 	tail -n 20 "$DK/log" >&2
 	fail "the private Docker daemon did not start"
