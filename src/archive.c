@@ -457,7 +457,7 @@ archive_add_tree(struct archive *a, const char *name, const char *dir)
 int
 archive_finish(struct archive *a, const char *header)
 {
-	char path[PATH_MAX], head[4096], sha[65], u[64], g[64];
+	char path[PATH_MAX], sha[65], u[64], g[64];
 	struct tar_entry e = { .path = path, .type = TAR_FILE, .mode = 0600,
 		.mtime = time(NULL), .uid = getuid(), .gid = getgid() };
 	long mlen;
@@ -467,11 +467,10 @@ archive_finish(struct archive *a, const char *header)
 	char magic[64];
 
 	format_manifest_magic(magic, sizeof magic);
-	hn = snprintf(head, sizeof head, "%s\n%s", magic, header);
-	if (hn < 0 || (size_t)hn >= sizeof head) {
-		errno = ENAMETOOLONG;
-		return fail(a, "write", "MANIFEST");
-	}
+	n = strlen(magic);
+	magic[n] = '\n';
+	magic[n + 1] = '\0';
+	hn = (int)(strlen(magic) + strlen(header));
 	if (fflush(a->mf) != 0 || (mlen = ftell(a->mf)) < 0 ||
 	    fseek(a->mf, 0, SEEK_SET) != 0)
 		return fail(a, "write", "MANIFEST");
@@ -480,7 +479,8 @@ archive_finish(struct archive *a, const char *header)
 	owner_names(&e, u, sizeof u, g, sizeof g);
 	e.size = (uint64_t)hn + (uint64_t)mlen;
 	if (tar_begin(&a->tar, &e) < 0 ||
-	    tar_write(&a->tar, head, (size_t)hn) < 0)
+	    tar_write(&a->tar, magic, strlen(magic)) < 0 ||
+	    tar_write(&a->tar, header, strlen(header)) < 0)
 		return fail(a, "write", "MANIFEST");
 	for (n = 0; n < (size_t)mlen; n += got) {
 		got = fread(a->buf, 1, ARCHIVE_COPY, a->mf);

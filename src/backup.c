@@ -24,6 +24,7 @@
 #include "doctor.h"
 #include "dotenv.h"
 #include "format.h"
+#include "pgadmin.h"
 #include "io.h"
 #include "lock.h"
 #include "log.h"
@@ -58,6 +59,10 @@ struct run {
 				 * none */
 	int lock;
 	char encoding[64];
+	struct format_header props;	/* the db_ fields: what the dumps
+					 * do not hold of the database */
+	char head[1 << 16];		/* the manifest's header lines; the
+					 * properties take up to 45 KiB */
 	char *err;
 	size_t elen;
 };
@@ -189,7 +194,8 @@ manifest_header(struct run *r, char *h, size_t len, time_t start,
 	struct format_header fh;
 	struct tm tm;
 
-	memset(&fh, 0, sizeof fh);
+	/* The database's properties, then the rest. */
+	memcpy(&fh, &r->props, sizeof fh);
 	snprintf(fh.tool, sizeof fh.tool, "%s %s", PACKAGE_NAME,
 	    PACKAGE_VERSION);
 	gmtime_r(&start, &tm);
@@ -288,6 +294,9 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	if (pg_session_query(&r->sql, "SELECT pg_encoding_to_char(encoding) "
 	    "FROM pg_database WHERE datname = current_database();",
 	    r->encoding, sizeof r->encoding, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	/* And the rest of what a restore must give the new database. */
+	if (pgadmin_props_read(&r->sql, &r->props, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	server_num = (int)pg_number(num);
 	if (server_num <= 0) {
@@ -416,7 +425,7 @@ write_archive(struct run *r, const char *top, const char *server,
     const char *client, time_t start)
 {
 	struct archive a;
-	char version[64], header[2048];
+	char version[64];
 	int n, rc;
 
 	if (archive_open(&a, r->zip_in, top) < 0) {
@@ -474,8 +483,8 @@ write_archive(struct run *r, const char *top, const char *server,
 		close(r->stage_fd[i]);
 		r->stage_fd[i] = -1;
 	}
-	manifest_header(r, header, sizeof header, start, server, client);
-	rc = archive_finish(&a, header);
+	manifest_header(r, r->head, sizeof r->head, start, server, client);
+	rc = archive_finish(&a, r->head);
 	progress_end();
 	if (rc < 0)
 		goto fail;

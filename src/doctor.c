@@ -104,10 +104,12 @@ check_env(const struct config *c, struct doctor *d, struct dotenv *env,
 /* The client, the server and the role.  Returns 0 when a backup could
  * connect and dump. */
 static int
-check_database(const struct config *c, struct doctor *d, struct db *db)
+check_database(const struct config *c, struct doctor *d,
+    const struct db *settings)
 {
 	char container[256], why[512], err[1024], client[64], server[64];
 	char num[32], rights[32], where[300] = "";
+	struct db here = *settings, *db = &here;
 	struct pg pg;
 	struct pg_session s;
 	int dump_num, server_num, rc = -1;
@@ -157,26 +159,32 @@ check_database(const struct config *c, struct doctor *d, struct db *db)
 	    "database '%s'", server, db->host, db->port, db->user,
 	    db->database);
 	rc = 0;
-	if (pg_session_query(&s, "SELECT rolsuper::int || ' ' || "
-	    "rolcreatedb::int || ' ' || rolcreaterole::int FROM pg_roles "
-	    "WHERE rolname = current_user;", rights, sizeof rights, err,
-	    sizeof err) < 0 ||
-	    sscanf(rights, "%d %d %d", &super, &createdb, &createrole) != 3)
+	/* Three digits, 0 or 1: superuser, createdb, createrole. */
+	if (pg_session_query(&s, "SELECT rolsuper::int::text || "
+	    "rolcreatedb::int::text || rolcreaterole::int::text FROM "
+	    "pg_roles WHERE rolname = current_user;", rights, sizeof rights,
+	    err, sizeof err) < 0 || strlen(rights) != 3 ||
+	    strspn(rights, "01") != 3)
 		add(d, "privileges", DOCTOR_SKIP, "cannot read the role's "
 		    "rights: %s", err);
-	else if (super || (createdb && createrole))
-		add(d, "privileges", DOCTOR_OK, "'%s' may create databases and "
-		    "roles%s", db->user, super ? " (superuser)" : "");
-	else
-		add(d, "privileges", DOCTOR_WARN, "'%s' may not create %s: a "
-		    "backup works, a restore with these settings does not; "
-		    "ALTER ROLE \"%s\" CREATEDB CREATEROLE", db->user,
-		    createdb ? "roles" : createrole ? "databases" :
-		    "databases or roles", db->user);
+	else {
+		super = rights[0] == '1';
+		createdb = rights[1] == '1';
+		createrole = rights[2] == '1';
+		if (super || (createdb && createrole))
+			add(d, "privileges", DOCTOR_OK, "'%s' may create "
+			    "databases and roles%s", db->user, super ?
+			    " (superuser)" : "");
+		else
+			add(d, "privileges", DOCTOR_WARN, "'%s' may not create "
+			    "%s: a backup works, a restore with these settings "
+			    "does not; ALTER ROLE \"%s\" CREATEDB CREATEROLE",
+			    db->user, createdb ? "roles" : createrole ?
+			    "databases" : "databases or roles", db->user);
+	}
 	pg_session_close(&s, err, sizeof err);
 out:
 	pg_free(&pg);
-	db->container = NULL;
 	return rc;
 }
 
@@ -278,7 +286,7 @@ check_platform(const struct config *c, struct doctor *d)
 		char src[PATH_MAX], dst[PATH_MAX];
 		const char *base;
 
-		if (p[t] == '\t' && t < sizeof src && l - t - 1 < sizeof dst) {
+		if (t < sizeof src && p[t] == '\t' && l - t - 1 < sizeof dst) {
 			memcpy(src, p, t);
 			src[t] = '\0';
 			memcpy(dst, p + t + 1, l - t - 1);

@@ -30,16 +30,28 @@ const char *const format_required[] = {
 static const struct {
 	const char *key;
 	size_t off, len;
+	int escaped;		/* written with format_escape() */
 } header_keys[] = {
-#define H(k, f) { k, offsetof(struct format_header, f), \
-	sizeof(((struct format_header *)0)->f) }
-	H("tool", tool),
-	H("created", created),
-	H("hostname", hostname),
-	H("database", database),
-	H("server-version", server_version),
-	H("pg-dump-version", pg_dump_version),
-	H("encoding", encoding),
+#define H(k, f, e) { k, offsetof(struct format_header, f), \
+	sizeof(((struct format_header *)0)->f), e }
+	H("tool", tool, 0),
+	H("created", created, 0),
+	H("hostname", hostname, 0),
+	H("database", database, 0),
+	H("server-version", server_version, 0),
+	H("pg-dump-version", pg_dump_version, 0),
+	H("encoding", encoding, 0),
+	/* Readers before these keys pass over them. */
+	H("db-properties", db_props, 1),
+	H("db-owner", db_owner, 1),
+	H("db-locale-provider", db_locale_provider, 1),
+	H("db-collate", db_collate, 1),
+	H("db-ctype", db_ctype, 1),
+	H("db-icu-locale", db_icu_locale, 1),
+	H("db-connection-limit", db_connlimit, 1),
+	H("db-acl", db_acl, 1),
+	H("db-settings", db_settings, 1),
+	H("db-comment", db_comment, 1),
 #undef H
 };
 
@@ -160,11 +172,26 @@ format_header_text(const struct format_header *h, char *out, size_t len)
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *v = (const char *)h + header_keys[i].off;
-		int n = snprintf(out + o, len - o, "%s %s\n",
-		    header_keys[i].key, v);
+		int n;
+		if (header_keys[i].escaped && v[0] == '\0')
+			continue;
+		if (!header_keys[i].escaped) {
+			n = snprintf(out + o, len - o, "%s %s\n",
+			    header_keys[i].key, v);
+			if (n < 0 || (size_t)n >= len - o)
+				return -1;
+			o += (size_t)n;
+			continue;
+		}
+		n = snprintf(out + o, len - o, "%s ", header_keys[i].key);
 		if (n < 0 || (size_t)n >= len - o)
 			return -1;
 		o += (size_t)n;
+		if (format_escape(v, out + o, len - o - 1) < 0)
+			return -1;
+		o += strlen(out + o);
+		out[o++] = '\n';
+		out[o] = '\0';
 	}
 	return (int)o;
 }
@@ -174,10 +201,23 @@ format_header_line(struct format_header *h, const char *line)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		size_t k = strlen(header_keys[i].key);
-		if (strncmp(line, header_keys[i].key, k) == 0 &&
-		    line[k] == ' ')
-			snprintf((char *)h + header_keys[i].off,
-			    header_keys[i].len, "%s", line + k + 1);
+		char *f = (char *)h + header_keys[i].off;
+		if (strncmp(line, header_keys[i].key, k) != 0 ||
+		    line[k] != ' ')
+			continue;
+		if (!header_keys[i].escaped) {
+			snprintf(f, header_keys[i].len, "%s", line + k + 1);
+			continue;
+		}
+		/* A value too long or badly escaped is no value. */
+		char tmp[4 * sizeof h->db_acl + 1];
+		f[0] = '\0';
+		if (strlen(line + k + 1) < sizeof tmp) {
+			memcpy(tmp, line + k + 1, strlen(line + k + 1) + 1);
+			if (format_unescape(tmp) == 0 &&
+			    strlen(tmp) < header_keys[i].len)
+				memcpy(f, tmp, strlen(tmp) + 1);
+		}
 	}
 }
 

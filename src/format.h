@@ -55,6 +55,20 @@ struct format_header {
 	char server_version[64];
 	char pg_dump_version[64];
 	char encoding[64];
+	/* The database's own properties, which its dumps do not hold.
+	 * Their values are escaped in the manifest (format_escape()).
+	 * Older archives lack them: db_props is then "". */
+	char db_props[8];		/* "1" when recorded */
+	char db_owner[256];
+	char db_locale_provider[16];	/* "libc", "icu" */
+	char db_collate[256];
+	char db_ctype[256];
+	char db_icu_locale[256];
+	char db_connlimit[16];		/* -1: no limit */
+	char db_acl[4096];		/* datacl as text; "": the default */
+	char db_settings[4096];		/* "ROLE\tNAME=VALUE\n" lines; ROLE ""
+					 * for everyone */
+	char db_comment[2048];		/* "": none */
 };
 
 /* Writes the archive name for the local time T ("polarity-server-backup-

@@ -109,7 +109,7 @@ load_once(const struct load_source *src, struct pg *loader, char *errtext,
 
 int
 load_run(const struct load_source *src, const struct load_target *t,
-    const char *encoding, char *err, size_t elen)
+    const struct format_header *h, char *err, size_t elen)
 {
 	char errtext[8192], q[160];
 	struct pg loader;
@@ -125,7 +125,7 @@ load_run(const struct load_source *src, const struct load_target *t,
 	for (int attempt = 0; attempt <= MAX_ROLE_RETRIES; attempt++) {
 		/* A signal that came between two steps stops the next. */
 		if (io_stop_signal || pgadmin_create_marked(t->sql, t->name,
-		    encoding, t->owner, err, elen) < 0)
+		    h->encoding, h, t->owner, err, elen) < 0)
 			break;
 		log_step("loading the database into %s", q);
 		errtext[0] = '\0';
@@ -162,8 +162,8 @@ early_stop(struct early_load *e, const char *why)
 
 int
 early_start(struct early_load *e, const struct load_source *src,
-    const struct load_target *t, const char *replaced_encoding, char *why,
-    size_t wlen)
+    const struct load_target *t, const struct format_header *replaced,
+    char *why, size_t wlen)
 {
 	char proc[64], q[160];
 	int in = -1, p[2] = { -1, -1 }, rc = -1;
@@ -173,8 +173,8 @@ early_start(struct early_load *e, const struct load_source *src,
 	e->on = 1;
 	/* From here on the database may exist, with or without its mark. */
 	e->made_db = 1;
-	if (pgadmin_create_marked(t->sql, t->name, replaced_encoding,
-	    t->owner, why, wlen) < 0) {
+	if (pgadmin_create_marked(t->sql, t->name, replaced->encoding,
+	    replaced, t->owner, why, wlen) < 0) {
 		early_stop(e, why);
 		return -1;
 	}
@@ -263,10 +263,11 @@ early_wait(struct early_load *e)
 }
 
 int
-early_settle(struct early_load *e, int checked, const char *encoding)
+early_settle(struct early_load *e, int checked, const struct format_header *h)
 {
 	char errtext[8192], why[1024], zipwhy[1024], enc[64] = "";
-	int ok = 0, zrc, prc;
+	const char *encoding = h->encoding;
+	int ok = 0, zrc, prc, same = 1;
 
 	if (e->started) {
 		if (!checked)
@@ -289,6 +290,13 @@ early_settle(struct early_load *e, int checked, const char *encoding)
 	    strcmp(enc, encoding) != 0)) {
 		log_detail("loading after the check: the archive's encoding "
 		    "is %s", encoding);
+		ok = 0;
+	}
+	/* And its locale: it was made before the manifest was read. */
+	if (ok && (pgadmin_props_match(e->t->sql, e->t->name, h, &same, why,
+	    sizeof why) < 0 || !same)) {
+		log_detail("loading after the check: the archive's locale is "
+		    "%s / %s", h->db_collate, h->db_ctype);
 		ok = 0;
 	}
 	if (!ok && e->made_db)

@@ -54,13 +54,14 @@ int load_reader_start(const struct load_source *src, struct child kids[2],
  * stages ended well, else -1 with WHY saying how. */
 int load_reader_end(struct child kids[2], int stop, char *why, size_t len);
 
-/* Makes T->name in ENCODING (the archive's) and loads the dumps into it
+/* Makes T->name in the encoding and locale H records (the archive's
+ * manifest header) and loads the dumps into it
  * from the start of the archive; when the load fails for a missing role,
  * creates the role (roles_from_error()) and loads again into a new
  * database, up to 32 times.  Returns 0, or -1 with ERR (the database is
  * then dropped). */
 int load_run(const struct load_source *src, const struct load_target *t,
-    const char *encoding, char *err, size_t elen);
+    const struct format_header *h, char *err, size_t elen);
 
 /* The early load. */
 struct early_load {
@@ -76,13 +77,14 @@ struct early_load {
 	struct child psql;
 };
 
-/* Makes T->name, in the encoding of the database it replaces
- * (REPLACED_ENCODING, "" when none), and starts loading SRC into it
+/* Makes T->name, in the encoding and locale of the database it replaces
+ * (REPLACED, as pgadmin_db_locale() read them), and starts loading SRC
+ * into it
  * through a second reader.  Returns 0 when it runs; -1 when it did not
  * start, with WHY (what is left is undone by early_settle()). */
 int early_start(struct early_load *e, const struct load_source *src,
-    const struct load_target *t, const char *replaced_encoding, char *why,
-    size_t wlen);
+    const struct load_target *t, const struct format_header *replaced,
+    char *why, size_t wlen);
 
 /* Stops the early load (when it runs), giving WHY (or NULL) as a line
  * of detail. */
@@ -90,9 +92,11 @@ void early_stop(struct early_load *e, const char *why);
 
 /* Once the check ended, CHECKED when it passed: waits for the load (with
  * progress at a terminal) and keeps what it made when it went through
- * and the database has ENCODING (the manifest's, or ""); otherwise
+ * and the database has the encoding and locale H (the manifest's
+ * header) records; otherwise
  * stops it and drops what it made.  Returns 1 when the database is
  * loaded, 0 when the load is still to be made. */
-int early_settle(struct early_load *e, int checked, const char *encoding);
+int early_settle(struct early_load *e, int checked,
+    const struct format_header *h);
 
 #endif

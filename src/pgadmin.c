@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,12 +122,21 @@ pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen)
 	return 0;
 }
 
+/* Whether H records a locale of its own. */
+static int
+has_locale(const struct format_header *h)
+{
+	return h != NULL && h->db_props[0] && h->db_collate[0] &&
+	    h->db_ctype[0];
+}
+
 int
 pgadmin_create_marked(struct pg_session *s, const char *name,
-    const char *encoding, const char *owner, char *err, size_t elen)
+    const char *encoding, const struct format_header *locale,
+    const char *owner, char *err, size_t elen)
 {
 	char by[QNAME + 8] = "", enc[100] = "", q[QNAME], qname[QNAME];
-	char lit[100];
+	char lit[100], loc[2400] = "", a[600], b[600], c[600];
 	int exists = 0;
 
 	if (pgadmin_role_exists(s, owner, &exists, err, elen) < 0)
@@ -135,12 +145,352 @@ pgadmin_create_marked(struct pg_session *s, const char *name,
 		snprintf(by, sizeof by, " OWNER %s", q);
 	if (encoding[0] && pg_quote_literal(encoding, lit, sizeof lit) == 0)
 		snprintf(enc, sizeof enc, " ENCODING %s", lit);
+	if (has_locale(locale) &&
+	    pg_quote_literal(locale->db_collate, a, sizeof a) == 0 &&
+	    pg_quote_literal(locale->db_ctype, b, sizeof b) == 0) {
+		int n = snprintf(loc, sizeof loc, " LC_COLLATE %s LC_CTYPE %s",
+		    a, b);
+		/* LOCALE_PROVIDER came with PostgreSQL 15: name it only
+		 * when it is not the one older servers have. */
+		if (strcmp(locale->db_locale_provider, "icu") == 0 &&
+		    pg_quote_literal(locale->db_icu_locale, c, sizeof c) == 0)
+			snprintf(loc + n, sizeof loc - (size_t)n,
+			    " LOCALE_PROVIDER icu ICU_LOCALE %s", c);
+	}
 	pg_quote_ident(name, qname, sizeof qname);
 	if (pg_session_execf(s, err, elen, "CREATE DATABASE %s TEMPLATE "
-	    "template0%s%s;", qname, enc, by) < 0)
+	    "template0%s%s%s;", qname, enc, loc, by) < 0)
 		return -1;
 	return pg_session_execf(s, err, elen, "COMMENT ON DATABASE %s IS '"
 	    PGADMIN_MARK "';", qname);
+}
+
+/* The value of the hex digit C, or -1000 when it is none. */
+static int
+nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1000;
+}
+
+/* The locale provider and the ICU locale: columns that not every
+ * version has, read through jsonb. */
+static const char provider[] = "CASE to_jsonb(d)->>'datlocprovider' WHEN "
+    "'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END";
+static const char icu[] = "coalesce(to_jsonb(d)->>'daticulocale', "
+    "to_jsonb(d)->>'datlocale')";
+
+/* Asks for EXPR about database NAME (NULL: the session's own) as d, from
+ * pg_database, hex-encoded on the way so that any text comes through one
+ * line, and decodes it into OUT (LEN bytes).  Returns 0 or -1. */
+static int
+ask_db(struct pg_session *s, const char *name, const char *expr, char *out,
+    size_t len, char *err, size_t elen)
+{
+	char sql[2048], which[QNAME] = "current_database()";
+	size_t hl = 2 * len + 16, n;
+	char *hex = malloc(hl);
+	int rc = -1;
+
+	if (hex == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	if (name != NULL && pg_quote_literal(name, which, sizeof which) < 0) {
+		free(hex);
+		snprintf(err, elen, "database name too long");
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "SELECT encode(convert_to(coalesce((%s)::"
+	    "text, ''), 'UTF8'), 'hex') FROM pg_catalog.pg_database d WHERE "
+	    "d.datname = %s;", expr, which);
+	if (pg_session_query(s, sql, hex, hl, err, elen) < 0)
+		goto out;
+	n = strlen(hex);
+	if (n % 2 != 0 || n / 2 >= len) {
+		snprintf(err, elen, "a property of the database is too long "
+		    "to record (%zu bytes)", n / 2);
+		goto out;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		int v = nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]);
+		if (v <= 0) {
+			snprintf(err, elen, "cannot read a property of the "
+			    "database");
+			goto out;
+		}
+		out[i] = (char)v;
+	}
+	out[n / 2] = '\0';
+	rc = 0;
+out:
+	free(hex);
+	return rc;
+}
+
+int
+pgadmin_props_read(struct pg_session *s, struct format_header *h, char *err,
+    size_t elen)
+{
+	const struct {
+		char *field;
+		size_t len;
+		const char *expr;
+	} q[] = {
+		{ h->db_owner, sizeof h->db_owner, "pg_get_userbyid(d.datdba)" },
+		{ h->db_locale_provider, sizeof h->db_locale_provider,
+		  provider },
+		{ h->db_collate, sizeof h->db_collate, "d.datcollate" },
+		{ h->db_ctype, sizeof h->db_ctype, "d.datctype" },
+		{ h->db_icu_locale, sizeof h->db_icu_locale, icu },
+		{ h->db_connlimit, sizeof h->db_connlimit, "d.datconnlimit" },
+		{ h->db_acl, sizeof h->db_acl, "d.datacl" },
+		{ h->db_settings, sizeof h->db_settings,
+		  "(SELECT string_agg(CASE WHEN r.setrole = 0 THEN '' ELSE "
+		  "pg_get_userbyid(r.setrole) END || E'\\t' || c || E'\\n', "
+		  "'' ORDER BY r.setrole, c) FROM pg_catalog.pg_db_role_setting "
+		  "r, unnest(r.setconfig) c WHERE r.setdatabase = d.oid)" },
+		{ h->db_comment, sizeof h->db_comment,
+		  "nullif(shobj_description(d.oid, 'pg_database'), '"
+		  PGADMIN_MARK "')" },
+	};
+
+	for (size_t i = 0; i < sizeof q / sizeof *q; i++)
+		if (ask_db(s, NULL, q[i].expr, q[i].field, q[i].len, err,
+		    elen) < 0)
+			return -1;
+	snprintf(h->db_props, sizeof h->db_props, "1");
+	return 0;
+}
+
+int
+pgadmin_db_locale(struct pg_session *s, const char *name,
+    struct format_header *h, char *err, size_t elen)
+{
+
+	if (ask_db(s, name, "pg_encoding_to_char(d.encoding)", h->encoding,
+	    sizeof h->encoding, err, elen) < 0 ||
+	    ask_db(s, name, provider, h->db_locale_provider,
+	    sizeof h->db_locale_provider, err, elen) < 0 ||
+	    ask_db(s, name, "d.datcollate", h->db_collate,
+	    sizeof h->db_collate, err, elen) < 0 ||
+	    ask_db(s, name, "d.datctype", h->db_ctype, sizeof h->db_ctype, err,
+	    elen) < 0 ||
+	    ask_db(s, name, icu, h->db_icu_locale, sizeof h->db_icu_locale,
+	    err, elen) < 0)
+		return -1;
+	snprintf(h->db_props, sizeof h->db_props, "%s", h->db_collate[0] ?
+	    "1" : "");
+	return 0;
+}
+
+/* Whether NAME is a setting's name: letters, digits, '_' and '.'. */
+static int
+setting_name(const char *name, size_t len)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		    name[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* Applies one "ROLE\tNAME=VALUE" line of db_settings to database Q (a
+ * quoted name). */
+static int
+apply_setting(struct pg_session *s, const char *q, const char *line,
+    size_t len, char *err, size_t elen)
+{
+	/* These hold lists: the stored value is already in SQL's list
+	 * syntax, and quoting it whole would make it one element. */
+	static const char *const lists[] = { "search_path",
+		"temp_tablespaces", "session_preload_libraries",
+		"local_preload_libraries", NULL };
+	const char *tab = memchr(line, '\t', len), *eq;
+	char role[300], qrole[QNAME], name[128], *value, *sql;
+	size_t vl;
+	int list = 0, rc;
+
+	if (tab == NULL || (size_t)(tab - line) >= sizeof role ||
+	    (eq = memchr(tab + 1, '=', len - (size_t)(tab + 1 - line))) ==
+	    NULL || (size_t)(eq - tab - 1) >= sizeof name ||
+	    !setting_name(tab + 1, (size_t)(eq - tab - 1))) {
+		snprintf(err, elen, "the archive records a database setting "
+		    "that is not one: '%.*s'", (int)(len > 200 ? 200 : len),
+		    line);
+		return -1;
+	}
+	memcpy(role, line, (size_t)(tab - line));
+	role[tab - line] = '\0';
+	memcpy(name, tab + 1, (size_t)(eq - tab - 1));
+	name[eq - tab - 1] = '\0';
+	vl = len - (size_t)(eq + 1 - line);
+	for (size_t i = 0; lists[i]; i++)
+		list |= strcmp(name, lists[i]) == 0;
+	value = malloc(2 * vl + 3);
+	sql = malloc(2 * vl + 3 + 2 * QNAME + 256);
+	if (value == NULL || sql == NULL) {
+		free(value);
+		free(sql);
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	memcpy(value, eq + 1, vl);
+	value[vl] = '\0';
+	if (!list) {
+		char *lit = malloc(2 * vl + 3);
+		if (lit == NULL || pg_quote_literal(value, lit, 2 * vl + 3) < 0) {
+			free(lit);
+			free(value);
+			free(sql);
+			snprintf(err, elen, "out of memory");
+			return -1;
+		}
+		memcpy(value, lit, strlen(lit) + 1);
+		free(lit);
+	}
+	if (role[0]) {
+		pg_quote_ident(role, qrole, sizeof qrole);
+		snprintf(sql, 2 * vl + 3 + 2 * QNAME + 256, "ALTER ROLE %s IN "
+		    "DATABASE %s SET %s TO %s;", qrole, q, name, value);
+	} else {
+		snprintf(sql, 2 * vl + 3 + 2 * QNAME + 256, "ALTER DATABASE %s "
+		    "SET %s TO %s;", q, name, value);
+	}
+	rc = pg_session_query(s, sql, NULL, 0, err, elen);
+	free(value);
+	free(sql);
+	return rc;
+}
+
+int
+pgadmin_props_apply(struct pg_session *s, const char *name,
+    const struct format_header *h, char *err, size_t elen)
+{
+	char q[QNAME], qowner[QNAME], lit[QNAME], *acl, *sql;
+	size_t len;
+	long limit;
+	int rc;
+
+	if (h->db_props[0] == '\0')
+		return 0;
+	pg_quote_ident(name, q, sizeof q);
+	if (h->db_owner[0]) {
+		pg_quote_ident(h->db_owner, qowner, sizeof qowner);
+		if (pg_session_execf(s, err, elen, "ALTER DATABASE %s OWNER TO "
+		    "%s;", q, qowner) < 0)
+			return -1;
+	}
+	limit = pg_number(h->db_connlimit);
+	if (h->db_connlimit[0] && limit >= -1 && pg_session_execf(s, err, elen,
+	    "ALTER DATABASE %s CONNECTION LIMIT %ld;", q, limit) < 0)
+		return -1;
+	/* The rights as recorded, in place of the defaults (which let
+	 * PUBLIC connect).  The grantor is the owner's. */
+	if (h->db_acl[0]) {
+		len = 2 * strlen(h->db_acl) + 3;
+		acl = malloc(len);
+		sql = malloc(len + 1024);
+		if (acl == NULL || sql == NULL ||
+		    pg_quote_literal(h->db_acl, acl, len) < 0 ||
+		    pg_quote_literal(name, lit, sizeof lit) < 0) {
+			free(acl);
+			free(sql);
+			snprintf(err, elen, "out of memory");
+			return -1;
+		}
+		snprintf(sql, len + 1024, "DO $polarity$ DECLARE a record; "
+		    "BEGIN EXECUTE format('REVOKE ALL ON DATABASE %%I FROM "
+		    "PUBLIC', %s); EXECUTE format('REVOKE ALL ON DATABASE %%I "
+		    "FROM %%I', %s, (SELECT pg_get_userbyid(datdba) FROM "
+		    "pg_catalog.pg_database WHERE datname = %s)); FOR a IN "
+		    "SELECT * FROM aclexplode(%s::aclitem[]) LOOP EXECUTE "
+		    "format('GRANT %%s ON DATABASE %%I TO %%s%%s', "
+		    "a.privilege_type, %s, CASE WHEN a.grantee = 0 THEN "
+		    "'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, "
+		    "CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' "
+		    "END); END LOOP; END $polarity$;", lit, lit, lit, acl, lit);
+		rc = pg_session_query(s, sql, NULL, 0, err, elen);
+		free(acl);
+		free(sql);
+		if (rc < 0)
+			return -1;
+	}
+	for (const char *p = h->db_settings; *p; ) {
+		size_t l = strcspn(p, "\n");
+		if (l > 0 && apply_setting(s, q, p, l, err, elen) < 0)
+			return -1;
+		p += l + (p[l] == '\n');
+	}
+	return 0;
+}
+
+int
+pgadmin_props_comment(struct pg_session *s, const char *name,
+    const struct format_header *h, char *err, size_t elen)
+{
+	char q[QNAME], *lit;
+	size_t len = 2 * strlen(h->db_comment) + 3;
+	int rc;
+
+	pg_quote_ident(name, q, sizeof q);
+	if (h->db_comment[0] == '\0')
+		return pg_session_execf(s, err, elen, "COMMENT ON DATABASE %s "
+		    "IS NULL;", q);
+	lit = malloc(len);
+	if (lit == NULL || pg_quote_literal(h->db_comment, lit, len) < 0) {
+		free(lit);
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	rc = pg_session_execf(s, err, elen, "COMMENT ON DATABASE %s IS %s;",
+	    q, lit);
+	free(lit);
+	return rc;
+}
+
+int
+pgadmin_props_match(struct pg_session *s, const char *name,
+    const struct format_header *h, int *same, char *err, size_t elen)
+{
+	char lit[QNAME], out[16];
+
+	*same = 1;
+	if (!has_locale(h))
+		return 0;
+	if (pg_quote_literal(name, lit, sizeof lit) < 0) {
+		snprintf(err, elen, "database name too long");
+		return -1;
+	}
+	/* The comparison is made by the server, on its own columns. */
+	{
+		char *cl = malloc(600), *ct = malloc(600);
+		int rc;
+		if (cl == NULL || ct == NULL ||
+		    pg_quote_literal(h->db_collate, cl, 600) < 0 ||
+		    pg_quote_literal(h->db_ctype, ct, 600) < 0) {
+			free(cl);
+			free(ct);
+			snprintf(err, elen, "out of memory");
+			return -1;
+		}
+		rc = pg_session_askf(s, out, sizeof out, err, elen, "SELECT "
+		    "count(*) FROM pg_catalog.pg_database WHERE datname = %s "
+		    "AND datcollate = %s AND datctype = %s;", lit, cl, ct);
+		free(cl);
+		free(ct);
+		if (rc < 0)
+			return -1;
+	}
+	*same = strcmp(out, "1") == 0;
+	return 0;
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "format.h"
 #include "pg.h"
 
 /* The comment of a database that a restore is loading. */
@@ -47,11 +48,40 @@ int pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
  * or -1. */
 int pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen);
 
+/* Reads the properties of the session's own database that its dumps do
+ * not hold (owner, locale, connection limit, access, settings, comment)
+ * into the db_ fields of H.  Returns 0 or -1. */
+int pgadmin_props_read(struct pg_session *s, struct format_header *h,
+    char *err, size_t elen);
+
+/* The encoding and locale of database NAME, into H (all "" when there is
+ * no such database).  Returns 0 or -1. */
+int pgadmin_db_locale(struct pg_session *s, const char *name,
+    struct format_header *h, char *err, size_t elen);
+
+/* Gives database NAME the owner, connection limit, access and settings
+ * H records (nothing when H records none).  Before the swap, so that a
+ * failure changes nothing in place.  Returns 0 or -1. */
+int pgadmin_props_apply(struct pg_session *s, const char *name,
+    const struct format_header *h, char *err, size_t elen);
+
+/* Sets the comment of database NAME to the one H records, or none: once
+ * its name is final, since until then the comment marks it. */
+int pgadmin_props_comment(struct pg_session *s, const char *name,
+    const struct format_header *h, char *err, size_t elen);
+
+/* Whether database NAME has the encoding and locale H records (as far as
+ * it records them), into *SAME.  Returns 0 or -1. */
+int pgadmin_props_match(struct pg_session *s, const char *name,
+    const struct format_header *h, int *same, char *err, size_t elen);
+
 /* Creates the empty database NAME from template0, in ENCODING unless it
- * is "", owned by OWNER when that role exists, and marks it.  Returns 0
+ * is "", with the locale LOCALE records (NULL or none recorded: the
+ * server's default), owned by OWNER when that role exists, and marks it.  Returns 0
  * or -1 (NAME may then exist without its mark). */
 int pgadmin_create_marked(struct pg_session *s, const char *name,
-    const char *encoding, const char *owner, char *err, size_t elen);
+    const char *encoding, const struct format_header *locale,
+    const char *owner, char *err, size_t elen);
 
 /* Drops database NAME after ending its sessions (a load we stopped may
  * still be at work in it).  When S is the thing that failed, a new

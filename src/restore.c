@@ -47,6 +47,9 @@ struct restore {
 	struct dotenv live_env, arch_env;
 	struct db live, arch;
 	char live_container[256];	/* where live's clients run; "": here */
+	struct format_header replaced;	/* encoding and locale of the
+					 * database replaced, for the early
+					 * load */
 	int have_live_env;
 	struct pg pg;			/* the maintenance connection */
 	struct pg_session sql;
@@ -272,19 +275,18 @@ archive_roles(struct restore *r, int *missing, char *err, size_t elen)
 }
 
 /* Starts the early load into the new database, made with the encoding
- * of the one it replaces (the manifest's, known only at the end, must
- * then agree). */
+ * and locale of the one it replaces (the manifest's, known only at the
+ * end, must then agree). */
 static void
 start_early(struct restore *r, struct early_load *e, char *why, size_t wlen)
 {
-	char enc[64] = "";
-
-	if (r->target_existed && pgadmin_db_encoding(&r->sql, r->target, enc,
-	    sizeof enc, why, wlen) < 0) {
+	memset(&r->replaced, 0, sizeof r->replaced);
+	if (r->target_existed && pgadmin_db_locale(&r->sql, r->target,
+	    &r->replaced, why, wlen) < 0) {
 		early_stop(e, why);
 		return;
 	}
-	early_start(e, &r->src, &r->dst, enc, why, wlen);
+	early_start(e, &r->src, &r->dst, &r->replaced, why, wlen);
 }
 
 /* The check, member by member.  With EARLY, once the archive's .env is
@@ -563,7 +565,7 @@ run(struct restore *r, const struct restore_opts *o)
 		    "database '%s' from %s", r->u.files, r->u.dirs, r->u.links,
 		    r->u.h.database, r->u.h.created);
 	loaded = early_settle(&early, rc == 0 && !io_stop_signal,
-	    r->u.h.encoding);
+	    &r->u.h);
 	if (rc == 0 && io_stop_signal)
 		return RESTORE_INTERRUPTED;
 	if (rc < 0)
@@ -580,16 +582,30 @@ run(struct restore *r, const struct restore_opts *o)
 	if (!o->yes && (res = confirm(r)) != RESTORE_OK)
 		return res;
 	if (!loaded && (archive_roles(r, NULL, r->err, r->elen) < 0 ||
-	    load_run(&r->src, &r->dst, r->u.h.encoding, r->err, r->elen) < 0))
+	    load_run(&r->src, &r->dst, &r->u.h, r->err, r->elen) < 0))
 		return RESTORE_FAILED;
+	/* The database's own properties, before it is put in place: a
+	 * failure here changes nothing. */
+	if (r->u.h.db_props[0] == '\0')
+		log_warn("the archive does not record the database's owner, "
+		    "access rights, locale, settings or comment (an older "
+		    "polarity wrote it): the restored database has this "
+		    "server's defaults; check them");
+	else if (!io_stop_signal && pgadmin_props_apply(&r->sql, r->tmpdb,
+	    &r->u.h, r->err, r->elen) < 0) {
+		pgadmin_drop(&r->pg, &r->sql, r->tmpdb);
+		return RESTORE_FAILED;
+	}
 	if (io_stop_signal)
 		return RESTORE_FAILED;
 
 	/* 4. Put it all in place, or nothing. */
 	if ((res = commit(r)) != RESTORE_OK)
 		return res;
-	(void)pg_session_execf(&r->sql, r->err, r->elen, "COMMENT ON "
-	    "DATABASE %s IS NULL;", r->qtarget);
+	/* Until now the comment marked the database as being restored. */
+	if (pgadmin_props_comment(&r->sql, r->target, &r->u.h, r->err,
+	    r->elen) < 0)
+		log_warn("cannot set the database's comment: %s", r->err);
 	log_step("restore complete");
 
 	/* 5. Tell the operator, and restart when asked. */

@@ -156,6 +156,43 @@ test_header_round_trip(void **state)
 }
 
 static void
+test_database_properties_round_trip(void **state)
+{
+	static struct format_header h, back;
+	static char text[1 << 16];
+	char *line, *save = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&h, 0, sizeof h);
+	snprintf(h.database, sizeof h.database, "polarity");
+	snprintf(h.db_props, sizeof h.db_props, "1");
+	snprintf(h.db_owner, sizeof h.db_owner, "Db Owner");
+	snprintf(h.db_collate, sizeof h.db_collate, "C.utf8");
+	snprintf(h.db_acl, sizeof h.db_acl, "{\"Db Owner\"=CTc/\"Db Owner\"}");
+	snprintf(h.db_settings, sizeof h.db_settings, "\tsearch_path=a, b\n"
+	    "r\twork_mem=8MB\n");
+	/* The longest comment there is room for, all of it escaped. */
+	for (i = 0; i + 1 < sizeof h.db_comment; i++)
+		h.db_comment[i] = i % 2 ? '\n' : ' ';
+	assert_true(format_header_text(&h, text, sizeof text) > 0);
+	/* One line each, whatever they hold. */
+	assert_non_null(strstr(text, "\ndb-owner Db\\040Owner\n"));
+	assert_non_null(strstr(text, "\ndb-settings \\011search_path=a,"
+	    "\\040b\\012r\\011work_mem=8MB\\012\n"));
+	/* What was not recorded is not written. */
+	assert_null(strstr(text, "db-icu-locale"));
+	memset(&back, 0, sizeof back);
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		format_header_line(&back, line);
+	assert_memory_equal(&h, &back, sizeof h);
+	/* A bad escape is no value. */
+	format_header_line(&back, "db-owner a\\9");
+	assert_string_equal(back.db_owner, "");
+}
+
+static void
 test_member_line_round_trip(void **state)
 {
 	char line[512], name[256], target[256], sha[65], kind;
@@ -264,6 +301,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name_is_local_time),
+		cmocka_unit_test(test_database_properties_round_trip),
 		cmocka_unit_test(test_name_needs_room),
 		cmocka_unit_test(test_top_folder_is_the_name_without_suffix),
 		cmocka_unit_test(test_names_are_parsed_strictly),

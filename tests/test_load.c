@@ -114,12 +114,13 @@ static void
 test_early_load_that_never_started(void **state)
 {
 	struct early_load e = { .on = 1 };
+	static struct format_header h = { .encoding = "UTF8" };
 
 	(void)state;
 	/* Stopped before it started: nothing to undo, nothing loaded. */
 	early_stop(&e, NULL);
 	assert_false(e.on);
-	assert_int_equal(early_settle(&e, 1, "UTF8"), 0);
+	assert_int_equal(early_settle(&e, 1, &h), 0);
 	assert_false(e.made_db);
 }
 

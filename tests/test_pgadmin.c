@@ -91,8 +91,8 @@ test_new_database_is_marked_and_owned(void **state)
 	char *log;
 
 	assert_int_equal(pgadmin_create_marked(&f->s, "db_restoring_1", "UTF8",
-	    "present", f->err, sizeof f->err), 0);
-	assert_int_equal(pgadmin_create_marked(&f->s, "b", "", "absent",
+	    NULL, "present", f->err, sizeof f->err), 0);
+	assert_int_equal(pgadmin_create_marked(&f->s, "b", "", NULL, "absent",
 	    f->err, sizeof f->err), 0);
 	log = fake_log(f->dir);
 	assert_non_null(strstr(log, "CREATE DATABASE \"db_restoring_1\" "
@@ -102,6 +102,92 @@ test_new_database_is_marked_and_owned(void **state)
 	/* No owner that does not exist, no encoding when none is known. */
 	assert_non_null(strstr(log, "CREATE DATABASE \"b\" TEMPLATE "
 	    "template0;"));
+	free(log);
+}
+
+static void
+test_new_database_gets_the_recorded_locale(void **state)
+{
+	struct fixture *f = *state;
+	static struct format_header h = { .db_props = "1",
+		.db_locale_provider = "libc", .db_collate = "C.utf8",
+		.db_ctype = "en_US.utf8" };
+	static struct format_header icu = { .db_props = "1",
+		.db_locale_provider = "icu", .db_collate = "C", .db_ctype = "C",
+		.db_icu_locale = "de-x-it's" };
+	char *log;
+
+	assert_int_equal(pgadmin_create_marked(&f->s, "a", "UTF8", &h,
+	    "absent", f->err, sizeof f->err), 0);
+	assert_int_equal(pgadmin_create_marked(&f->s, "b", "UTF8", &icu,
+	    "absent", f->err, sizeof f->err), 0);
+	log = fake_log(f->dir);
+	assert_non_null(strstr(log, "CREATE DATABASE \"a\" TEMPLATE template0 "
+	    "ENCODING 'UTF8' LC_COLLATE 'C.utf8' LC_CTYPE 'en_US.utf8';"));
+	assert_non_null(strstr(log, "CREATE DATABASE \"b\" TEMPLATE template0 "
+	    "ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' LOCALE_PROVIDER icu "
+	    "ICU_LOCALE 'de-x-it''s';"));
+	free(log);
+}
+
+static void
+test_properties_applied_before_the_swap(void **state)
+{
+	struct fixture *f = *state;
+	static struct format_header h = { .db_props = "1",
+		.db_owner = "Db Owner", .db_connlimit = "33",
+		.db_acl = "{\"Db Owner\"=CTc/\"Db Owner\",r1=c/\"Db Owner\"}",
+		.db_settings = "\tsearch_path=app, \"$user\"\n"
+		    "r1\twork_mem=8MB\n\tstatement_timeout=it's\n",
+		.db_comment = "x's\ndata" };
+	static struct format_header none;
+	char *log;
+
+	assert_int_equal(pgadmin_props_apply(&f->s, "t_restoring", &h, f->err,
+	    sizeof f->err), 0);
+	assert_int_equal(pgadmin_props_comment(&f->s, "t", &h, f->err,
+	    sizeof f->err), 0);
+	assert_int_equal(pgadmin_props_comment(&f->s, "u", &none, f->err,
+	    sizeof f->err), 0);
+	log = fake_log(f->dir);
+	assert_non_null(strstr(log, "ALTER DATABASE \"t_restoring\" OWNER TO "
+	    "\"Db Owner\";"));
+	assert_non_null(strstr(log, "ALTER DATABASE \"t_restoring\" "
+	    "CONNECTION LIMIT 33;"));
+	/* PUBLIC loses its default rights; the recorded ones come back. */
+	assert_non_null(strstr(log, "REVOKE ALL ON DATABASE %I FROM PUBLIC"));
+	assert_non_null(strstr(log, "aclexplode('{\"Db Owner\"=CTc/\"Db "
+	    "Owner\",r1=c/\"Db Owner\"}'::aclitem[])"));
+	/* A list keeps its own syntax; any other value is one literal. */
+	assert_non_null(strstr(log, "ALTER DATABASE \"t_restoring\" SET "
+	    "search_path TO app, \"$user\";"));
+	assert_non_null(strstr(log, "ALTER ROLE \"r1\" IN DATABASE "
+	    "\"t_restoring\" SET work_mem TO '8MB';"));
+	assert_non_null(strstr(log, "ALTER DATABASE \"t_restoring\" SET "
+	    "statement_timeout TO 'it''s';"));
+	assert_non_null(strstr(log, "COMMENT ON DATABASE \"t\" IS 'x''s\n"
+	    "data';"));
+	assert_non_null(strstr(log, "COMMENT ON DATABASE \"u\" IS NULL;"));
+	free(log);
+}
+
+static void
+test_nothing_applied_when_nothing_recorded(void **state)
+{
+	struct fixture *f = *state;
+	static struct format_header none = { .encoding = "UTF8" };
+	static struct format_header bad = { .db_props = "1",
+		.db_settings = "\twork_mem; DROP TABLE x=1\n" };
+	char *log;
+
+	assert_int_equal(pgadmin_props_apply(&f->s, "t", &none, f->err,
+	    sizeof f->err), 0);
+	assert_int_equal(pgadmin_props_apply(&f->s, "t", &bad, f->err,
+	    sizeof f->err), -1);
+	assert_non_null(strstr(f->err, "a database setting that is not one"));
+	log = fake_log(f->dir);
+	assert_null(strstr(log, "ALTER"));
+	assert_null(strstr(log, "DROP"));
 	free(log);
 }
 
@@ -169,6 +255,14 @@ main(void)
 		    test_existence_is_asked_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_new_database_is_marked_and_owned, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_new_database_gets_the_recorded_locale, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_properties_applied_before_the_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_nothing_applied_when_nothing_recorded, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_swap_renames_both_or_neither, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,0 +1,98 @@
+#!/bin/bash
+# tests/fidelity.sh - a restore gives the database back its own
+# properties, which its dumps do not hold: owner, access (PUBLIC may not
+# connect), connection limit, locale, per-database and per-role settings,
+# comment; on the same server and on one that lacks the database and its
+# roles.  An archive that does not record them still restores, with a
+# warning.
+. "${srcdir:-.}/tests/lib.sh"
+sample_server
+
+su_psql <<'SQL' >/dev/null
+CREATE ROLE dbowner NOLOGIN;
+CREATE ROLE reader NOLOGIN;
+CREATE DATABASE fid TEMPLATE template0 ENCODING 'UTF8'
+	LC_COLLATE 'C.utf8' LC_CTYPE 'C.utf8' CONNECTION LIMIT 33;
+ALTER DATABASE fid OWNER TO dbowner;
+REVOKE CONNECT, TEMPORARY ON DATABASE fid FROM PUBLIC;
+GRANT CONNECT ON DATABASE fid TO reader;
+GRANT TEMPORARY ON DATABASE fid TO reader WITH GRANT OPTION;
+ALTER DATABASE fid SET search_path = app, public;
+ALTER DATABASE fid SET statement_timeout = '5min';
+ALTER ROLE reader IN DATABASE fid SET work_mem = '8MB';
+COMMENT ON DATABASE fid IS 'Polarity''s data, with a
+second line';
+SQL
+su_psql -d fid -c 'CREATE SCHEMA app' -c 'CREATE TABLE app.t (v text)' \
+	-c "INSERT INTO app.t VALUES ('b'), ('a'), ('B')" \
+	-c 'ALTER SCHEMA app OWNER TO dbowner' -c 'ALTER TABLE app.t OWNER TO dbowner'
+write_env "$WORK/app/.env" fid polarity
+
+# Every property, one a line, as the server has them.
+props() {
+	su_psql <<'SQL'
+SELECT 'owner ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'fid';
+SELECT 'acl ' || coalesce(datacl::text, 'default') FROM pg_database WHERE datname = 'fid';
+SELECT 'limit ' || datconnlimit FROM pg_database WHERE datname = 'fid';
+SELECT 'locale ' || datcollate || ' ' || datctype || ' ' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'fid';
+SELECT 'comment ' || coalesce(shobj_description(oid, 'pg_database'), 'none') FROM pg_database WHERE datname = 'fid';
+SELECT 'setting ' || coalesce(nullif(pg_get_userbyid(setrole), 'unknown (OID=0)'), '-') || ' ' || array_to_string(setconfig, ';')
+	FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'fid' ORDER BY 1;
+SQL
+}
+props >"$WORK/props.before"
+grep -qxF "acl {dbowner=CTc/dbowner,reader=T*c/dbowner}" "$WORK/props.before" ||
+	fail "the sample's ACL is not what the test means: $(grep acl "$WORK/props.before")"
+grep -q "^comment Polarity's data, with a$" "$WORK/props.before" || fail "the sample's comment"
+run_polarity -q backup
+expect 0 ""
+archive=$(tail -n 1 "$WORK/out")
+tar -xzOf "$archive" --wildcards '*/MANIFEST' >"$WORK/manifest"
+grep -q '^db-properties 1$' "$WORK/manifest" || fail "the manifest records no properties"
+grep -qxF "db-acl {dbowner=CTc/dbowner,reader=T*c/dbowner}" "$WORK/manifest" || fail "the manifest's db-acl"
+grep -q '^db-comment Polarity'"'"'s\\040data,\\040with\\040a\\012second\\040line$' "$WORK/manifest" ||
+	fail "the manifest's db-comment: $(grep db-comment "$WORK/manifest")"
+ok "the manifest records the database's properties"
+
+# 1. The same server: everything as it was, nothing widened.
+run_polarity restore --yes "$archive"
+expect 0 ""
+if grep -q "does not record the database's owner" "$WORK/err"; then
+	fail "a warning about missing properties"
+fi
+props >"$WORK/props.after"
+diff "$WORK/props.before" "$WORK/props.after" >&2 || fail "properties differ after a restore on the same server"
+ok "same server: owner, ACL (PUBLIC may not connect), limit, locale, settings, comment as they were"
+
+# 2. A server without the database and without its roles: they are made,
+# and the properties applied once the roles exist.
+su_psql -c 'DROP DATABASE fid' >/dev/null
+for d in $(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'fid_before_restore_%'"); do
+	su_psql -c "DROP DATABASE \"$d\"" >/dev/null
+done
+su_psql -c 'DROP ROLE reader' -c 'DROP ROLE dbowner' >/dev/null
+rm -f "$WORK/app/.env"
+run_polarity restore --yes "$archive"
+expect 0 ""
+grep -q 'Created role "dbowner"' "$WORK/out" || fail "dbowner not created"
+props >"$WORK/props.new"
+diff "$WORK/props.before" "$WORK/props.new" >&2 || fail "properties differ after a restore on a new server"
+ok "a server lacking the database and its roles: the same properties, field by field"
+
+# 3. An archive that does not record them (as older ones): restored with
+# the defaults and a warning that says so.
+rm -rf "$WORK/x"
+mkdir -p "$WORK/x"
+tar -C "$WORK/x" -xzf "$archive"
+top=$(ls "$WORK/x")
+grep -v '^db-' "$WORK/x/$top/MANIFEST" >"$WORK/x/m" && mv "$WORK/x/m" "$WORK/x/$top/MANIFEST"
+tar -tzf "$archive" >"$WORK/x/list"
+repack "$WORK/x" "$WORK/x/list" "$WORK/old.tgz"
+run_polarity verify "$WORK/old.tgz"
+expect 0 ""
+run_polarity restore --yes "$WORK/old.tgz"
+expect 0 "the archive does not record the database's owner, access rights, locale, settings or comment"
+props >"$WORK/props.old"
+grep -q "^comment none$" "$WORK/props.old" || fail "an old archive's restore left a comment: $(grep comment "$WORK/props.old")"
+if grep -q "restore in progress" "$WORK/props.old"; then fail "the in-progress mark stayed"; fi
+ok "an archive without the properties: restored with the defaults, and a warning"
