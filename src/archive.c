@@ -144,6 +144,8 @@ archive_add_fd(struct archive *a, const char *name, int fd,
 	unsigned char *buf = a->buf;
 	uint64_t left = (uint64_t)st->st_size;
 	off_t off = 0;
+	int shrank = 0;
+	struct stat after;
 
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
@@ -158,7 +160,12 @@ archive_add_fd(struct archive *a, const char *name, int fd,
 		while (n < 0 && errno == EINTR && io_stop_signal == 0);
 		if (n < 0)
 			return fail(a, "read", source);
-		if (n == 0) {
+		if (n == 0 && a->churn) {
+			/* The header said its size: keep to it. */
+			n = (ssize_t)want;
+			memset(buf, 0, want);
+			shrank = 1;
+		} else if (n == 0) {
 			snprintf(a->err, sizeof a->err, "'%s' shrank while "
 			    "it was being archived", source);
 			errno = EIO;
@@ -171,6 +178,15 @@ archive_add_fd(struct archive *a, const char *name, int fd,
 	}
 	if (tar_end(&a->tar, sha) < 0)
 		return fail(a, "write archive member", name);
+	if (a->churn && (shrank || (fstat(fd, &after) == 0 &&
+	    (after.st_size != st->st_size ||
+	    after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)))) {
+		log_warn("'%s' changed while it was archived: archived %s",
+		    source, shrank ? "with zeros where it shrank" :
+		    "as far as its size was when read began");
+		a->changed++;
+	}
 	a->files++;
 	return note(a, 'f', st->st_mode, (unsigned long long)st->st_size, sha,
 	    name, NULL);
@@ -262,6 +278,20 @@ archive_link_escapes(const char *path, const char *target)
 	return 0;
 }
 
+/* An entry of the tree at SRC could not be read (WHAT): gone since it
+ * was listed (or replaced by another kind, ELOOP and ENOTDIR under
+ * O_NOFOLLOW), it is skipped with a warning; else it is an error. */
+static int
+gone(struct archive *a, const char *src, const char *what)
+{
+	if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+		return fail(a, what, src);
+	log_warn("'%s' vanished while the integrations were archived: "
+	    "skipped", src);
+	a->vanished++;
+	return 0;
+}
+
 static int
 add_symlink(struct archive *a, int dirfd, const char *entry,
     const char *name, const char *rel, const struct stat *st,
@@ -276,8 +306,11 @@ add_symlink(struct archive *a, int dirfd, const char *entry,
 	ssize_t n;
 
 	n = readlinkat(dirfd, entry, target, sizeof target - 1);
+	/* EINVAL: no longer a link.  Gone, as far as we are concerned. */
+	if (n < 0 && errno == EINVAL)
+		errno = ENOENT;
 	if (n < 0)
-		return fail(a, "read link", source);
+		return gone(a, source, "read link");
 	target[n] = '\0';
 	if (archive_link_escapes(rel, target)) {
 		log_warn("skipping '%s': its target '%s' is outside the "
@@ -392,12 +425,12 @@ walk(struct archive *a, int dirfd, const char *name, size_t rootlen,
 			break;
 		}
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = fail(a, "read", src);
+			rc = gone(a, src, "read");
 		} else if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, names[i], O_RDONLY |
 			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
-				rc = fail(a, "read directory", src);
+				rc = gone(a, src, "read directory");
 			else {
 				rc = add_dir_entry(a, child, &st);
 				if (rc == 0)
@@ -412,7 +445,7 @@ walk(struct archive *a, int dirfd, const char *name, size_t rootlen,
 			int f = openat(dirfd, names[i], O_RDONLY | O_NOFOLLOW |
 			    O_CLOEXEC | O_NOCTTY);
 			if (f < 0)
-				rc = fail(a, "read", src);
+				rc = gone(a, src, "read");
 			else {
 				struct stat fst;
 				if (fstat(f, &fst) < 0)
@@ -447,8 +480,10 @@ archive_add_tree(struct archive *a, const char *name, const char *dir)
 		rc = fail(a, "read directory", dir);
 	else {
 		rc = add_dir_entry(a, name, &st);
+		a->churn = 1;
 		if (rc == 0)
 			rc = walk(a, fd, name, strlen(name), dir, 0);
+		a->churn = 0;
 	}
 	close(fd);
 	return rc;

@@ -26,6 +26,10 @@ struct archive {
 	FILE *mf;		/* member lines so far: a temporary file */
 	unsigned char *buf;	/* ARCHIVE_COPY bytes for copying files */
 	unsigned long files, dirs, links, skipped;
+	unsigned long vanished;	/* listed, then gone before they were read */
+	unsigned long changed;	/* changed size or time while read */
+	int churn;		/* a tree is being walked: files may come,
+				 * go and change (see archive_add_tree()) */
 	char err[1024];
 };
 
@@ -40,8 +44,10 @@ int archive_add_data(struct archive *a, const char *name, const void *data,
 
 /* Adds the member NAME with the whole content of the open file FD, read
  * from offset 0; ST gives its size, mode, owner and time.  SOURCE names
- * the file in messages.  Returns 0 or -1 (the file changing size while
- * read is an error). */
+ * the file in messages.  Returns 0 or -1: the file shrinking while read
+ * is an error, unless within archive_add_tree(), where the member keeps
+ * its size (the rest zeros), and a file that shrank or grew is warned of
+ * and counted in CHANGED. */
 int archive_add_fd(struct archive *a, const char *name, int fd,
     const struct stat *st, const char *source);
 
@@ -55,8 +61,11 @@ int archive_add_file(struct archive *a, const char *name, const char *path);
  * files and symbolic links (stored as links, never followed), with their
  * modes, owners and times, in name order.  Sockets, FIFOs and devices are
  * skipped with a warning, and so are symbolic links that point outside
- * DIR (see archive_link_escapes()): a restore refuses those.  Returns 0
- * or -1. */
+ * DIR (see archive_link_escapes()): a restore refuses those.  The tree
+ * is live (integrations write logs and caches into it), so an entry that
+ * is gone by the time it is read is skipped with a warning and counted in
+ * VANISHED, as tar does, and a file that changes while read is archived
+ * as it was at its start (see archive_add_fd()).  Returns 0 or -1. */
 int archive_add_tree(struct archive *a, const char *name, const char *dir);
 
 /* Whether a symbolic link at PATH (relative to a tree's root, e.g.

@@ -63,6 +63,8 @@ struct run {
 					 * do not hold of the database */
 	char head[1 << 16];		/* the manifest's header lines; the
 					 * properties take up to 45 KiB */
+	unsigned long vanished, changed;	/* integrations files gone
+					 * or changing while archived */
 	char *err;
 	size_t elen;
 };
@@ -446,6 +448,8 @@ write_archive(struct run *r, const char *top, const char *server,
 		goto fail;
 	log_detail("%lu files, %lu folders, %lu links", a.files, a.dirs,
 	    a.links);
+	r->vanished = a.vanished;
+	r->changed = a.changed;
 	if (archive_add_dir(&a, FORMAT_DATABASE, 0700) < 0)
 		goto fail;
 	log_step("dumping database '%s'", r->db.database);
@@ -503,7 +507,7 @@ fail:
  * under the lock. */
 static enum backup_result
 make_archive(const struct config *c, char *path, size_t len, char *err,
-    size_t elen, int *pruned)
+    size_t elen, int *pruned, struct status *outcome)
 {
 	struct run r = { .cfg = c, .zip_in = -1, .out = -1, .lock = -1,
 		.err = err, .elen = elen };
@@ -576,6 +580,8 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		goto out;
 	}
 	res = BACKUP_OK;
+	outcome->vanished = r.vanished;
+	outcome->changed = r.changed;
 	/* Only a backup that succeeded makes room. */
 	if (c->keep > 0 || c->keep_days > 0) {
 		char perr[1024];
@@ -677,12 +683,13 @@ backup_run(const struct config *c, char *path, size_t len, char *err,
 {
 	struct timespec t0, t1;
 	enum backup_result res;
+	struct status s = { 0 };
 	int after = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (c->nice)
 		lower_priority();
-	res = make_archive(c, path, len, err, elen, &after);
+	res = make_archive(c, path, len, err, elen, &after, &s);
 	if (res == BACKUP_OK && c->hook[0] != '\0') {
 		char herr[1024];
 		if (run_hook(c, path, herr, sizeof herr) < 0) {
@@ -696,8 +703,9 @@ backup_run(const struct config *c, char *path, size_t len, char *err,
 	}
 	if (c->status_file[0] != '\0') {
 		struct stat st;
-		struct status s = { .ok = res == BACKUP_OK, .end = time(NULL) };
 		char serr[1024];
+		s.ok = res == BACKUP_OK;
+		s.end = time(NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		s.duration = (double)(t1.tv_sec - t0.tv_sec) +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -706,5 +714,9 @@ backup_run(const struct config *c, char *path, size_t len, char *err,
 		if (status_write(c->status_file, &s, serr, sizeof serr) < 0)
 			log_warn("%s", serr);
 	}
+	if (res == BACKUP_OK && after == 0 && (s.vanished || s.changed))
+		snprintf(err, elen, "%lu file%s vanished and %lu changed while "
+		    "the integrations were archived (warned of above)",
+		    s.vanished, s.vanished == 1 ? "" : "s", s.changed);
 	return res == BACKUP_OK && after < 0 ? BACKUP_AFTER_FAILED : res;
 }

@@ -29,8 +29,10 @@ enum backup_result {
 };
 
 /* Makes a backup as C says.  On success writes the archive's absolute
- * path to PATH (LEN bytes).  Otherwise ERR (ELEN bytes) holds one line
- * saying what failed, and nothing was left in the backup directory. */
+ * path to PATH (LEN bytes), and to ERR a note for the last line ("" or
+ * how many integrations files vanished or changed while archived).
+ * Otherwise ERR (ELEN bytes) holds one line saying what failed, and
+ * nothing was left in the backup directory. */
 enum backup_result backup_run(const struct config *c, char *path,
     size_t len, char *err, size_t elen);
 

@@ -149,7 +149,7 @@ run_backup(const struct config *c)
 
 	switch (backup_run(c, path, sizeof path, err, sizeof err)) {
 	case BACKUP_OK:
-		log_step("backup complete");
+		log_step("backup complete%s%s", err[0] ? "; " : "", err);
 		printf("%s\n", path);
 		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	case BACKUP_AFTER_FAILED:

@@ -58,8 +58,16 @@ status_write(const char *path, const struct status *s, char *err, size_t len)
 	    M "last_run_success %d\n"
 	    "# HELP " M "last_run_duration_seconds How long the last backup took.\n"
 	    "# TYPE " M "last_run_duration_seconds gauge\n"
-	    M "last_run_duration_seconds %.3f\n",
-	    (long long)s->end, s->ok, s->duration);
+	    M "last_run_duration_seconds %.3f\n"
+	    "# HELP " M "last_run_files_vanished Integrations files gone "
+	    "while the last backup archived them (skipped).\n"
+	    "# TYPE " M "last_run_files_vanished gauge\n"
+	    M "last_run_files_vanished %lu\n"
+	    "# HELP " M "last_run_files_changed Integrations files that "
+	    "changed while the last backup read them.\n"
+	    "# TYPE " M "last_run_files_changed gauge\n"
+	    M "last_run_files_changed %lu\n",
+	    (long long)s->end, s->ok, s->duration, s->vanished, s->changed);
 	if (last_ok >= 0)
 		fprintf(f,
 		    "# HELP " M "last_success_timestamp_seconds When the last "

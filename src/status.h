@@ -16,6 +16,8 @@ struct status {
 	time_t end;		/* when it ended */
 	double duration;	/* seconds it took */
 	long long size;		/* the archive's size, when ok */
+	unsigned long vanished;	/* integrations files gone while archived */
+	unsigned long changed;	/* and changed while read */
 };
 
 /* Writes S to the file PATH (mode 0644: monitoring must read it, and it

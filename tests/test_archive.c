@@ -138,6 +138,28 @@ test_manifest_lists_every_member(void **state)
 }
 
 static void
+test_shrinking_file_in_a_live_tree_keeps_its_size(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/small", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(fstat(fd, &st), 0);
+	st.st_size = 10;	/* as if the file shrank after fstat */
+	f->a.churn = 1;		/* as archive_add_tree() walks */
+	assert_int_equal(archive_add_fd(&f->a, "small", fd, &st, path), 0);
+	f->a.churn = 0;
+	assert_int_equal(f->a.changed, 1);
+	assert_int_equal(f->a.files, 1);
+	close(fd);
+}
+
+static void
 test_shrinking_file_is_an_error(void **state)
 {
 	struct fixture *f = *state;
@@ -220,6 +242,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_lists_every_member,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_shrinking_file_in_a_live_tree_keeps_its_size, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_shrinking_file_is_an_error,
 		    setup, teardown),
 		cmocka_unit_test(test_link_escapes),

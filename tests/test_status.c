@@ -40,8 +40,8 @@ teardown(void **state)
 static void
 test_success_then_failure_keeps_last_success(void **state)
 {
-	struct status ok = { 1, 1795698309, 12.5, 123456 };
-	struct status bad = { 0, 1795784709, 3.25, 0 };
+	struct status ok = { 1, 1795698309, 12.5, 123456, 3, 2 };
+	struct status bad = { 0, 1795784709, 3.25, 0, 0, 0 };
 	char err[256], *text;
 	struct stat st;
 
@@ -55,6 +55,8 @@ test_success_then_failure_keeps_last_success(void **state)
 	assert_non_null(strstr(text, "\npolarity_backup_last_success_timestamp_seconds 1795698309\n"));
 	assert_non_null(strstr(text, "\npolarity_backup_last_success_size_bytes 123456\n"));
 	assert_non_null(strstr(text, "# TYPE polarity_backup_last_run_success gauge\n"));
+	assert_non_null(strstr(text, "\npolarity_backup_last_run_files_vanished 3\n"));
+	assert_non_null(strstr(text, "\npolarity_backup_last_run_files_changed 2\n"));
 	free(text);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -72,7 +74,7 @@ test_success_then_failure_keeps_last_success(void **state)
 static void
 test_first_run_failing_has_no_success_line(void **state)
 {
-	struct status bad = { 0, 1795784709, 1, 0 };
+	struct status bad = { 0, 1795784709, 1, 0, 0, 0 };
 	char err[256], *text;
 
 	(void)state;
@@ -85,7 +87,7 @@ test_first_run_failing_has_no_success_line(void **state)
 static void
 test_unwritable_place_is_reported(void **state)
 {
-	struct status ok = { 1, 1, 1, 1 };
+	struct status ok = { 1, 1, 1, 1, 0, 0 };
 	char err[256];
 
 	(void)state;
