@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libinih-dev
 libcmocka-dev libssl-dev postgresql postgresql-client pigz gzip tar
-util-linux bsdutils valgrind systemd isal docker.io procps"
+util-linux bsdutils valgrind systemd isal docker.io procps strace"
 
 missing=
 for p in $PACKAGES; do

@@ -427,6 +427,14 @@ commit(struct restore *r)
 		{ env_apply, NULL, r },
 	};
 
+	/* A rename does not carry the files' data to disk: without this a
+	 * power cut soon after "restore complete" could leave the live
+	 * integrations empty.  One syncfs of the staging file system
+	 * flushes every unpacked file and folder. */
+	log_step("syncing the unpacked integrations to disk");
+	if (syncfs(r->stage_fd) < 0)
+		return failf(r, "cannot flush the unpacked integrations to "
+		    "disk: %s", strerror(errno));
 	log_step("putting the restored database, integrations and settings "
 	    "in place");
 	r->dir.live = r->cfg->integrations_dir;

@@ -96,3 +96,45 @@ props >"$WORK/props.old"
 grep -q "^comment none$" "$WORK/props.old" || fail "an old archive's restore left a comment: $(grep comment "$WORK/props.old")"
 if grep -q "restore in progress" "$WORK/props.old"; then fail "the in-progress mark stayed"; fi
 ok "an archive without the properties: restored with the defaults, and a warning"
+
+# 4. The unpacked integrations are on disk before they are put in place:
+# the restore's own system calls, in order (strace is the seam).
+command -v strace >/dev/null || fail "strace is needed (scripts/build.sh installs it)"
+write_env "$WORK/app/.env" fid polarity
+set +e
+strace -f -qq -e trace=syncfs,fsync,rename,renameat,renameat2,linkat -o "$WORK/trace" \
+	"$POLARITY" --app-dir "$WORK/app" restore --yes "$archive" >"$WORK/out" 2>"$WORK/err"
+RC=$?
+set -e
+expect 0 ""
+sync_at=$(grep -n 'syncfs(' "$WORK/trace" | head -n 1 | cut -d: -f1)
+swap_at=$(grep -n 'renameat2(.*RENAME_EXCHANGE' "$WORK/trace" | head -n 1 | cut -d: -f1)
+[ -n "$swap_at" ] || fail "no exchange of the integrations folder in the trace"
+[ -n "$sync_at" ] || fail "the unpacked integrations were never flushed (no syncfs)"
+[ "$sync_at" -lt "$swap_at" ] || fail "syncfs came after the exchange"
+grep -Eq 'syncfs\([0-9]+\) += 0' "$WORK/trace" || fail "syncfs failed"
+ok "the staged tree is flushed (syncfs) before the exchange"
+
+# The rest of what a restore says is done: the folder that holds the
+# exchange, then the .env's content before its name.
+after=$(tail -n +"$swap_at" "$WORK/trace" | grep -c 'fsync(' || true)
+[ "$after" -ge 1 ] || fail "no fsync after the exchange"
+env_at=$(grep -n 'rename.*"[^"]*/app/.env"' "$WORK/trace" | tail -n 1 | cut -d: -f1)
+[ -n "$env_at" ] || fail "no rename of the .env in the trace: $(grep rename "$WORK/trace")"
+head -n "$env_at" "$WORK/trace" | tail -n 3 | grep -q 'fsync(' ||
+	fail "the new .env was not fsynced before its rename"
+tail -n +"$env_at" "$WORK/trace" | grep -q 'fsync(' || fail "no fsync of the .env's folder"
+ok "then the exchange's folder, and the .env's content before its name, are synced"
+
+# A backup: the archive's data before its name, then the folder.
+set +e
+strace -f -qq -e trace=fsync,linkat,renameat2 -o "$WORK/trace" \
+	"$POLARITY" --app-dir "$WORK/app" -q backup >"$WORK/out" 2>"$WORK/err"
+RC=$?
+set -e
+expect 0 ""
+name_at=$(grep -n 'polarity-server-backup-[0-9]*\.tgz"' "$WORK/trace" | head -n 1 | cut -d: -f1)
+[ -n "$name_at" ] || fail "the archive was not named in the trace: $(cat "$WORK/trace")"
+head -n "$name_at" "$WORK/trace" | grep -q 'fsync(' || fail "the archive was not fsynced before its name"
+tail -n +"$name_at" "$WORK/trace" | grep -q 'fsync(' || fail "no fsync of the backup folder after the name"
+ok "a backup's archive is synced before it gets its name, and its folder after"
