@@ -159,14 +159,59 @@ fail:
 	return NULL;
 }
 
+/* Copies the file FROM to the new file TO, with ST's mode and (as root)
+ * owner, synced.  Returns 0 or -1 with errno set (TO then gone). */
+static int
+copy_file(const char *from, const char *to, const struct stat *st)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out, e;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	while ((n = io_read(in, buf, sizeof buf)) > 0)
+		if (io_write_all(out, buf, (size_t)n) < 0) {
+			n = -1;
+			break;
+		}
+	if (n < 0 || (geteuid() == 0 && fchown(out, st->st_uid,
+	    st->st_gid) < 0) || fchmod(out, st->st_mode & 0777) < 0 ||
+	    fsync(out) < 0) {
+		e = errno;
+		close(in);
+		close(out);
+		unlink(to);
+		errno = e;
+		return -1;
+	}
+	close(in);
+	return close(out);
+}
+
 int
 io_replace(const char *path, const void *data, size_t len, mode_t mode,
     int flags, const char *keep)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], real[PATH_MAX];
 	struct stat st;
 	int fd, e, have = 1;
 
+	/* A symbolic link (configuration management's) stays as it is: its
+	 * target is what is replaced, in the target's own folder. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (realpath(path, real) == NULL)
+			return -1;
+		path = real;
+	}
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return -1;
@@ -195,7 +240,10 @@ io_replace(const char *path, const void *data, size_t len, mode_t mode,
 	fd = -1;
 	if (e < 0)
 		goto fail;
-	if (have && keep && link(path, keep) < 0)
+	/* The old file stays as KEEP: a second name of it, or where that
+	 * cannot be (another file system), a copy. */
+	if (have && keep && link(path, keep) < 0 && (errno != EXDEV ||
+	    copy_file(path, keep, &st) < 0))
 		goto fail;
 	if (rename(tmp, path) < 0) {
 		e = errno;

@@ -56,8 +56,11 @@ int io_fsync_dir(const char *dir);
  * every instant either the old file or the whole new one.  The new file
  * has the mode MODE; with IO_LIKE_OLD, the mode and (as root) the owner
  * of the file it replaces instead, MODE only for a file that did not
- * exist.  When KEEP is not NULL the previous file stays as the hard link
- * KEEP.  Returns 0, or -1 with errno set and PATH as it was. */
+ * exist.  When KEEP is not NULL the previous file stays as KEEP: a hard
+ * link to it, or a copy when KEEP is on another file system.  When PATH
+ * is a symbolic link, the link stays and its target is replaced, in the
+ * target's folder.  Returns 0, or -1 with errno set and PATH as it
+ * was. */
 #define IO_LIKE_OLD 1
 int io_replace(const char *path, const void *data, size_t len, mode_t mode,
     int flags, const char *keep);

@@ -47,6 +47,9 @@ struct restore {
 	struct dotenv live_env, arch_env;
 	struct db live, arch;
 	char live_container[256];	/* where live's clients run; "": here */
+	char integrations[PATH_MAX];	/* the integrations folder itself:
+					 * the configured one, or what its
+					 * symbolic link points to */
 	struct format_header replaced;	/* encoding and locale of the
 					 * database replaced, for the early
 					 * load */
@@ -93,9 +96,25 @@ swept(void *arg, const char *name)
 static enum restore_result
 open_stage(struct restore *r)
 {
-	const char *dir = r->cfg->integrations_dir;
-	const char *slash = strrchr(dir, '/');
-	size_t n = slash && slash != dir ? (size_t)(slash - dir) : 1;
+	const char *dir = r->integrations, *slash;
+	struct stat st;
+	size_t n;
+
+	/* A symbolic link (to another volume, say) stays as it is: the
+	 * folder it points to is what is exchanged, beside itself. */
+	snprintf(r->integrations, sizeof r->integrations, "%s",
+	    r->cfg->integrations_dir);
+	if (lstat(r->integrations, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (realpath(r->cfg->integrations_dir, r->integrations) == NULL)
+			return failf(r, "the integrations folder '%s' is a "
+			    "symbolic link that leads nowhere: %s",
+			    r->cfg->integrations_dir, strerror(errno));
+		log_detail("the integrations folder '%s' is a link to '%s': "
+		    "restoring there", r->cfg->integrations_dir,
+		    r->integrations);
+	}
+	slash = strrchr(dir, '/');
+	n = slash && slash != dir ? (size_t)(slash - dir) : 1;
 
 	memcpy(r->parent, dir, n);
 	r->parent[n] = '\0';
@@ -169,7 +188,7 @@ names_taken(void *arg, const char *candidate)
 	if (taken_tmp || taken_kept)
 		return 1;
 	snprintf(path, sizeof path, "%s.before-restore-%s",
-	    r->cfg->integrations_dir, candidate);
+	    r->integrations, candidate);
 	if (lstat(path, &st) == 0)
 		return 1;
 	snprintf(path, sizeof path, "%s.before-restore-%s", r->cfg->env_file,
@@ -238,7 +257,7 @@ confirm(struct restore *r)
 	    "Type 'yes' to go on: ",
 	    r->archive, r->u.h.created, r->u.h.server_version,
 	    r->u.h.database, r->target, r->live.host, r->live.port, r->kept,
-	    r->cfg->integrations_dir, r->cfg->integrations_dir, r->stamp,
+	    r->integrations, r->integrations, r->stamp,
 	    r->cfg->env_file, r->cfg->env_file, r->stamp);
 	fflush(stderr);
 	if (fgets(answer, sizeof answer, stdin) == NULL ||
@@ -437,7 +456,7 @@ commit(struct restore *r)
 		    "disk: %s", strerror(errno));
 	log_step("putting the restored database, integrations and settings "
 	    "in place");
-	r->dir.live = r->cfg->integrations_dir;
+	r->dir.live = r->integrations;
 	r->dir.staged = r->staged;
 	return swap_commit(steps, sizeof steps / sizeof *steps, r->err,
 	    r->elen) < 0 ? RESTORE_FAILED : RESTORE_OK;

@@ -127,8 +127,9 @@ ok "two backups in a row get two names"
 
 # The password is in no process's argv at any moment of a run: sample
 # the command lines of the program and its children while a slowed-down
-# backup runs (only those: other tests may run beside this one).
-wrap_pg_dump "$WORK/slowbin" 'sleep 1'
+# backup runs (only those: other tests may run beside this one).  Three
+# seconds: a sweep of /proc can take more than one on a loaded machine.
+wrap_pg_dump "$WORK/slowbin" 'sleep 3'
 "$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slowbin" backup \
 	>"$WORK/out" 2>"$WORK/err" &
 bg=$!

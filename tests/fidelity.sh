@@ -138,3 +138,43 @@ name_at=$(grep -n 'polarity-server-backup-[0-9]*\.tgz"' "$WORK/trace" | head -n 
 head -n "$name_at" "$WORK/trace" | grep -q 'fsync(' || fail "the archive was not fsynced before its name"
 tail -n +"$name_at" "$WORK/trace" | grep -q 'fsync(' || fail "no fsync of the backup folder after the name"
 ok "a backup's archive is synced before it gets its name, and its folder after"
+
+# 5. A .env that is a symbolic link (configuration management's): the
+# link stays, its target gets the restored lines, and the kept copy is a
+# copy, not a second link to the live file.
+mkdir -p "$WORK/conf"
+write_env "$WORK/conf/env" fid polarity
+echo "CUSTOM=kept" >>"$WORK/conf/env"
+cp "$WORK/conf/env" "$WORK/env.live"
+rm -f "$WORK/app/.env" "$WORK/app/.env.before-restore-"*
+ln -s ../conf/env "$WORK/app/.env"
+# 6. An integrations folder that is a symbolic link to another volume.
+vol=$(mktemp -d /dev/shm/polarity-vol.XXXXXX)
+trap 'rc=$?; rm -rf "$vol"; (exit $rc); cleanup' EXIT
+mv "$WORK/app/integrations" "$vol/integrations"
+ln -s "$vol/integrations" "$WORK/app/integrations"
+echo "added since the backup" >"$vol/integrations/new-file"
+run_polarity restore --yes "$archive"
+status=$RC
+links_ok=1
+[ -L "$WORK/app/.env" ] && [ "$(readlink "$WORK/app/.env")" = ../conf/env ] || links_ok=0
+[ -L "$WORK/app/integrations" ] && [ "$(readlink "$WORK/app/integrations")" = "$vol/integrations" ] || links_ok=0
+restored_vol=0
+[ -f "$vol/integrations/virustotal/integration.js" ] && [ ! -e "$vol/integrations/new-file" ] && restored_vol=1
+kept_vol=$(ls -d "$vol/integrations.before-restore-"* 2>/dev/null | head -n 1)
+rm -rf "$vol"
+RC=$status
+expect 0 ""
+[ "$links_ok" = 1 ] || fail "a link was replaced by a file or folder"
+grep -q '^CUSTOM=kept$' "$WORK/conf/env" || fail "the link's target lost its other lines"
+grep -q "^POLARITY_DB_DATABASE=fid" "$WORK/conf/env" || fail "the link's target lacks the restored lines"
+kept=$(ls "$WORK/app/.env.before-restore-"*)
+[ -f "$kept" ] && [ ! -L "$kept" ] || fail "the kept .env is not a file of its own"
+cmp -s "$kept" "$WORK/env.live" || fail "the kept .env is not the old content"
+ok "a symbolically linked .env: the link stays, its target gets the restored lines, the kept copy is a copy"
+[ "$restored_vol" = 1 ] || fail "the link's target folder did not get the restored integrations"
+[ -n "$kept_vol" ] || fail "the previous integrations were not kept beside the real folder"
+if ls -d "$WORK/app/.polarity-restore-"* "$WORK/app/integrations.before-restore-"* >/dev/null 2>&1; then
+	fail "staging or kept folders landed beside the link"
+fi
+ok "a symbolically linked integrations folder on another volume: restored there, kept there, the link stays"

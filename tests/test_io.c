@@ -101,6 +101,91 @@ test_replace_like_old_keeps_mode_and_copy(void **state)
 }
 
 static void
+test_replace_through_a_link_keeps_the_link(void **state)
+{
+	char path[128], target[128], keep[128], link_to[128], *text;
+	struct stat st;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(mkdir(strcat(strcpy(target, dir), "/conf"), 0700), 0);
+	write_file("conf/env", "OLD=1\n", 0640);
+	snprintf(path, sizeof path, "%s/.env", dir);
+	snprintf(keep, sizeof keep, "%s/.env.kept", dir);
+	assert_int_equal(symlink("conf/env", path), 0);
+	assert_int_equal(io_replace(path, "NEW=2\n", 6, 0600, IO_LIKE_OLD,
+	    keep), 0);
+	/* The link is the same link; its target has the new content. */
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	n = readlink(path, link_to, sizeof link_to - 1);
+	assert_int_equal(n, 8);
+	link_to[n] = '\0';
+	assert_string_equal(link_to, "conf/env");
+	snprintf(target, sizeof target, "%s/conf/env", dir);
+	text = io_slurp(AT_FDCWD, target, 100, 0);
+	assert_string_equal(text, "NEW=2\n");
+	free(text);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	/* The kept copy is the old content, not a link to the live file. */
+	assert_int_equal(lstat(keep, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	text = io_slurp(AT_FDCWD, keep, 100, 0);
+	assert_string_equal(text, "OLD=1\n");
+	free(text);
+	/* No temporary file left beside the target. */
+	snprintf(target, sizeof target, "%s/conf", dir);
+	{
+		DIR *d = opendir(target);
+		struct dirent *e;
+		int entries = 0;
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL)
+			entries += e->d_name[0] != '.';
+		closedir(d);
+		assert_int_equal(entries, 1);
+	}
+}
+
+static void
+test_replace_keeps_a_copy_across_file_systems(void **state)
+{
+	char other[] = "/dev/shm/polarity-unit.XXXXXX", target[128];
+	char path[128], keep[128], *text;
+	struct stat st;
+
+	(void)state;
+	/* The link's target on another file system than the kept copy. */
+	if (mkdtemp(other) == NULL) {
+		skip();
+		return;
+	}
+	snprintf(target, sizeof target, "%s/env", other);
+	{
+		int fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "OLD=1\n", 6), 6);
+		close(fd);
+	}
+	snprintf(path, sizeof path, "%s/.env", dir);
+	snprintf(keep, sizeof keep, "%s/.env.kept", dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(io_replace(path, "NEW=2\n", 6, 0600, IO_LIKE_OLD,
+	    keep), 0);
+	text = io_slurp(AT_FDCWD, target, 100, 0);
+	assert_string_equal(text, "NEW=2\n");
+	free(text);
+	assert_int_equal(lstat(keep, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	text = io_slurp(AT_FDCWD, keep, 100, 0);
+	assert_string_equal(text, "OLD=1\n");
+	free(text);
+	assert_int_equal(io_remove_tree(AT_FDCWD, other), 0);
+}
+
+static void
 test_replace_failure_changes_nothing(void **state)
 {
 	char path[128], names[256];
@@ -221,6 +306,12 @@ main(void)
 		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_replace_like_old_keeps_mode_and_copy,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replace_through_a_link_keeps_the_link,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replace_keeps_a_copy_across_file_systems,
 		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_replace_failure_changes_nothing,
