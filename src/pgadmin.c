@@ -102,19 +102,27 @@ pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
 int
 pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen)
 {
-	char name[128], q[QNAME];
+	char name[128], q[QNAME], lit[QNAME];
 
 	for (int i = 0; i < 16; i++) {
+		/* A marked database whose lock nobody holds: its restore
+		 * is gone.  One another restore holds is left alone (the
+		 * fence keeps the lock from being tried on the others). */
 		if (pg_session_askf(s, name, sizeof name, err, elen, "SELECT "
-		    "d.datname FROM pg_database d JOIN pg_shdescription s ON "
-		    "s.objoid = d.oid AND s.classoid = "
+		    "m.datname FROM (SELECT d.datname FROM pg_database d JOIN "
+		    "pg_shdescription s ON s.objoid = d.oid AND s.classoid = "
 		    "'pg_database'::regclass WHERE s.description = '"
-		    PGADMIN_MARK "' LIMIT 1;") < 0)
+		    PGADMIN_MARK "' OFFSET 0) m WHERE pg_try_advisory_lock(%d, "
+		    "hashtext(m.datname)) LIMIT 1;", PGADMIN_LOCK_CLASS) < 0)
 			return -1;
 		if (name[0] == '\0')
 			return 0;
 		pg_quote_ident(name, q, sizeof q);
-		if (pg_session_execf(s, err, elen, "DROP DATABASE %s;", q) < 0)
+		pg_quote_literal(name, lit, sizeof lit);
+		if (pgadmin_end_sessions(s, name, err, elen) < 0 ||
+		    pg_session_execf(s, err, elen, "DROP DATABASE %s;", q) < 0 ||
+		    pg_session_execf(s, err, elen, "SELECT pg_advisory_unlock("
+		    "%d, hashtext(%s));", PGADMIN_LOCK_CLASS, lit) < 0)
 			return -1;
 		log_step("dropped database %s left by an interrupted restore",
 		    q);
@@ -136,7 +144,7 @@ pgadmin_create_marked(struct pg_session *s, const char *name,
     const char *owner, char *err, size_t elen)
 {
 	char by[QNAME + 8] = "", enc[100] = "", q[QNAME], qname[QNAME];
-	char lit[100], loc[2400] = "", a[600], b[600], c[600];
+	char lit[100], loc[2400] = "", a[600], b[600], c[600], qlit[QNAME];
 	int exists = 0;
 
 	if (pgadmin_role_exists(s, owner, &exists, err, elen) < 0)
@@ -158,6 +166,12 @@ pgadmin_create_marked(struct pg_session *s, const char *name,
 			    " LOCALE_PROVIDER icu ICU_LOCALE %s", c);
 	}
 	pg_quote_ident(name, qname, sizeof qname);
+	/* While this session lives, the database is known to be ours:
+	 * another install's restore on this server leaves it alone. */
+	if (pg_quote_literal(name, qlit, sizeof qlit) < 0 ||
+	    pg_session_execf(s, err, elen, "SELECT pg_advisory_lock(%d, "
+	    "hashtext(%s));", PGADMIN_LOCK_CLASS, qlit) < 0)
+		return -1;
 	if (pg_session_execf(s, err, elen, "CREATE DATABASE %s TEMPLATE "
 	    "template0%s%s%s;", qname, enc, loc, by) < 0)
 		return -1;

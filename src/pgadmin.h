@@ -17,6 +17,11 @@
 /* The comment of a database that a restore is loading. */
 #define PGADMIN_MARK "polarity restore in progress"
 
+/* The first key of the advisory lock a restore's maintenance session
+ * holds on each database it makes (the second: hashtext of its name),
+ * for as long as the restore runs ("pola"). */
+#define PGADMIN_LOCK_CLASS 1886350433
+
 /* Writes NAME_SUFFIX_STAMP into OUT (LEN bytes), cutting NAME so that the
  * whole fits PostgreSQL's 63 bytes. */
 void pgadmin_dated(char *out, size_t len, const char *name,
@@ -43,9 +48,10 @@ int pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
 int pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
     size_t elen);
 
-/* Drops the databases that a restore which died left marked (the caller
- * holds the lock, so no live restore owns them), logging each.  Returns 0
- * or -1. */
+/* Drops the databases that a restore which died left marked, logging
+ * each: those whose advisory lock nobody holds.  A restore of another
+ * install on the same server (another backup folder, another lock file)
+ * holds its own, and its database is left alone.  Returns 0 or -1. */
 int pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen);
 
 /* Reads the properties of the session's own database that its dumps do

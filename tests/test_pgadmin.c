@@ -99,6 +99,12 @@ test_new_database_is_marked_and_owned(void **state)
 	    "TEMPLATE template0 ENCODING 'UTF8' OWNER \"present\";"));
 	assert_non_null(strstr(log, "COMMENT ON DATABASE \"db_restoring_1\" IS "
 	    "'" PGADMIN_MARK "';"));
+	/* Held for the session, taken before the database exists. */
+	assert_true(strstr(log, "SELECT pg_advisory_lock(1886350433, "
+	    "hashtext('db_restoring_1'));") != NULL &&
+	    strstr(log, "SELECT pg_advisory_lock(1886350433, "
+	    "hashtext('db_restoring_1'));") < strstr(log, "CREATE DATABASE "
+	    "\"db_restoring_1\""));
 	/* No owner that does not exist, no encoding when none is known. */
 	assert_non_null(strstr(log, "CREATE DATABASE \"b\" TEMPLATE "
 	    "template0;"));
@@ -241,6 +247,9 @@ test_stale_databases_are_found_by_their_mark(void **state)
 	    0);
 	log = fake_log(f->dir);
 	assert_non_null(strstr(log, "s.description = '" PGADMIN_MARK "'"));
+	/* Only one whose restore is gone: nobody holds its lock. */
+	assert_non_null(strstr(log, "OFFSET 0) m WHERE "
+	    "pg_try_advisory_lock(1886350433, hashtext(m.datname))"));
 	/* The stand-in names none: nothing is dropped. */
 	assert_null(strstr(log, "DROP DATABASE"));
 	free(log);
