@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,6 +92,83 @@ swept(void *arg, const char *name)
 {
 	log_step("removed '%s/%s' left by an interrupted restore",
 	    (const char *)arg, name);
+}
+
+/* Whether PATH is a mount point: another file system than its folder's
+ * (a bind mount of one file included).  Sets errno when it cannot tell. */
+static int
+mount_point(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+	struct stat a, b;
+	struct statx x;
+
+	/* The kernel knows (Linux 5.8 on); a bind mount of a file from
+	 * the same file system has its folder's st_dev. */
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+	    &x) == 0 && (x.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return (x.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+
+	snprintf(parent, sizeof parent, "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		return 0;
+	*(slash == parent ? slash + 1 : slash) = '\0';
+	if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+		return 0;
+	return a.st_dev != b.st_dev;
+}
+
+/* What the commit will replace, checked before anything is loaded: the
+ * integrations folder must be one a rename can exchange, and the .env a
+ * file its folder lets us replace.  Each failure says what to do. */
+static enum restore_result
+check_targets(struct restore *r)
+{
+	const char *env = r->cfg->env_file;
+	char real[PATH_MAX], dir[PATH_MAX], probe[PATH_MAX], *slash;
+	struct statvfs vfs;
+	unsigned int flags = 0;
+	int fd;
+
+	if (access(r->integrations, F_OK) == 0 &&
+	    mount_point(r->integrations))
+		return failf(r, "the integrations folder '%s' is a mount "
+		    "point, which a restore cannot exchange for the restored "
+		    "one: mount the folder that holds it instead, or restore "
+		    "by hand", r->integrations);
+	if (access(env, F_OK) < 0)
+		return RESTORE_OK;
+	if (realpath(env, real) == NULL)
+		return failf(r, "cannot read '%s': %s", env, strerror(errno));
+	if (mount_point(real))
+		return failf(r, "'%s' is a file mounted on its own (a bind "
+		    "mount?), which a restore cannot replace: mount its folder "
+		    "instead, or write the restored settings by hand", real);
+	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
+	    (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+		close(fd);
+		return failf(r, "'%s' is immutable or append-only: lift it "
+		    "with chattr -i -a '%s' and run again", real, real);
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(dir, sizeof dir, "%s", real);
+	slash = strrchr(dir, '/');
+	*(slash == NULL ? dir : slash == dir ? slash + 1 : slash) = '\0';
+	if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return failf(r, "'%s' is on a read-only file system: remount it "
+		    "read-write and run again", real);
+	/* The new .env is made beside it: try that now. */
+	snprintf(probe, sizeof probe, "%s.polarity-probe-XXXXXX", real);
+	fd = mkstemp(probe);
+	if (fd < 0)
+		return failf(r, "cannot write beside '%s' (the restored settings "
+		    "are made there): %s", real, strerror(errno));
+	close(fd);
+	unlink(probe);
+	return RESTORE_OK;
 }
 
 /* The staging folder: beside the integrations folder, so that moving the
@@ -572,7 +652,8 @@ run(struct restore *r, const struct restore_opts *o)
 	r->lock = lock_take(r->cfg->backup_dir, "restore", r->err, r->elen);
 	if (r->lock < 0)
 		return errno == EWOULDBLOCK ? RESTORE_BUSY : RESTORE_FAILED;
-	if ((res = open_stage(r)) != RESTORE_OK)
+	if ((res = open_stage(r)) != RESTORE_OK ||
+	    (res = check_targets(r)) != RESTORE_OK)
 		return res;
 	r->archive_fd = open(r->archive, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (r->archive_fd < 0)

@@ -178,3 +178,42 @@ if ls -d "$WORK/app/.polarity-restore-"* "$WORK/app/integrations.before-restore-
 	fail "staging or kept folders landed beside the link"
 fi
 ok "a symbolically linked integrations folder on another volume: restored there, kept there, the link stays"
+
+# 7. Targets that cannot be replaced are found before anything is loaded,
+# with what to do (root only: mounts and file attributes).
+if [ "$(id -u)" = 0 ]; then
+	rm -f "$WORK/app/integrations"
+	mkdir "$WORK/app/integrations"
+	before_dbs=$(su_psql -c "SELECT datname FROM pg_database ORDER BY 1")
+	mount -t tmpfs tmpfs "$WORK/app/integrations" ||
+		fail "cannot mount a tmpfs for the test"
+	trap 'rc=$?; umount "$WORK/app/integrations" 2>/dev/null; umount "$WORK/app/.env" 2>/dev/null; chattr -i "$WORK/conf/env" 2>/dev/null; (exit $rc); cleanup' EXIT
+	run_polarity restore --yes "$archive"
+	umount "$WORK/app/integrations"
+	expect 1 "the integrations folder '$(readlink -f "$WORK/app/integrations")' is a mount point"
+	if grep -q "loading the database" "$WORK/err"; then fail "it loaded before it refused"; fi
+	[ "$(su_psql -c "SELECT datname FROM pg_database ORDER BY 1")" = "$before_dbs" ] ||
+		fail "a database was made before the refusal"
+	ok "an integrations folder that is a mount point: refused before loading, with what to do"
+
+	rm -f "$WORK/app/.env"
+	cp "$WORK/conf/env" "$WORK/app/.env"
+	mount --bind "$WORK/conf/env" "$WORK/app/.env"
+	mount -o remount,bind,ro "$WORK/app/.env"
+	run_polarity restore --yes "$archive"
+	umount "$WORK/app/.env"
+	expect 1 "'$WORK/app/.env' is a file mounted on its own (a bind mount?)"
+	if grep -q "loading the database" "$WORK/err"; then fail "it loaded before it refused"; fi
+	ok "a .env on a read-only bind mount: refused before loading, with what to do"
+
+	if chattr +i "$WORK/app/.env" 2>/dev/null; then
+		run_polarity restore --yes "$archive"
+		chattr -i "$WORK/app/.env"
+		expect 1 "'$WORK/app/.env' is immutable or append-only: lift it with chattr -i -a"
+		ok "an immutable .env: refused before loading, with what to do"
+	else
+		echo "# this file system has no immutable attribute: not tried"
+	fi
+else
+	echo "# SKIP mount points and attributes: not root"
+fi
