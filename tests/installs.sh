@@ -20,13 +20,25 @@ archive_b=$(tail -n 1 "$WORK/out_b")
 dump_db polarity >"$WORK/a.before"
 dump_db polarity_b >"$WORK/b.before"
 
+# A psql whose loads (not its sessions, which ask with -A) wait three
+# seconds first: the new database exists for that long, on any machine.
+mkdir -p "$WORK/slow"
+ln -s "$PGBIN/pg_dump" "$WORK/slow/pg_dump"
+ln -s "$PGBIN/pg_dumpall" "$WORK/slow/pg_dumpall"
+cat >"$WORK/slow/psql" <<EOF2
+#!/bin/bash
+case " \$* " in *" -A "*) ;; *) sleep 3 ;; esac
+exec "$PGBIN/psql" "\$@"
+EOF2
+chmod 755 "$WORK/slow/psql"
+
 marked() {
 	su_psql -c "SELECT d.datname FROM pg_database d JOIN pg_shdescription s ON s.objoid = d.oid WHERE s.description = 'polarity restore in progress' ORDER BY 1"
 }
 
 # Install A's restore, stopped while its new database exists and its
 # maintenance session holds it.
-"$POLARITY" --app-dir "$WORK/app" restore --yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
+"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slow" restore --yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
 pid_a=$!
 for _ in $(seq 300); do
 	[ -n "$(marked)" ] && break
@@ -58,7 +70,7 @@ ok "two installs restored at once on one server: both succeed, neither touches t
 
 # A restore that died (SIGKILL) leaves its marked database; its lock died
 # with its session, so the next restore drops it.
-"$POLARITY" --app-dir "$WORK/app" restore --yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
+"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slow" restore --yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
 pid_a=$!
 for _ in $(seq 300); do
 	[ -n "$(marked)" ] && break
