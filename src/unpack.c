@@ -310,6 +310,36 @@ is_loaded_dump(const char *name)
 	return 0;
 }
 
+/* Writes the N bytes of BUF at *OFF in FD, leaving a hole where a block
+ * of SPARSE_BLOCK bytes is all zeros, as a sparse file had one (the
+ * archive holds its zeros; on disk they take no room); advances *OFF.
+ * Returns 0 or -1 with errno set. */
+#define SPARSE_BLOCK 4096
+static int
+sparse_write(int fd, const unsigned char *buf, size_t n, off_t *off)
+{
+	static const unsigned char zeros[SPARSE_BLOCK];
+
+	for (size_t at = 0; at < n; ) {
+		size_t len = n - at < SPARSE_BLOCK ? n - at : SPARSE_BLOCK;
+		if (memcmp(buf + at, zeros, len) != 0) {
+			size_t done = 0;
+			while (done < len) {
+				ssize_t w = pwrite(fd, buf + at + done,
+				    len - done, *off + (off_t)done);
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					return -1;
+				done += (size_t)w;
+			}
+		}
+		*off += (off_t)len;
+		at += len;
+	}
+	return 0;
+}
+
 /* Writes the data of the current member to a new file NAME below the
  * stage, or only hashes it when there is no stage or it is skipped. */
 static int
@@ -319,6 +349,7 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 	unsigned char *buf = s->buf;
 	int fd = -1;
 	ssize_t n;
+	off_t off = 0;
 
 	if (is_loaded_dump(name))
 		s->u->dump_bytes += tm->size;
@@ -333,12 +364,19 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 	}
 	while ((n = tar_read(r, buf, COPY_BUF)) > 0) {
 		s->u->bytes += (uint64_t)n;
-		if (fd >= 0 && io_write_all(fd, buf, (size_t)n) < 0) {
+		if (fd >= 0 && sparse_write(fd, buf, (size_t)n, &off) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    name, strerror(errno));
 			close(fd);
 			return -1;
 		}
+	}
+	/* A file that ends in a hole gets its length here. */
+	if (fd >= 0 && n == 0 && ftruncate(fd, off) < 0) {
+		snprintf(s->err, s->elen, "cannot unpack '%s': %s", name,
+		    strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (n < 0 || tar_skip(r, sha) < 0) {
 		s->u->damaged = 1;

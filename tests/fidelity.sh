@@ -217,3 +217,25 @@ if [ "$(id -u)" = 0 ]; then
 else
 	echo "# SKIP mount points and attributes: not root"
 fi
+
+# 8. A sparse file (a preallocated cache, a database file of an
+# integration's) takes on disk after a restore about what it took before,
+# and no more while staged.
+rm -rf "$WORK/app/integrations"
+mkdir -p "$WORK/app/integrations/cache"
+truncate -s 256M "$WORK/app/integrations/cache/sparse.bin"
+printf 'data in the middle' | dd of="$WORK/app/integrations/cache/sparse.bin" \
+	bs=1 seek=$((100 * 1024 * 1024)) conv=notrunc status=none
+cp --sparse=always "$WORK/app/integrations/cache/sparse.bin" "$WORK/sparse.ref"
+write_env "$WORK/app/.env" fid polarity
+run_polarity -q backup
+expect 0 ""
+sparse_archive=$(tail -n 1 "$WORK/out")
+rm -rf "$WORK/app/integrations"
+run_polarity restore --yes "$sparse_archive"
+expect 0 ""
+f="$WORK/app/integrations/cache/sparse.bin"
+cmp "$f" "$WORK/sparse.ref" || fail "the sparse file's content differs"
+used=$(( $(stat -c %b "$f") * $(stat -c %B "$f") ))
+[ "$used" -lt $((1024 * 1024)) ] || fail "the restored sparse file takes $used bytes on disk"
+ok "a 256 MiB sparse file comes back sparse ($used bytes on disk), the same bytes"
