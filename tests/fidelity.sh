@@ -187,7 +187,7 @@ if [ "$(id -u)" = 0 ]; then
 	before_dbs=$(su_psql -c "SELECT datname FROM pg_database ORDER BY 1")
 	mount -t tmpfs tmpfs "$WORK/app/integrations" ||
 		fail "cannot mount a tmpfs for the test"
-	trap 'rc=$?; umount "$WORK/app/integrations" 2>/dev/null; umount "$WORK/app/.env" 2>/dev/null; chattr -i "$WORK/conf/env" 2>/dev/null; (exit $rc); cleanup' EXIT
+	trap 'rc=$?; umount "$WORK/app/integrations" 2>/dev/null || true; umount "$WORK/app/.env" 2>/dev/null || true; chattr -i "$WORK/app/.env" 2>/dev/null || true; rm -rf "$vol"; (exit $rc); cleanup' EXIT
 	run_polarity restore --yes "$archive"
 	umount "$WORK/app/integrations"
 	expect 1 "the integrations folder '$(readlink -f "$WORK/app/integrations")' is a mount point"
