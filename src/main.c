@@ -36,7 +36,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
-"       polarity [OPTIONS] restore [--yes] [--restart] ARCHIVE\n"
+"       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
 "       polarity [OPTIONS] list [--verify] [--json]\n"
 "       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
@@ -48,6 +48,8 @@ usage(FILE *f)
 "restore  put them back from ARCHIVE, keeping what they replace\n"
 "         --yes      do not ask (required when not at a terminal)\n"
 "         --restart  then run ./down.sh and ./up.sh in the app folder\n"
+"         --dry-run  check the archive, the targets and the server, say\n"
+"                    what would be replaced; change nothing\n"
 "verify   check ARCHIVE in full; change nothing\n"
 "list     the archives, newest first (--verify checks each one)\n"
 "prune    remove all but the N newest archives and those younger than\n"
@@ -369,7 +371,7 @@ main(int argc, char **argv)
 		int flags, want_arg;
 	} commands[] = {
 		{ "backup", F_KEEP, 0 },
-		{ "restore", F_YES | F_RESTART, 1 },
+		{ "restore", F_YES | F_RESTART | F_DRY, 1 },
 		{ "verify", 0, 1 },
 		{ "list", F_VERIFY | F_JSON, 0 },
 		{ "prune", F_KEEP | F_DRY, 0 },
@@ -463,6 +465,7 @@ main(int argc, char **argv)
 	case 0:
 		return run_backup(&cfg);
 	case 1:
+		co.restore.dry_run = co.dry_run;
 		return run_restore(&cfg, co.arg, &co.restore);
 	case 2:
 		return run_verify(&cfg, co.arg);

@@ -100,6 +100,21 @@ pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
 }
 
 int
+pgadmin_rights(struct pg_session *s, int *db, int *roles, char *err,
+    size_t elen)
+{
+	char out[8];
+
+	if (pg_session_query(s, "SELECT (rolsuper OR rolcreatedb)::int::text "
+	    "|| (rolsuper OR rolcreaterole)::int::text FROM pg_roles WHERE "
+	    "rolname = current_user;", out, sizeof out, err, elen) < 0)
+		return -1;
+	*db = out[0] == '1';
+	*roles = out[0] != '\0' && out[1] == '1';
+	return 0;
+}
+
+int
 pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen)
 {
 	char name[128], q[QNAME], lit[QNAME];

@@ -48,6 +48,11 @@ int pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
 int pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
     size_t elen);
 
+/* Whether the session's role may create databases (superuser or
+ * CREATEDB) into *DB, and roles into *ROLES.  Returns 0 or -1. */
+int pgadmin_rights(struct pg_session *s, int *db, int *roles, char *err,
+    size_t elen);
+
 /* Drops the databases that a restore which died left marked, logging
  * each: those whose advisory lock nobody holds.  A restore of another
  * install on the same server (another backup folder, another lock file)

@@ -50,6 +50,8 @@ struct restore {
 	struct dotenv live_env, arch_env;
 	struct db live, arch;
 	char live_container[256];	/* where live's clients run; "": here */
+	int dry_run;			/* change nothing */
+	int may_create_roles;		/* the role's right, for the plan */
 	char integrations[PATH_MAX];	/* the integrations folder itself:
 					 * the configured one, or what its
 					 * symbolic link points to */
@@ -306,10 +308,23 @@ prepare(struct restore *r)
 	if (pg_init(&r->pg, r->cfg, &r->live) < 0)
 		return failf(r, "out of memory");
 	if (pgadmin_connect(&r->pg, &r->sql, r->err, r->elen) < 0 ||
-	    pgadmin_drop_marked(&r->sql, r->err, r->elen) < 0 ||
+	    (!r->dry_run && pgadmin_drop_marked(&r->sql, r->err,
+	    r->elen) < 0) ||
 	    pgadmin_db_exists(&r->sql, r->target, &r->target_existed, r->err,
 	    r->elen) < 0)
 		return RESTORE_FAILED;
+	/* Every restore makes a database: found now, not after the load. */
+	{
+		int may_db = 0;
+		if (pgadmin_rights(&r->sql, &may_db, &r->may_create_roles,
+		    r->err, r->elen) < 0)
+			return RESTORE_FAILED;
+		if (!may_db)
+			return failf(r, "'%s' may not create databases, and a "
+			    "restore loads into a new one: ALTER ROLE \"%s\" "
+			    "CREATEDB, or put the server's superuser in '%s'",
+			    r->live.user, r->live.user, r->cfg->env_file);
+	}
 	rc = swap_choose_stamp(r->stamp, sizeof r->stamp, names_taken, r);
 	if (rc == -2)
 		failf(r, "cannot find a free name to keep the current state "
@@ -322,23 +337,30 @@ prepare(struct restore *r)
 	return RESTORE_OK;
 }
 
+/* What a restore replaces, and under which names it keeps it. */
+static void
+plan(struct restore *r, FILE *f, const char *head)
+{
+	fprintf(f,
+	    "Restore from '%s'\n"
+	    "  created %s, PostgreSQL %s, database '%s'\n"
+	    "%s\n"
+	    "  database '%s' on %s:%s (the current one is kept as '%s')\n"
+	    "  integrations in '%s' (kept as '%s.before-restore-%s')\n"
+	    "  the database settings in '%s' (kept as '%s.before-restore-%s')\n",
+	    r->archive, r->u.h.created, r->u.h.server_version,
+	    r->u.h.database, head, r->target, r->live.host, r->live.port,
+	    r->kept, r->integrations, r->integrations, r->stamp,
+	    r->cfg->env_file, r->cfg->env_file, r->stamp);
+}
+
 static enum restore_result
 confirm(struct restore *r)
 {
 	char answer[32];
 
-	fprintf(stderr,
-	    "Restore from '%s'\n"
-	    "  created %s, PostgreSQL %s, database '%s'\n"
-	    "This replaces:\n"
-	    "  database '%s' on %s:%s (the current one is kept as '%s')\n"
-	    "  integrations in '%s' (kept as '%s.before-restore-%s')\n"
-	    "  the database settings in '%s' (kept as '%s.before-restore-%s')\n"
-	    "Type 'yes' to go on: ",
-	    r->archive, r->u.h.created, r->u.h.server_version,
-	    r->u.h.database, r->target, r->live.host, r->live.port, r->kept,
-	    r->integrations, r->integrations, r->stamp,
-	    r->cfg->env_file, r->cfg->env_file, r->stamp);
+	plan(r, stderr, "This replaces:");
+	fprintf(stderr, "Type 'yes' to go on: ");
 	fflush(stderr);
 	if (fgets(answer, sizeof answer, stdin) == NULL ||
 	    strcmp(answer, "yes\n") != 0) {
@@ -664,7 +686,7 @@ run(struct restore *r, const struct restore_opts *o)
 
 	/* 2. Check the whole archive; without a question to ask, the load
 	 * starts during the check. */
-	early.on = o->yes;
+	early.on = o->yes && !o->dry_run;
 	log_step("checking and unpacking '%s'", r->archive);
 	rc = check(r, &early, &prepared, &prep_res, prep_err,
 	    sizeof prep_err);
@@ -684,6 +706,18 @@ run(struct restore *r, const struct restore_opts *o)
 	if (prepared < 0) {
 		snprintf(r->err, r->elen, "%s", prep_err);
 		return prep_res;
+	}
+
+	/* A rehearsal ends here: everything checked, nothing changed. */
+	if (o->dry_run) {
+		plan(r, r->report, "A restore would replace:");
+		if (!r->may_create_roles)
+			fprintf(r->report, "Note: '%s' may not create roles; a "
+			    "restore onto a server that lacks the archive's "
+			    "roles would fail.\n", r->live.user);
+		fprintf(r->report, "Dry run: the archive, the targets and the "
+		    "server were checked; nothing was changed.\n");
+		return RESTORE_OK;
 	}
 
 	/* 3. Ask; create the roles; load beside the current database. */
@@ -750,9 +784,10 @@ restore_run(const struct config *c, const char *path,
 
 	err[0] = report[0] = '\0';
 	r.sql.to = r.sql.from = -1;
+	r.dry_run = o->dry_run;
 	localtime_r(&now, &tm);
 	strftime(r.stamp, sizeof r.stamp, "%Y%m%d%H%M%S", &tm);
-	if (!o->yes && !isatty(STDIN_FILENO)) {
+	if (!o->yes && !o->dry_run && !isatty(STDIN_FILENO)) {
 		snprintf(err, elen, "restore replaces the database, the "
 		    "integrations and the .env settings: give --yes when not "
 		    "at a terminal");

@@ -27,6 +27,8 @@ enum restore_result {
 struct restore_opts {
 	int yes;		/* do not ask */
 	int restart;		/* run ./down.sh and ./up.sh afterwards */
+	int dry_run;		/* check everything, say the plan, change
+				 * nothing */
 };
 
 /* Restores the archive at PATH as described above.  On success REPORT

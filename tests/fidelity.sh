@@ -179,15 +179,52 @@ if ls -d "$WORK/app/.polarity-restore-"* "$WORK/app/integrations.before-restore-
 fi
 ok "a symbolically linked integrations folder on another volume: restored there, kept there, the link stays"
 
-# 7. Targets that cannot be replaced are found before anything is loaded,
-# with what to do (root only: mounts and file attributes).
+# 7. A dry run checks the archive, the targets and the server, says the
+# plan, and changes nothing.
+rm -f "$WORK/app/integrations"
+mkdir "$WORK/app/integrations"
+echo kept >"$WORK/app/integrations/file"
+rm -f "$WORK/app/.env"
+write_env "$WORK/app/.env" fid polarity
+dry_state() {
+	su_psql -c "SELECT datname FROM pg_database ORDER BY 1"
+	(cd "$WORK/app" && find . -printf '%p %y %s\n' | LC_ALL=C sort)
+	cat "$WORK/app/.env"
+}
+before_dry=$(dry_state)
+run_polarity restore --dry-run "$archive" </dev/null
+expect 0 ""
+grep -q "^A restore would replace:$" "$WORK/out" || fail "the dry run shows no plan: $(cat "$WORK/out")"
+grep -q "database 'fid' on 127.0.0.1:$PGPORT_TEST (the current one is kept as 'fid_before_restore_" "$WORK/out" ||
+	fail "the plan does not name the database"
+grep -q "nothing was changed" "$WORK/out" || fail "the dry run does not say it changed nothing"
+[ "$(dry_state)" = "$before_dry" ] || fail "the dry run changed something"
+ok "restore --dry-run: the plan, and nothing changed (no --yes, no terminal needed)"
+
+# A role that may not create databases is told so before anything.
+APP_PW=$APP_PASSWORD su_psql >/dev/null <<'SQL'
+\getenv pw APP_PW
+CREATE ROLE weak LOGIN PASSWORD :'pw';
+SQL
+write_env "$WORK/app/.env" fid weak
+run_polarity restore --yes "$archive"
+expect 1 "'weak' may not create databases, and a restore loads into a new one: ALTER ROLE \"weak\" CREATEDB"
+if grep -q "loading the database" "$WORK/err"; then fail "it loaded before it refused"; fi
+write_env "$WORK/app/.env" fid polarity
+ok "a role that may not create databases: refused before loading, with what to do"
+
+# Targets that cannot be replaced are found before anything is loaded,
+# with what to do, by a restore and its dry run alike (root only: mounts
+# and file attributes).
 if [ "$(id -u)" = 0 ]; then
-	rm -f "$WORK/app/integrations"
+	rm -rf "$WORK/app/integrations"
 	mkdir "$WORK/app/integrations"
 	before_dbs=$(su_psql -c "SELECT datname FROM pg_database ORDER BY 1")
 	mount -t tmpfs tmpfs "$WORK/app/integrations" ||
 		fail "cannot mount a tmpfs for the test"
 	trap 'rc=$?; umount "$WORK/app/integrations" 2>/dev/null || true; umount "$WORK/app/.env" 2>/dev/null || true; chattr -i "$WORK/app/.env" 2>/dev/null || true; rm -rf "$vol"; (exit $rc); cleanup' EXIT
+	run_polarity restore --dry-run "$archive"
+	expect 1 "the integrations folder '$(readlink -f "$WORK/app/integrations")' is a mount point"
 	run_polarity restore --yes "$archive"
 	umount "$WORK/app/integrations"
 	expect 1 "the integrations folder '$(readlink -f "$WORK/app/integrations")' is a mount point"
@@ -200,6 +237,8 @@ if [ "$(id -u)" = 0 ]; then
 	cp "$WORK/conf/env" "$WORK/app/.env"
 	mount --bind "$WORK/conf/env" "$WORK/app/.env"
 	mount -o remount,bind,ro "$WORK/app/.env"
+	run_polarity restore --dry-run "$archive"
+	expect 1 "'$WORK/app/.env' is a file mounted on its own (a bind mount?)"
 	run_polarity restore --yes "$archive"
 	umount "$WORK/app/.env"
 	expect 1 "'$WORK/app/.env' is a file mounted on its own (a bind mount?)"
