@@ -97,6 +97,17 @@ wait_locks() {
 	return 1
 }
 
+# Starts a backup (with the options given) in the background while a lock
+# is held, and waits until its pg_dumps wait inside the container: $pid.
+backup_waiting() {
+	stock_env
+	before=$(backup_dir_contents "$WORK/app/backups")
+	hold_lock
+	"$POLARITY" --app-dir "$WORK/app" "$@" backup >"$WORK/out" 2>"$WORK/err" &
+	pid=$!
+	wait_locks "AND NOT l.granted" || fail "the backup's pg_dump never waited"
+}
+
 # 1. Backup with no option: auto finds the container.  Every process's
 # command line is read while it runs, and once more while its pg_dumps
 # wait for a lock inside the container: the password is in none.
@@ -259,13 +270,8 @@ fi
 # 7. A backup stopped (SIGTERM) while its pg_dumps run in the container:
 # docker exec leaves them running there, so the backup ends their
 # sessions on the server: nothing of it remains, no lock is held.
-stock_env
-before=$(backup_dir_contents "$WORK/app/backups")
-hold_lock
+backup_waiting -v
 set +e
-"$POLARITY" --app-dir "$WORK/app" -v backup >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-wait_locks "AND NOT l.granted" || fail "the backup's pg_dump never waited"
 kill -TERM "$pid"
 wait "$pid"
 RC=$?
@@ -289,13 +295,8 @@ ok "a backup stopped mid-dump leaves no pg_dump, session or lock in the containe
 # 8. The container stops in the middle of a backup: nothing is left and
 # the message says what happened.  A lock held by another session keeps
 # pg_dump waiting inside, so the stop lands mid-dump.
-stock_env
-before=$(backup_dir_contents "$WORK/app/backups")
-hold_lock
+backup_waiting -q
 set +e
-"$POLARITY" --app-dir "$WORK/app" -q backup >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-wait_locks "AND NOT l.granted" || fail "the backup's pg_dump never waited"
 docker kill "$C" >/dev/null
 wait "$pid"
 RC=$?

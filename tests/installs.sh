@@ -36,14 +36,21 @@ marked() {
 	su_psql -c "SELECT d.datname FROM pg_database d JOIN pg_shdescription s ON s.objoid = d.oid WHERE s.description = 'polarity restore in progress' ORDER BY 1"
 }
 
+# Starts install A's restore in the background ($pid_a) and waits until
+# its new database exists.
+restore_a_loading() {
+	"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slow" restore \
+		--yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
+	pid_a=$!
+	for _ in $(seq 300); do
+		[ -n "$(marked)" ] && break
+		sleep 0.05
+	done
+}
+
 # Install A's restore, stopped while its new database exists and its
 # maintenance session holds it.
-"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slow" restore --yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
-pid_a=$!
-for _ in $(seq 300); do
-	[ -n "$(marked)" ] && break
-	sleep 0.05
-done
+restore_a_loading
 kill -STOP "$pid_a"
 trap 'rc=$?; kill -CONT $pid_a 2>/dev/null || true; (exit $rc); cleanup' EXIT
 mine=$(marked)
@@ -70,12 +77,7 @@ ok "two installs restored at once on one server: both succeed, neither touches t
 
 # A restore that died (SIGKILL) leaves its marked database; its lock died
 # with its session, so the next restore drops it.
-"$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slow" restore --yes "$archive_a" >"$WORK/out_a" 2>"$WORK/err_a" &
-pid_a=$!
-for _ in $(seq 300); do
-	[ -n "$(marked)" ] && break
-	sleep 0.05
-done
+restore_a_loading
 stale=$(marked)
 [ -n "$stale" ] || fail "no marked database to leave behind"
 kill -KILL "$pid_a"

@@ -137,20 +137,30 @@ test_manifest_lists_every_member(void **state)
 	assert_null(strstr(m, " MANIFEST\n"));
 }
 
+/* Makes the 3-byte file F->dir/small and a stat of it that says 10
+ * bytes, as if it shrank after fstat.  Returns its descriptor. */
+static int
+shrunk_file(struct fixture *f, char *path, size_t len, struct stat *st)
+{
+	int fd;
+
+	snprintf(path, len, "%s/small", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(fstat(fd, st), 0);
+	st->st_size = 10;
+	return fd;
+}
+
 static void
 test_shrinking_file_in_a_live_tree_keeps_its_size(void **state)
 {
 	struct fixture *f = *state;
 	char path[128];
 	struct stat st;
-	int fd;
+	int fd = shrunk_file(f, path, sizeof path, &st);
 
-	snprintf(path, sizeof path, "%s/small", f->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "abc", 3), 3);
-	assert_int_equal(fstat(fd, &st), 0);
-	st.st_size = 10;	/* as if the file shrank after fstat */
 	f->a.churn = 1;		/* as archive_add_tree() walks */
 	assert_int_equal(archive_add_fd(&f->a, "small", fd, &st, path), 0);
 	f->a.churn = 0;
@@ -165,14 +175,8 @@ test_shrinking_file_is_an_error(void **state)
 	struct fixture *f = *state;
 	char path[128];
 	struct stat st;
-	int fd;
+	int fd = shrunk_file(f, path, sizeof path, &st);
 
-	snprintf(path, sizeof path, "%s/small", f->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "abc", 3), 3);
-	assert_int_equal(fstat(fd, &st), 0);
-	st.st_size = 10;	/* as if the file shrank after fstat */
 	assert_int_equal(archive_add_fd(&f->a, "small", fd, &st, path), -1);
 	assert_non_null(strstr(f->a.err, "shrank"));
 	assert_non_null(strstr(f->a.err, path));
