@@ -158,21 +158,31 @@ start_compressor(struct run *r)
 	char cmd[PATH_MAX], level[8];
 	const char *const extra[] = { level, "-n", "-c", NULL };
 	struct spawn_cmd zip;
-	int p[2];
+	char **envp;
+	int p[2], rc;
 
 	/* The compressor may carry its own options, e.g. "pigz -p 2" to cap
-	 * its threads. */
-	config_compressor(r->cfg, r->pg.envp, cmd, sizeof cmd);
+	 * its threads.  Its environment is the plain one: the database's
+	 * password is no business of its. */
+	envp = spawn_env();
+	if (envp == NULL)
+		return -1;
+	config_compressor(r->cfg, envp, cmd, sizeof cmd);
 	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
 	if (spawn_cmd(&zip, cmd, extra) < 0) {
+		spawn_env_free(envp);
 		snprintf(r->err, r->elen, "the compressor '%s' is not a "
 		    "command line", cmd);
 		errno = EINVAL;
 		return -1;
 	}
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		spawn_env_free(envp);
 		return -1;
-	if (spawn_start(&r->zip, zip.argv, p[0], r->out, r->pg.envp) < 0) {
+	}
+	rc = spawn_start(&r->zip, zip.argv, p[0], r->out, envp);
+	spawn_env_free(envp);
+	if (rc < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);

@@ -142,6 +142,21 @@ grep -q 'pg_dump.*--section=data' "$WORK/cmdlines" || fail "sampling saw no pg_d
 no_password_in "$WORK/cmdlines"
 ok "password never in any process's argv ($(grep -c . "$WORK/cmdlines") command lines sampled)"
 
+# Nor in the compressor's environment: it is no business of its.
+cat >"$WORK/zipenv" <<EOF2
+#!/bin/sh
+env >"$WORK/zip.env"
+exec gzip "\$@"
+EOF2
+chmod 755 "$WORK/zipenv"
+run_polarity --compressor "$WORK/zipenv" -q backup
+expect 0 ""
+[ -s "$WORK/zip.env" ] || fail "the compressor wrapper did not run"
+if grep -q '^PG' "$WORK/zip.env"; then
+	fail "the compressor got $(grep -o '^PG[A-Z_]*' "$WORK/zip.env" | tr '\n' ' ')"
+fi
+ok "the compressor's environment has no PG variable, no password"
+
 # One snapshot for all the dumps: rows and tables made after the backup
 # exported its snapshot are in none of them, even in a dump that starts
 # later.
