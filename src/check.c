@@ -6,19 +6,77 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "format.h"
 #include "spawn.h"
+
+/* What the file at FD is, before anything reads it as an archive: a
+ * folder or a device is the wrong path (not a damaged archive); an empty
+ * file or one that is not gzip is no backup.  Returns 0, or -1 with ERR
+ * and U->damaged telling which. */
+static int
+check_input(int fd, const char *path, struct unpacked *u, char *err,
+    size_t elen)
+{
+	unsigned char magic[2];
+	struct stat st;
+	ssize_t n;
+
+	memset(u, 0, sizeof *u);
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, elen, "cannot read '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, elen, "'%s' is a folder, not an archive: give the "
+		    "path of a %sYYYYMMDDhhmmss%s file, or 'latest'", path,
+		    FORMAT_PREFIX, FORMAT_SUFFIX);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, elen, "'%s' is not a regular file, so not an "
+		    "archive", path);
+		return -1;
+	}
+	u->damaged = 1;
+	if (st.st_size == 0) {
+		snprintf(err, elen, "'%s' is empty, so not a backup archive",
+		    path);
+		return -1;
+	}
+	do
+		n = pread(fd, magic, sizeof magic, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		u->damaged = 0;
+		snprintf(err, elen, "cannot read '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (n < 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		snprintf(err, elen, "'%s' is not gzip-compressed, so not a "
+		    "backup archive", path);
+		return -1;
+	}
+	u->damaged = 0;
+	return 0;
+}
 
 struct unpack *
 check_begin(const struct config *c, int fd, const char *path,
     const struct unpack_opts *o, struct unpacked *u, char *err, size_t elen)
 {
 	char zip[PATH_MAX];
-	char **envp = spawn_env();
+	char **envp;
 	struct unpack *p;
 
+	if (check_input(fd, path, u, err, elen) < 0)
+		return NULL;
+	envp = spawn_env();
 	if (envp == NULL) {
 		memset(u, 0, sizeof *u);	/* not the archive's fault */
 		snprintf(err, elen, "out of memory");
@@ -42,7 +100,7 @@ check_archive(const struct config *c, const char *path, struct unpacked *u,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		memset(u, 0, sizeof *u);
-		snprintf(err, elen, "cannot read '%s': %s", path,
+		snprintf(err, elen, "'%s' cannot be read: %s", path,
 		    strerror(errno));
 		return -1;
 	}

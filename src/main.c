@@ -16,6 +16,7 @@
 #include "check.h"
 #include "config.h"
 #include "doctor.h"
+#include "format.h"
 #include "restore.h"
 #include "io.h"
 #include "log.h"
@@ -41,6 +42,7 @@ usage(FILE *f)
 "       polarity [OPTIONS] list [--verify] [--json]\n"
 "       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
 "       polarity [OPTIONS] doctor [--json]\n"
+"       polarity help [COMMAND]   (or COMMAND --help: its options, an example)\n"
 "\n"
 "backup   write the database, .env file and integrations into\n"
 "         BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz; with\n"
@@ -51,13 +53,14 @@ usage(FILE *f)
 "         --dry-run  check the archive, the targets and the server, say\n"
 "                    what would be replaced; change nothing\n"
 "verify   check ARCHIVE in full; change nothing\n"
+"         (ARCHIVE: a path, a name from the backup folder, or 'latest')\n"
 "list     the archives, newest first (--verify checks each one)\n"
 "prune    remove all but the N newest archives and those younger than\n"
 "         D days; never the newest that verifies\n"
 "doctor   check what a backup would use, one line each; exit 0 when a\n"
 "         backup would succeed; change nothing\n"
 "\n"
-"Options (before the command):\n"
+"Options (before or after the command):\n"
 "  --config FILE           settings file (default " CONFIG_FILE ")\n"
 "  --app-dir DIR           Polarity install root (default /app)\n"
 "  --env-file FILE         settings file of Polarity (default APP/.env)\n"
@@ -85,6 +88,92 @@ usage(FILE *f)
 "Exit status: 0 success, 1 failure, 2 usage error, 3 another run holds\n"
 "the lock, 4 the archive is damaged or not a backup, 128+N stopped by\n"
 "signal N.\n");
+}
+
+/* Each command's own help: what it does, its options, an example. */
+static const struct {
+	const char *name, *text;
+} command_help[] = {
+	{ "backup",
+"usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
+"\n"
+"Writes the database, the .env file and the integrations into\n"
+"BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz and prints its path.\n"
+"\n"
+"  --keep N        then keep only the N newest archives\n"
+"  --keep-days D   and those younger than D days\n"
+"\n"
+"Example:\n"
+"  cd /app && bin/polarity backup --keep 14\n" },
+	{ "restore",
+"usage: polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] ARCHIVE\n"
+"\n"
+"Puts the database, the integrations and the .env's database lines back\n"
+"from ARCHIVE (a path, a name from the backup folder, or 'latest'),\n"
+"keeping what they replace.\n"
+"\n"
+"  --yes       do not ask (required when not at a terminal)\n"
+"  --restart   then run ./down.sh and ./up.sh in the app folder\n"
+"  --dry-run   check the archive, the targets and the server, say what\n"
+"              would be replaced; change nothing\n"
+"\n"
+"Example:\n"
+"  bin/polarity restore --dry-run latest\n" },
+	{ "verify",
+"usage: polarity [OPTIONS] verify ARCHIVE\n"
+"\n"
+"Checks ARCHIVE (a path, a name from the backup folder, or 'latest') in\n"
+"full and changes nothing: exit 0 when it checks out, 4 when it is\n"
+"damaged or not a backup.\n"
+"\n"
+"Example:\n"
+"  bin/polarity verify polarity-server-backup-20261126000000.tgz\n" },
+	{ "list",
+"usage: polarity [OPTIONS] list [--verify] [--json]\n"
+"\n"
+"Lists the archives of the backup folder, newest first.\n"
+"\n"
+"  --verify   check each one\n"
+"  --json     as a JSON array\n"
+"\n"
+"Example:\n"
+"  bin/polarity list --verify\n" },
+	{ "prune",
+"usage: polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
+"\n"
+"Removes all but the N newest archives and those younger than D days;\n"
+"never the newest one that verifies.\n"
+"\n"
+"  --keep N, --keep-days D   what to keep\n"
+"  --dry-run                 only say what would go\n"
+"\n"
+"Example:\n"
+"  bin/polarity prune --keep 14 --dry-run\n" },
+	{ "doctor",
+"usage: polarity [OPTIONS] doctor [--json]\n"
+"\n"
+"Checks what a backup would use, one line each, and changes nothing:\n"
+"exit 0 when a backup would succeed, else 1 and the first problem.\n"
+"\n"
+"  --json   as one JSON object\n"
+"\n"
+"Example:\n"
+"  bin/polarity doctor\n" },
+};
+
+/* Prints the help of command NAME; returns 0, or -1 when there is no
+ * such command. */
+static int
+help_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof command_help / sizeof *command_help; i++)
+		if (strcmp(name, command_help[i].name) == 0) {
+			fputs(command_help[i].text, stdout);
+			fputs("\nOptions before or after the command: see "
+			    "'polarity --help'.\n", stdout);
+			return 0;
+		}
+	return -1;
 }
 
 static void
@@ -173,6 +262,49 @@ run_backup(const struct config *c)
 	}
 }
 
+/* The archive ARG names: "latest" (the newest in the backup folder that
+ * checks out), a bare name of one in the backup folder, or a path.  The
+ * path goes to OUT (LEN bytes).  Returns 0, or -1 having said why. */
+static int
+resolve_archive(const struct config *c, const char *arg, char *out,
+    size_t len)
+{
+	struct catalog_entry *v;
+	char err[2048];
+	size_t n;
+	time_t when;
+
+	if (strcmp(arg, "latest") == 0) {
+		if (catalog_scan(c->backup_dir, &v, &n) < 0) {
+			log_error("cannot list '%s': %s", c->backup_dir,
+			    strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; i < n && !io_stop_signal; i++) {
+			struct unpacked u;
+			snprintf(out, len, "%s/%s", c->backup_dir, v[i].name);
+			if (check_archive(c, out, &u, err, sizeof err) == 0) {
+				free(v);
+				log_step("latest: '%s'", out);
+				return 0;
+			}
+			log_warn("passing over '%s': %s", out, err);
+		}
+		free(v);
+		log_error("no archive in '%s' checks out, so there is no "
+		    "'latest'", c->backup_dir);
+		return -1;
+	}
+	/* A name as 'list' shows it, from anywhere. */
+	if (strchr(arg, '/') == NULL && access(arg, F_OK) < 0 &&
+	    format_parse_name(arg, &when)) {
+		snprintf(out, len, "%s/%s", c->backup_dir, arg);
+		return 0;
+	}
+	snprintf(out, len, "%s", arg);
+	return 0;
+}
+
 static int
 run_verify(const struct config *c, const char *path)
 {
@@ -183,11 +315,16 @@ run_verify(const struct config *c, const char *path)
 	if (check_archive(c, path, &u, err, sizeof err) < 0) {
 		if (io_stop_signal)
 			return 128 + io_stop_signal;
+		/* Messages that name the archive need no second name. */
+		int named = err[0] == '\'' &&
+		    strncmp(err + 1, path, strlen(path)) == 0;
 		if (!u.damaged) {
-			log_error("cannot check '%s': %s", path, err);
+			log_error("%s%s%s%s", named ? "" : "cannot check '",
+			    named ? "" : path, named ? "" : "': ", err);
 			return EXIT_FAIL;
 		}
-		log_error("'%s' does not check out: %s", path, err);
+		log_error("%s%s%s%s", named ? "" : "'", named ? "" : path,
+		    named ? "" : "' does not check out: ", err);
 		return EXIT_BAD_ARCHIVE;
 	}
 	printf("%s: ok: format %d, created %s, database '%s' (PostgreSQL "
@@ -328,8 +465,8 @@ command_options(struct config *c, const char *cmd, int flags, int want_arg,
 		else if (a[0] != '-' && want_arg && co->arg == NULL)
 			co->arg = a;
 		else {
-			log_error("'%s' does not take '%s'; see 'polarity "
-			    "--help'", cmd, a);
+			log_error("'%s' does not take '%s'; see 'polarity %s "
+			    "--help'", cmd, a, cmd);
 			return -1;
 		}
 	}
@@ -338,6 +475,58 @@ command_options(struct config *c, const char *cmd, int flags, int want_arg,
 		return -1;
 	}
 	return 0;
+}
+
+/* Returns a copy of ARGV (ARGC words, the command at CMD) in which the
+ * options of OPTS that follow the command (with their values) stand
+ * before it, after the ones already there; the command's own options
+ * (--keep, --keep-days for the commands that take them, --yes ...) and
+ * --help stay after it.  NULL when out of memory. */
+static char **hoisted;		/* lives as long as the program */
+
+static char **
+hoist_options(int argc, char **argv, int cmd, const struct option *opts)
+{
+	char **out = hoisted = calloc((size_t)argc + 1, sizeof *out);
+	int n = 0, takes_keep;
+
+	if (out == NULL)
+		return NULL;
+	takes_keep = !strcmp(argv[cmd], "backup") ||
+	    !strcmp(argv[cmd], "prune");
+	for (int i = 0; i < cmd; i++)
+		out[n++] = argv[i];
+	for (int i = cmd + 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t len = strcspn(a + 2, "=");
+		const struct option *o = NULL;
+		if (!strcmp(a, "-q") || !strcmp(a, "-v")) {
+			out[n++] = argv[i];
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			continue;
+		for (const struct option *p = opts; p->name; p++)
+			if (strlen(p->name) == len &&
+			    !strncmp(p->name, a + 2, len))
+				o = p;
+		if (o == NULL || !strcmp(o->name, "help") ||
+		    (takes_keep && !strncmp(o->name, "keep", 4)))
+			continue;
+		out[n++] = argv[i];
+		argv[i] = NULL;
+		if (o->has_arg == required_argument && a[2 + len] != '=' &&
+		    i + 1 < argc) {
+			out[n++] = argv[i + 1];
+			argv[++i] = NULL;
+		}
+	}
+	for (int i = cmd; i < argc; i++)
+		if (argv[i] != NULL && (i == cmd || (strcmp(argv[i], "-q") &&
+		    strcmp(argv[i], "-v"))))
+			out[n++] = argv[i];
+	out[n] = NULL;
+	return out;
 }
 
 int
@@ -380,6 +569,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct cmd_opts co;
 	const char *config_file = CONFIG_FILE, *cmd;
+	char archive[PATH_MAX];
 	char err[1024];
 	int o, idx, explicit_config = 0, c, quiet = 0;
 
@@ -387,13 +577,23 @@ main(int argc, char **argv)
 	/* Archives and temporary files hold secrets: private from birth. */
 	umask(077);
 	opterr = 0;
+	/* Options are taken before or after the command: those after it
+	 * are moved before it (after the ones there: the last one wins). */
+	while (getopt_long(argc, argv, "+qvh", opts, &idx) != -1)
+		;
+	if (optind < argc && (argv = hoist_options(argc, argv, optind,
+	    opts)) == NULL) {
+		log_error("out of memory");
+		return EXIT_FAIL;
+	}
+	optind = 0;
 	/* First pass: only --config, --help and --version, so that the
 	 * file is read before the other options override it. */
-	while ((o = getopt_long(argc, argv, "+qv", opts, &idx)) != -1) {
+	while ((o = getopt_long(argc, argv, "+qvh", opts, &idx)) != -1) {
 		if (o == O_CONFIG) {
 			config_file = optarg;
 			explicit_config = 1;
-		} else if (o == O_HELP) {
+		} else if (o == O_HELP || o == 'h') {
 			usage(stdout);
 			return EXIT_OK;
 		} else if (o == O_VERSION) {
@@ -417,7 +617,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "+qv", opts, &idx)) != -1) {
+	while ((o = getopt_long(argc, argv, "+qvh", opts, &idx)) != -1) {
 		switch (o) {
 		case O_SETTING:
 			if (config_set(&cfg, opts[idx].name, optarg, err,
@@ -443,6 +643,19 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
+	/* "polarity help [COMMAND]". */
+	if (strcmp(cmd, "help") == 0) {
+		if (optind >= argc) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if (help_command(argv[optind]) < 0) {
+			log_error("no command '%s'; see 'polarity --help'",
+			    argv[optind]);
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	}
 	for (c = 0; c < (int)(sizeof commands / sizeof *commands); c++)
 		if (strcmp(cmd, commands[c].name) == 0)
 			break;
@@ -451,6 +664,9 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	memset(&co, 0, sizeof co);
+	for (int i = optind; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return help_command(cmd) < 0 ? EXIT_USAGE : EXIT_OK;
 	if (command_options(&cfg, cmd, commands[c].flags, commands[c].want_arg,
 	    argc - optind, argv + optind, &co) < 0)
 		return EXIT_USAGE;
@@ -466,9 +682,13 @@ main(int argc, char **argv)
 		return run_backup(&cfg);
 	case 1:
 		co.restore.dry_run = co.dry_run;
-		return run_restore(&cfg, co.arg, &co.restore);
+		if (resolve_archive(&cfg, co.arg, archive, sizeof archive) < 0)
+			return io_stop_signal ? 128 + io_stop_signal : EXIT_FAIL;
+		return run_restore(&cfg, archive, &co.restore);
 	case 2:
-		return run_verify(&cfg, co.arg);
+		if (resolve_archive(&cfg, co.arg, archive, sizeof archive) < 0)
+			return io_stop_signal ? 128 + io_stop_signal : EXIT_FAIL;
+		return run_verify(&cfg, archive);
 	case 3:
 		return run_list(&cfg, co.verify, co.json);
 	case 4:

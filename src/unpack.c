@@ -748,7 +748,8 @@ unpack_next(struct unpack *s, const char **name)
 	else if (rc == 0 && tar_drain(&s->r) < 0)
 		rc = bad(s, "%s", s->r.err);
 	else if (rc < 0 && s->err[0] == '\0' && s->first)
-		bad(s, "not a Polarity backup archive (%s)", s->r.err);
+		bad(s, "not a backup archive: it is gzip-compressed, but what "
+		    "it holds is not a tar archive (%s)", s->r.err);
 	else if (rc < 0 && s->err[0] == '\0')
 		bad(s, "%s", s->r.err);
 	progress_end();

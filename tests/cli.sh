@@ -61,3 +61,64 @@ ok "missing integrations directory is named"
 run_polarity --backup-dir "$WORK/nonexistent/deeper" backup
 expect 1 "cannot use backup directory '$WORK/nonexistent/deeper'"
 ok "unusable backup directory is named"
+
+# Help where an operator looks for it.
+for form in "help" "-h" "--help"; do
+	"$POLARITY" $form >"$WORK/out" 2>"$WORK/err" || fail "'$form' failed"
+	grep -q 'polarity \[OPTIONS\] restore' "$WORK/out" || fail "'$form' shows no usage"
+done
+for form in "help restore" "restore --help" "restore -h" "--app-dir $WORK/app restore --help"; do
+	# shellcheck disable=SC2086
+	"$POLARITY" $form >"$WORK/out" 2>"$WORK/err" || fail "'$form' failed: $(cat "$WORK/err")"
+	grep -q '^usage: polarity \[OPTIONS\] restore \[--yes\] \[--restart\] \[--dry-run\] ARCHIVE$' "$WORK/out" ||
+		fail "'$form' does not show restore's help"
+	grep -q '^  --dry-run' "$WORK/out" && grep -q '^Example:' "$WORK/out" ||
+		fail "'$form': no options or example"
+done
+for c in backup restore verify list prune doctor; do
+	"$POLARITY" help "$c" | grep -q "^usage: polarity \[OPTIONS\] $c" || fail "no help for $c"
+done
+run_polarity help frobnicate
+expect 2 "no command 'frobnicate'"
+run_polarity backup --bogus
+expect 2 "'backup' does not take '--bogus'; see 'polarity backup --help'"
+ok "help: 'help', 'help COMMAND', 'COMMAND --help', '-h', each command with its options and an example"
+
+# Options after the command work as before it.
+mkdir -p "$WORK/app/integrations"
+set +e
+"$POLARITY" backup --app-dir "$WORK/app" --env-file "$WORK/none.env" -q >"$WORK/out" 2>"$WORK/err"
+RC=$?
+set -e
+expect 1 "cannot read '$WORK/none.env': No such file or directory"
+mkdir -p "$WORK/listed"
+: >"$WORK/listed/polarity-server-backup-20260101000000.tgz"
+set +e
+"$POLARITY" list --backup-dir="$WORK/listed" --json >"$WORK/out" 2>"$WORK/err"
+RC=$?
+set -e
+expect 0 ""
+grep -q '"archive": "polarity-server-backup-20260101000000.tgz"' "$WORK/out" ||
+	fail "list with --backup-dir= after the command: $(cat "$WORK/out")"
+ok "global options after the command: taken as before it (--opt VALUE and --opt=VALUE)"
+
+# Wrong archives get their own message and exit status: a missing or
+# unreadable path is not a damaged archive.
+mkdir -p "$WORK/e"
+echo hello >"$WORK/e/text.tgz"
+echo hello | gzip >"$WORK/e/notar.tgz"
+: >"$WORK/e/empty.tgz"
+run_polarity verify "$WORK/e"
+expect 1 "'$WORK/e' is a folder, not an archive: give the path of a polarity-server-backup-YYYYMMDDhhmmss.tgz file, or 'latest'"
+run_polarity verify "$WORK/e/missing.tgz"
+expect 1 "'$WORK/e/missing.tgz' cannot be read: No such file or directory"
+run_polarity verify "$WORK/e/text.tgz"
+expect 4 "'$WORK/e/text.tgz' is not gzip-compressed, so not a backup archive"
+run_polarity verify "$WORK/e/empty.tgz"
+expect 4 "'$WORK/e/empty.tgz' is empty, so not a backup archive"
+run_polarity verify "$WORK/e/notar.tgz"
+expect 4 "it is gzip-compressed, but what it holds is not a tar archive"
+if grep -q '(null)\|igzip\|pigz' "$WORK/err"; then fail "decompressor internals in the message"; fi
+run_polarity restore --yes "$WORK/e"
+expect 1 "is a folder, not an archive"
+ok "a folder, a missing file, a text file, an empty file, a gzip without tar: each its own message and status"

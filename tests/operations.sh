@@ -196,3 +196,27 @@ if command -v script >/dev/null 2>&1; then
 	if grep -q $'\r  ' "$WORK/tty.out"; then fail "progress despite -q"; fi
 	ok "progress at a terminal (bytes, rate, time); none without one, none with -q"
 fi
+
+# Archives by name: a bare name from the backup folder (from anywhere) and
+# 'latest', the newest one that checks out.
+rm -f "$WORK/app/backups/"*.tgz
+run_polarity -q backup
+expect 0 ""
+good=$(basename "$(tail -n 1 "$WORK/out")")
+# A newer archive that is damaged: 'latest' passes over it, saying so.
+head -c 300 "$WORK/app/backups/$good" >"$WORK/app/backups/polarity-server-backup-29991231000000.tgz"
+(cd / && "$POLARITY" --app-dir "$WORK/app" -q verify "$good") >"$WORK/out" 2>"$WORK/err" ||
+	fail "verify by bare name from another folder: $(cat "$WORK/err")"
+grep -q "^$WORK/app/backups/$good: ok:" "$WORK/out" || fail "the bare name did not reach the backup folder"
+run_polarity verify latest
+expect 0 "passing over '$WORK/app/backups/polarity-server-backup-29991231000000.tgz'"
+grep -q "^$WORK/app/backups/$good: ok:" "$WORK/out" || fail "'latest' is not the newest sound archive"
+su_psql -c 'ALTER ROLE polarity CREATEDB' >/dev/null
+run_polarity restore --dry-run latest
+expect 0 ""
+grep -q "^Restore from '$WORK/app/backups/$good'" "$WORK/out" || fail "restore --dry-run latest"
+rm -f "$WORK/app/backups/polarity-server-backup-29991231000000.tgz"
+mkdir -p "$WORK/none"
+run_polarity --backup-dir "$WORK/none" verify latest
+expect 1 "no archive in '$WORK/none' checks out, so there is no 'latest'"
+ok "archives by bare name from anywhere, and 'latest' (the newest that checks out)"

@@ -50,11 +50,11 @@ grep -q -e "is damaged" -e "does not match the MANIFEST" "$WORK/err" ||
 	fail "a flipped byte: $(cat "$WORK/err")"
 
 : >"$WORK/bad.tgz"
-refused "$WORK/bad.tgz" "is damaged" "an empty file"
+refused "$WORK/bad.tgz" "is empty, so not a backup archive" "an empty file"
 head -c 5000 /dev/urandom >"$WORK/bad.tgz"
-refused "$WORK/bad.tgz" "is damaged" "random bytes"
+refused "$WORK/bad.tgz" "is not gzip-compressed, so not a backup archive" "random bytes"
 head -c 20000 /dev/urandom | gzip >"$WORK/bad.tgz"
-refused "$WORK/bad.tgz" "not a Polarity backup archive" "a gzip stream of something else"
+refused "$WORK/bad.tgz" "it is gzip-compressed, but what it holds is not a tar archive" "a gzip stream of something else"
 tar -C "$WORK/app" -czf "$WORK/bad.tgz" integrations
 refused "$WORK/bad.tgz" "not a Polarity backup archive" "a foreign tar archive"
 

@@ -76,7 +76,7 @@ test_missing_file_is_not_damage(void **state)
 	snprintf(path, sizeof path, "%s/none.tgz", dir);
 	assert_int_equal(check_archive(&cfg, path, &u, err, sizeof err), -1);
 	assert_false(u.damaged);
-	assert_non_null(strstr(err, "cannot read"));
+	assert_non_null(strstr(err, "cannot be read"));
 }
 
 static void
