@@ -484,6 +484,12 @@ command_options(struct config *c, const char *cmd, int flags, int want_arg,
  * --help stay after it.  NULL when out of memory. */
 static char **hoisted;		/* lives as long as the program */
 
+static void
+free_hoisted(void)
+{
+	free(hoisted);
+}
+
 static char **
 hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 {
@@ -492,6 +498,7 @@ hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 
 	if (out == NULL)
 		return NULL;
+	atexit(free_hoisted);
 	takes_keep = !strcmp(argv[cmd], "backup") ||
 	    !strcmp(argv[cmd], "prune");
 	for (int i = 0; i < cmd; i++)
@@ -522,8 +529,8 @@ hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 		}
 	}
 	for (int i = cmd; i < argc; i++)
-		if (argv[i] != NULL && (i == cmd || (strcmp(argv[i], "-q") &&
-		    strcmp(argv[i], "-v"))))
+		if (argv[i] != NULL && (i == cmd ||
+		    (strcmp(argv[i], "-q") != 0 && strcmp(argv[i], "-v") != 0)))
 			out[n++] = argv[i];
 	out[n] = NULL;
 	return out;
