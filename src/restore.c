@@ -97,7 +97,7 @@ swept(void *arg, const char *name)
 }
 
 /* Whether PATH is a mount point: another file system than its folder's
- * (a bind mount of one file included).  Sets errno when it cannot tell. */
+ * (a bind mount of one file included).  0 when it cannot tell. */
 static int
 mount_point(const char *path)
 {
