@@ -22,7 +22,7 @@ mkdir -p "$L"
 	done
 ) &
 churner=$!
-trap 'rc=$?; kill $churner 2>/dev/null || true; wait $churner 2>/dev/null || true; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; kill $churner 2>/dev/null || true; wait $churner 2>/dev/null || true; cleanup "$rc"' EXIT
 
 vanished=0
 for n in $(seq 8); do

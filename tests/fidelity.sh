@@ -155,7 +155,7 @@ rm -f "$WORK/app/.env" "$WORK/app/.env.before-restore-"*
 ln -s ../conf/env "$WORK/app/.env"
 # 6. An integrations folder that is a symbolic link to another volume.
 vol=$(mktemp -d /dev/shm/polarity-vol.XXXXXX)
-trap 'rc=$?; rm -rf "$vol"; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; rm -rf "$vol"; cleanup "$rc"' EXIT
 mv "$WORK/app/integrations" "$vol/integrations"
 ln -s "$vol/integrations" "$WORK/app/integrations"
 echo "added since the backup" >"$vol/integrations/new-file"
@@ -227,7 +227,7 @@ if [ "$(id -u)" = 0 ]; then
 	before_dbs=$(su_psql -c "SELECT datname FROM pg_database ORDER BY 1")
 	mount -t tmpfs tmpfs "$WORK/app/integrations" ||
 		fail "cannot mount a tmpfs for the test"
-	trap 'rc=$?; umount "$WORK/app/integrations" 2>/dev/null || true; umount "$WORK/app/.env" 2>/dev/null || true; chattr -i "$WORK/app/.env" 2>/dev/null || true; rm -rf "$vol"; (exit $rc); cleanup' EXIT
+	trap 'rc=$?; set +e; umount "$WORK/app/integrations" 2>/dev/null || true; umount "$WORK/app/.env" 2>/dev/null || true; chattr -i "$WORK/app/.env" 2>/dev/null || true; rm -rf "$vol"; cleanup "$rc"' EXIT
 	run_polarity restore --dry-run "$archive"
 	expect 1 "the integrations folder '$(readlink -f "$WORK/app/integrations")' is a mount point"
 	run_polarity restore --yes "$archive"

@@ -102,7 +102,7 @@ ok "a 4,000-byte name: refused, nothing changed"
 # A full disk under the backup folder (a 3 MB tmpfs), and under the
 # staging folder of a restore: "No space left on device", nothing left.
 if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmpfs "$WORK/small" 2>/dev/null; then
-	trap 'umount "$WORK/small" 2>/dev/null; cleanup' EXIT
+	trap 'rc=$?; set +e; umount "$WORK/small" 2>/dev/null; cleanup "$rc"' EXIT
 	head -c 4000000 /dev/urandom >"$WORK/app/integrations/incompressible.bin"
 	run_polarity --backup-dir "$WORK/small/backups" backup
 	expect 1 "No space left on device"

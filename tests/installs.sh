@@ -52,7 +52,7 @@ restore_a_loading() {
 # maintenance session holds it.
 restore_a_loading
 kill -STOP "$pid_a"
-trap 'rc=$?; kill -CONT $pid_a 2>/dev/null || true; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; kill -CONT $pid_a 2>/dev/null || true; cleanup "$rc"' EXIT
 mine=$(marked)
 [ -n "$mine" ] || fail "install A's restore made no marked database"
 

@@ -54,7 +54,7 @@ docker_cleanup() {
 # Makes sure a Docker daemon answers, starting a private one if needed.
 docker_up() {
 	[ -n "$WORK" ] || work_start
-	trap 'rc=$?; docker_cleanup; (exit $rc); cleanup' EXIT
+	trap 'rc=$?; set +e; docker_cleanup; cleanup "$rc"' EXIT
 	command -v docker >/dev/null ||
 		skip "no docker client (install the package docker.io)"
 	if timeout 20 docker version >/dev/null 2>&1; then

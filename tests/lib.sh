@@ -44,8 +44,11 @@ free_port() {
 	return 1
 }
 
+# Stops what the test started and returns its status: $1 when an EXIT
+# trap of a test's own passes it (it runs with set +e, so that a step of
+# its that fails cannot skip this), else the status it was called with.
 cleanup() {
-	local rc=$?
+	local rc=${1:-$?}
 	if [ "$PG_RUNNING" = 1 ]; then
 		as_pg "$PGBIN/pg_ctl" -D "$WORK/pgdata" -m immediate -w stop \
 			>/dev/null 2>&1 || true

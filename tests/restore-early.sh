@@ -39,7 +39,7 @@ drop_kept
 # holds them.  A 3 MB tmpfs under the integrations (and so the staging
 # folder) takes the integrations but not the 4 MB of data.
 if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmpfs "$WORK/small" 2>/dev/null; then
-	trap 'umount "$WORK/small" 2>/dev/null; cleanup' EXIT
+	trap 'rc=$?; set +e; umount "$WORK/small" 2>/dev/null; cleanup "$rc"' EXIT
 	su_psql -d polarity -c "CREATE TABLE public.filler AS SELECT g, decode(md5(g::text) || md5((g * 7)::text), 'hex') AS b FROM generate_series(1, 60000) g"
 	run_polarity -q backup
 	expect 0 ""
