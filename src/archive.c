@@ -154,10 +154,7 @@ archive_add_fd(struct archive *a, const char *name, int fd,
 		return fail(a, "write archive member", name);
 	while (left > 0) {
 		size_t want = left < ARCHIVE_COPY ? (size_t)left : ARCHIVE_COPY;
-		ssize_t n;
-		do
-			n = pread(fd, buf, want, off);
-		while (n < 0 && errno == EINTR && io_stop_signal == 0);
+		ssize_t n = io_pread(fd, buf, want, off);
 		if (n < 0)
 			return fail(a, "read", source);
 		if (n == 0 && a->churn) {

@@ -58,9 +58,9 @@ struct run {
 	char tmpname[PATH_MAX];	/* its temporary name, "" when it has
 				 * none */
 	int lock;
-	char encoding[64];
-	struct format_header props;	/* the db_ fields: what the dumps
-					 * do not hold of the database */
+	struct format_header props;	/* the encoding and the db_ fields:
+					 * what the dumps do not hold of the
+					 * database */
 	char head[1 << 16];		/* the manifest's header lines; the
 					 * properties take up to 45 KiB */
 	unsigned long vanished, changed;	/* integrations files gone
@@ -218,7 +218,6 @@ manifest_header(struct run *r, char *h, size_t len, time_t start,
 	snprintf(fh.database, sizeof fh.database, "%s", r->db.database);
 	snprintf(fh.server_version, sizeof fh.server_version, "%s", server);
 	snprintf(fh.pg_dump_version, sizeof fh.pg_dump_version, "%s", client);
-	snprintf(fh.encoding, sizeof fh.encoding, "%s", r->encoding);
 	if (format_header_text(&fh, h, len) < 0)
 		h[0] = '\0';
 }
@@ -302,12 +301,8 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	    r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	server[strcspn(server, " ")] = '\0';
-	/* A restore creates the database with the same encoding. */
-	if (pg_session_query(&r->sql, "SELECT pg_encoding_to_char(encoding) "
-	    "FROM pg_database WHERE datname = current_database();",
-	    r->encoding, sizeof r->encoding, r->err, r->elen) < 0)
-		return BACKUP_FAILED;
-	/* And the rest of what a restore must give the new database. */
+	/* What a restore must give the new database: its encoding, locale
+	 * and the rest its dumps do not hold. */
 	if (pgadmin_props_read(&r->sql, &r->props, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	server_num = (int)pg_number(num);
@@ -399,9 +394,7 @@ dump_complete(int fd)
 		return 0;
 	at = st.st_size > (off_t)sizeof tail - 1 ?
 	    st.st_size - (off_t)sizeof tail + 1 : 0;
-	do
-		n = pread(fd, tail, sizeof tail - 1, at);
-	while (n < 0 && errno == EINTR);
+	n = io_pread(fd, tail, sizeof tail - 1, at);
 	if (n <= 0)
 		return 0;
 	tail[n] = '\0';

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "format.h"
+#include "io.h"
 #include "spawn.h"
 
 /* What the file at FD is, before anything reads it as an archive: a
@@ -48,9 +49,7 @@ check_input(int fd, const char *path, struct unpacked *u, char *err,
 		    path);
 		return -1;
 	}
-	do
-		n = pread(fd, magic, sizeof magic, 0);
-	while (n < 0 && errno == EINTR);
+	n = io_pread(fd, magic, sizeof magic, 0);
 	if (n < 0) {
 		u->damaged = 0;
 		snprintf(err, elen, "cannot read '%s': %s", path,

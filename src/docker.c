@@ -38,6 +38,19 @@ docker_env_add(char ***envp)
 	return 0;
 }
 
+char **
+docker_env(void)
+{
+	char **envp = spawn_env();
+
+	if (envp != NULL && docker_env_add(&envp) < 0) {
+		spawn_env_free(envp);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return envp;
+}
+
 /* Whether ENVP sets KEY. */
 static int
 env_has(char *const envp[], const char *key)
@@ -170,11 +183,9 @@ docker_explain(const struct config *c, const char *name, char *err,
 	size_t n = strlen(err);
 	int rc;
 
-	envp = spawn_env();
-	if (envp == NULL || docker_env_add(&envp) < 0) {
-		spawn_env_free(envp);
+	envp = docker_env();
+	if (envp == NULL)
 		return;
-	}
 	/* A container being stopped ends its execs a moment before docker
 	 * says it stopped: ask again for a second while it says running. */
 	for (int i = 0; i < 6; i++) {
@@ -246,9 +257,8 @@ docker_locate(const struct config *c, const struct db *db, char *name,
 		    "is a socket folder here" : "resolves here");
 		return 0;
 	}
-	envp = spawn_env();
-	if (envp == NULL || docker_env_add(&envp) < 0) {
-		spawn_env_free(envp);
+	envp = docker_env();
+	if (envp == NULL) {
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}

@@ -41,6 +41,11 @@ int docker_locate(const struct config *c, const struct db *db, char *name,
  * 0, or -1 with errno set. */
 int docker_env_add(char ***envp);
 
+/* A child environment (spawn_env()) with those variables added, for
+ * running the docker command itself.  NULL with errno set; free it with
+ * spawn_env_free(). */
+char **docker_env(void);
+
 /* Makes OUT the command line that runs ARGS (NULL terminated; they stay
  * the caller's) in the container NAME with C's docker command, passing
  * each of docker_pg_keys that ENVP sets by name.  Returns 0, or -1 when

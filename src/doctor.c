@@ -263,9 +263,8 @@ check_platform(const struct config *c, struct doctor *d)
 		    c->docker);
 		return;
 	}
-	envp = spawn_env();
-	if (envp == NULL || docker_env_add(&envp) < 0) {
-		spawn_env_free(envp);
+	envp = docker_env();
+	if (envp == NULL) {
 		add(d, "platform", DOCTOR_SKIP, "out of memory");
 		return;
 	}
@@ -322,18 +321,15 @@ check_backups(const struct config *c, struct doctor *d)
 {
 	struct catalog_entry *v = NULL;
 	struct statvfs vfs;
-	char free_s[32], last_s[32], parent[PATH_MAX], *slash;
+	char free_s[32], last_s[32], parent[PATH_MAX];
 	const char *dir = c->backup_dir;
 	double avail;
 	size_t n = 0;
 
 	if (access(dir, F_OK) < 0) {
 		/* A backup creates the folder, not its parents. */
-		snprintf(parent, sizeof parent, "%s", dir);
-		slash = strrchr(parent, '/');
-		if (slash != NULL)
-			*(slash == parent ? slash + 1 : slash) = '\0';
-		if (access(parent, W_OK) < 0) {
+		if (io_parent(dir, parent, sizeof parent) < 0 ||
+		    access(parent, W_OK) < 0) {
 			add(d, "backups", DOCTOR_FAIL, "'%s' does not exist and "
 			    "cannot be made in '%s': %s; create it, or give "
 			    "--backup-dir", dir, parent, strerror(errno));

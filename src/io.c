@@ -33,6 +33,17 @@ again(int e)
 }
 
 ssize_t
+io_pread(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, len, off);
+	while (n < 0 && again(errno));
+	return n;
+}
+
+ssize_t
 io_read(int fd, void *buf, size_t len)
 {
 	ssize_t n;
@@ -107,21 +118,30 @@ io_fsync_dir(const char *dir)
 }
 
 int
-io_fsync_dir_of(const char *path)
+io_parent(const char *path, char *out, size_t len)
 {
-	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	int n;
 
 	if (slash == NULL)
-		return io_fsync_dir(".");
-	if (slash == path)
-		return io_fsync_dir("/");
-	if ((size_t)(slash - path) >= sizeof dir) {
+		n = snprintf(out, len, ".");
+	else
+		n = snprintf(out, len, "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
+	return 0;
+}
+
+int
+io_fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+
+	if (io_parent(path, dir, sizeof dir) < 0)
+		return -1;
 	return io_fsync_dir(dir);
 }
 

@@ -27,6 +27,9 @@ void io_note_signal(int sig);
  * errno set. */
 ssize_t io_read(int fd, void *buf, size_t len);
 
+/* pread(2) at OFF, again on EINTR as io_read() is. */
+ssize_t io_pread(int fd, void *buf, size_t len, off_t off);
+
 /* Reads until LEN bytes or end of file.  Returns the count read, which is
  * less than LEN only at end of file, or -1 with errno set. */
 ssize_t io_read_full(int fd, void *buf, size_t len);
@@ -47,6 +50,10 @@ char *io_slurp(int at, const char *name, size_t max, int nofollow);
 /* Makes the directory holding PATH durable: opens it and fsyncs it.
  * Returns 0 or -1 with errno set. */
 int io_fsync_dir_of(const char *path);
+
+/* Writes the folder holding PATH to OUT (LEN bytes): "/" for "/x", "."
+ * for a bare name.  Returns 0, or -1 with errno ENAMETOOLONG. */
+int io_parent(const char *path, char *out, size_t len);
 
 /* fsyncs the directory DIR.  Returns 0 or -1 with errno set. */
 int io_fsync_dir(const char *dir);

@@ -270,11 +270,6 @@ pgadmin_props_read(struct pg_session *s, struct format_header *h, char *err,
 		const char *expr;
 	} q[] = {
 		{ h->db_owner, sizeof h->db_owner, "pg_get_userbyid(d.datdba)" },
-		{ h->db_locale_provider, sizeof h->db_locale_provider,
-		  provider },
-		{ h->db_collate, sizeof h->db_collate, "d.datcollate" },
-		{ h->db_ctype, sizeof h->db_ctype, "d.datctype" },
-		{ h->db_icu_locale, sizeof h->db_icu_locale, icu },
 		{ h->db_connlimit, sizeof h->db_connlimit, "d.datconnlimit" },
 		{ h->db_acl, sizeof h->db_acl, "d.datacl" },
 		{ h->db_settings, sizeof h->db_settings,
@@ -287,6 +282,8 @@ pgadmin_props_read(struct pg_session *s, struct format_header *h, char *err,
 		  PGADMIN_MARK "')" },
 	};
 
+	if (pgadmin_db_locale(s, NULL, h, err, elen) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof q / sizeof *q; i++)
 		if (ask_db(s, NULL, q[i].expr, q[i].field, q[i].len, err,
 		    elen) < 0)
@@ -299,7 +296,6 @@ int
 pgadmin_db_locale(struct pg_session *s, const char *name,
     struct format_header *h, char *err, size_t elen)
 {
-
 	if (ask_db(s, name, "pg_encoding_to_char(d.encoding)", h->encoding,
 	    sizeof h->encoding, err, elen) < 0 ||
 	    ask_db(s, name, provider, h->db_locale_provider,

@@ -60,8 +60,8 @@ int pgadmin_rights(struct pg_session *s, int *db, int *roles, char *err,
 int pgadmin_drop_marked(struct pg_session *s, char *err, size_t elen);
 
 /* Reads the properties of the session's own database that its dumps do
- * not hold (owner, locale, connection limit, access, settings, comment)
- * into the db_ fields of H.  Returns 0 or -1. */
+ * not hold (encoding, owner, locale, connection limit, access, settings,
+ * comment) into the encoding and db_ fields of H.  Returns 0 or -1. */
 int pgadmin_props_read(struct pg_session *s, struct format_header *h,
     char *err, size_t elen);
 

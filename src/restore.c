@@ -101,7 +101,7 @@ swept(void *arg, const char *name)
 static int
 mount_point(const char *path)
 {
-	char parent[PATH_MAX], *slash;
+	char parent[PATH_MAX];
 	struct stat a, b;
 	struct statx x;
 
@@ -111,12 +111,8 @@ mount_point(const char *path)
 	    &x) == 0 && (x.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
 		return (x.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 
-	snprintf(parent, sizeof parent, "%s", path);
-	slash = strrchr(parent, '/');
-	if (slash == NULL)
-		return 0;
-	*(slash == parent ? slash + 1 : slash) = '\0';
-	if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+	if (io_parent(path, parent, sizeof parent) < 0 ||
+	    stat(path, &a) < 0 || stat(parent, &b) < 0)
 		return 0;
 	return a.st_dev != b.st_dev;
 }
@@ -128,7 +124,7 @@ static enum restore_result
 check_targets(struct restore *r)
 {
 	const char *env = r->cfg->env_file;
-	char real[PATH_MAX], dir[PATH_MAX], probe[PATH_MAX], *slash;
+	char real[PATH_MAX], dir[PATH_MAX], probe[PATH_MAX];
 	struct statvfs vfs;
 	unsigned int flags = 0;
 	int fd;
@@ -156,10 +152,8 @@ check_targets(struct restore *r)
 	}
 	if (fd >= 0)
 		close(fd);
-	snprintf(dir, sizeof dir, "%s", real);
-	slash = strrchr(dir, '/');
-	*(slash == NULL ? dir : slash == dir ? slash + 1 : slash) = '\0';
-	if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+	if (io_parent(real, dir, sizeof dir) == 0 && statvfs(dir, &vfs) == 0 &&
+	    (vfs.f_flag & ST_RDONLY))
 		return failf(r, "'%s' is on a read-only file system: remount it "
 		    "read-write and run again", real);
 	/* The new .env is made beside it: try that now. */
@@ -178,9 +172,7 @@ check_targets(struct restore *r)
 static enum restore_result
 open_stage(struct restore *r)
 {
-	const char *dir = r->integrations, *slash;
 	struct stat st;
-	size_t n;
 
 	/* A symbolic link (to another volume, say) stays as it is: the
 	 * folder it points to is what is exchanged, beside itself. */
@@ -195,11 +187,8 @@ open_stage(struct restore *r)
 		    "restoring there", r->cfg->integrations_dir,
 		    r->integrations);
 	}
-	slash = strrchr(dir, '/');
-	n = slash && slash != dir ? (size_t)(slash - dir) : 1;
-
-	memcpy(r->parent, dir, n);
-	r->parent[n] = '\0';
+	if (io_parent(r->integrations, r->parent, sizeof r->parent) < 0)
+		return failf(r, "path too long: '%s'", r->integrations);
 	r->parent_fd = open(r->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->parent_fd < 0)
 		return failf(r, "cannot use '%s' (it holds the integrations "

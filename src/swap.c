@@ -58,16 +58,6 @@ swap_choose_stamp(char *stamp, size_t len,
 	return -2;
 }
 
-/* The folder holding PATH, into OUT. */
-static void
-parent_of(const char *path, char *out, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
-
-	snprintf(out, len, "%.*s", (int)n, path);
-}
-
 int
 swap_dir_apply(struct swap_dir *d, const char *stamp, char *err, size_t elen)
 {
@@ -107,7 +97,7 @@ swap_dir_apply(struct swap_dir *d, const char *stamp, char *err, size_t elen)
 		d->kept[0] = '\0';
 		return -1;
 	}
-	parent_of(d->live, parent, sizeof parent);
+	io_parent(d->live, parent, sizeof parent);
 	io_fsync_dir(parent);
 	return 0;
 }
