@@ -505,14 +505,16 @@ hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 		out[n++] = argv[i];
 	for (int i = cmd + 1; i < argc; i++) {
 		const char *a = argv[i];
-		size_t len = strcspn(a + 2, "=");
 		const struct option *o = NULL;
+		size_t len;
 		if (!strcmp(a, "-q") || !strcmp(a, "-v")) {
 			out[n++] = argv[i];
+			argv[i] = NULL;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0)
 			continue;
+		len = strcspn(a + 2, "=");
 		for (const struct option *p = opts; p->name; p++)
 			if (strlen(p->name) == len &&
 			    !strncmp(p->name, a + 2, len))
@@ -529,8 +531,7 @@ hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 		}
 	}
 	for (int i = cmd; i < argc; i++)
-		if (argv[i] != NULL && (i == cmd ||
-		    (strcmp(argv[i], "-q") != 0 && strcmp(argv[i], "-v") != 0)))
+		if (argv[i] != NULL)
 			out[n++] = argv[i];
 	out[n] = NULL;
 	return out;
