@@ -1,11 +1,15 @@
 /* seeds.h - the archives of the fuzzing corpus, for the unit tests that
- * read whole archives: gzip-compressed copies in a temporary folder. */
+ * read whole archives: gzip-compressed copies in a temporary folder, and
+ * the settings and setup those tests share. */
 #ifndef POLARITY_SEEDS_H
 #define POLARITY_SEEDS_H
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "config.h"
+#include "tmpdir.h"
 
 /* The top folder of every seed. */
 #define SEED_TOP "polarity-server-backup-20260101000000"
@@ -31,6 +35,19 @@ seed_gzip(const char *folder, const char *name, char *out, size_t len)
 	snprintf(out, len, "%s/%s.gz", folder, name);
 	snprintf(cmd, sizeof cmd, "gzip -c '%s' >'%s'", in, out);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The settings the tests read seeds with: the system's own gzip,
+ * whatever else is installed. */
+static struct config cfg;
+
+/* A test's setup: those settings and a temporary folder (tmpdir.h). */
+static int
+setup(void **state)
+{
+	config_init(&cfg);
+	snprintf(cfg.compressor, sizeof cfg.compressor, "gzip");
+	return tmpdir_setup(state);
 }
 
 #endif

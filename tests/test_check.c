@@ -18,16 +18,6 @@
 #include "tmpdir.h"
 #include "seeds.h"
 
-static struct config cfg;
-
-static int
-setup(void **state)
-{
-	config_init(&cfg);
-	/* The system's own gzip, whatever else is installed. */
-	snprintf(cfg.compressor, sizeof cfg.compressor, "gzip");
-	return tmpdir_setup(state);
-}
 
 
 static void

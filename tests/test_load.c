@@ -19,15 +19,6 @@
 #include "load.h"
 #include "seeds.h"
 
-static struct config cfg;
-
-static int
-setup(void **state)
-{
-	config_init(&cfg);
-	snprintf(cfg.compressor, sizeof cfg.compressor, "gzip");
-	return tmpdir_setup(state);
-}
 
 
 /* Reads all of FD into a new string. */

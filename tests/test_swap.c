@@ -146,6 +146,17 @@ has(const char *name, const char *mark)
 	return access(path, F_OK) == 0;
 }
 
+/* Points D at the folders "integrations" (LIVE) and "stage" (STAGED) of
+ * the test's folder. */
+static void
+folders(struct swap_dir *d, char *live, char *staged)
+{
+	snprintf(live, PATH_MAX, "%s/integrations", dir);
+	snprintf(staged, PATH_MAX, "%s/stage", dir);
+	d->live = live;
+	d->staged = staged;
+}
+
 static void
 test_folder_exchange_and_undo(void **state)
 {
@@ -155,10 +166,7 @@ test_folder_exchange_and_undo(void **state)
 	(void)state;
 	tree("integrations", "old");
 	tree("stage", "new");
-	snprintf(live, sizeof live, "%s/integrations", dir);
-	snprintf(staged, sizeof staged, "%s/stage", dir);
-	d.live = live;
-	d.staged = staged;
+	folders(&d, live, staged);
 	assert_int_equal(swap_dir_apply(&d, "S1", err, sizeof err), 0);
 	assert_true(has("integrations", "new"));
 	assert_true(has("integrations.before-restore-S1", "old"));
@@ -178,10 +186,7 @@ test_folder_that_was_not_there(void **state)
 
 	(void)state;
 	tree("stage", "new");
-	snprintf(live, sizeof live, "%s/integrations", dir);
-	snprintf(staged, sizeof staged, "%s/stage", dir);
-	d.live = live;
-	d.staged = staged;
+	folders(&d, live, staged);
 	assert_int_equal(swap_dir_apply(&d, "S1", err, sizeof err), 0);
 	assert_true(has("integrations", "new"));
 	assert_string_equal(d.kept, "");
