@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libinih-dev
-libcmocka-dev libssl-dev postgresql postgresql-client pigz gzip tar
+libcmocka-dev libssl-dev zlib1g-dev postgresql postgresql-client pigz gzip tar
 util-linux bsdutils valgrind systemd isal docker.io procps strace"
 
 missing=

@@ -1,0 +1,889 @@
+/* legacy.c - the members of an original utility's archive, read by
+ * content. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "legacy.h"
+#include "pg.h"
+
+/* Of each line, what is kept to read its meaning: pg_dump's statements
+ * that name roles, and its comments, are far shorter. */
+#define LINE_KEEP 8192
+#define ZBUF (64 * 1024)
+/* A plain script names itself in its first lines. */
+#define HEADER_LINES 3
+
+/* Where psql's lexer is, as far as a restore cares. */
+enum lex {
+	L_NORMAL,		/* between tokens, or in a bare word */
+	L_LINECOMMENT,		/* -- to the end of the line */
+	L_BLOCK,		/* slash-star, nested */
+	L_SQUOTE,		/* '...' */
+	L_ESQUOTE,		/* E'...': backslashes escape */
+	L_DQUOTE,		/* "..." */
+	L_DOLLAR_TAG,		/* $tag being read */
+	L_DOLLAR,		/* $tag$...$tag$ */
+	L_META,			/* \command being read */
+	L_META_ARGS		/* a psql command's arguments */
+};
+
+enum content { C_UNKNOWN, C_PLAIN, C_CUSTOM, C_OTHER };
+
+/* One member being read. */
+struct scan {
+	char member[TAR_NAME_MAX];
+	int gzip;		/* the raw bytes are a gzip stream */
+	int zinit, zend;	/* inflate set up; a gzip member ended */
+	z_stream z;
+	unsigned char raw[8];	/* the first raw bytes, to sniff */
+	size_t rawn;
+	int raw_known;
+	unsigned char head[8];	/* the first bytes of the content */
+	size_t headn;
+	enum content content;
+	uint64_t raw_size, size;
+	/* A plain script. */
+	char line[LINE_KEEP + 1];
+	size_t len;
+	unsigned long lines;
+	enum lex lex, start;	/* now, and where the line began */
+	int depth;		/* of block comments */
+	char tag[66];		/* "$tag$" being closed */
+	size_t taglen, tagmatch;
+	int prev, prev2;	/* the bytes before, in this state */
+	enum lex reopen;	/* a quote just closed: doubled, it reopens */
+	char meta[32];
+	size_t metalen;
+	int copy;		/* in COPY data */
+	int nonstd;		/* standard_conforming_strings = off */
+	int header, complete, schema, data, createdb, connect;
+	char badmeta[40];
+	char encoding[64], server[64], dumper[64];
+};
+
+struct legacy_read {
+	struct scan s;
+	int open;
+	struct legacy_dump dumps[LEGACY_MAX_DUMPS];
+	size_t ndumps;
+	char roles[LEGACY_MAX_ROLES][LEGACY_ROLE_MAX];
+	size_t nroles;
+	unsigned long others;
+	unsigned char zout[ZBUF];
+};
+
+struct legacy_read *
+legacy_new(void)
+{
+	return calloc(1, sizeof(struct legacy_read));
+}
+
+void
+legacy_free(struct legacy_read *l)
+{
+	if (l == NULL)
+		return;
+	if (l->s.zinit)
+		inflateEnd(&l->s.z);
+	free(l);
+}
+
+const char *
+legacy_kind_word(enum legacy_kind k)
+{
+	switch (k) {
+	case LEGACY_EMPTY: return "an empty dump";
+	case LEGACY_SCHEMA: return "a schema-only dump";
+	case LEGACY_DATA: return "a data-only dump";
+	case LEGACY_FULL: return "a full dump";
+	case LEGACY_CUSTOM: return "a custom-format dump";
+	default: return "not a dump";
+	}
+}
+
+void
+legacy_member_begin(struct legacy_read *l, const char *member)
+{
+	struct scan *s = &l->s;
+
+	if (s->zinit)
+		inflateEnd(&s->z);
+	memset(s, 0, sizeof *s);
+	snprintf(s->member, sizeof s->member, "%s", member);
+	l->open = 1;
+}
+
+static void
+add_role(struct legacy_read *l, const char *name)
+{
+	static const char *const never[] = { "public", "current_user",
+		"session_user", "current_role", "none", NULL };
+
+	if (name[0] == '\0' || strncmp(name, "pg_", 3) == 0)
+		return;
+	for (size_t i = 0; never[i]; i++)
+		if (strcmp(name, never[i]) == 0)
+			return;
+	for (size_t i = 0; i < l->nroles; i++)
+		if (strcmp(l->roles[i], name) == 0)
+			return;
+	if (l->nroles < LEGACY_MAX_ROLES && strlen(name) < LEGACY_ROLE_MAX)
+		snprintf(l->roles[l->nroles++], LEGACY_ROLE_MAX, "%s", name);
+}
+
+static int
+ident_byte(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+}
+
+/* A token of a statement's line. */
+enum tok_kind { T_WORD, T_QID, T_STR, T_PUNCT };
+struct tok {
+	enum tok_kind kind;
+	char text[LEGACY_ROLE_MAX];	/* a word folded, a name unquoted */
+};
+#define MAX_TOKS 48
+
+/* Splits LINE into at most MAX_TOKS tokens.  Returns their count. */
+static size_t
+tokens(const char *p, struct tok *t)
+{
+	size_t n = 0;
+
+	while (*p && n < MAX_TOKS) {
+		struct tok *k = &t[n];
+		const char *q;
+		size_t o = 0;
+
+		if (*p == ' ' || *p == '\t' || *p == '\r') {
+			p++;
+			continue;
+		}
+		k->text[0] = '\0';
+		if (*p == '"' || *p == '_' || (unsigned char)*p >= 0x80 ||
+		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+			k->kind = *p == '"' ? T_QID : T_WORD;
+			q = pg_parse_ident(p, k->text, sizeof k->text);
+			if (q != NULL) {
+				p = q;
+			} else if (*p == '"') {
+				/* Too long for a role: skipped whole. */
+				k->text[0] = '\0';
+				for (p++; *p && !(*p == '"' && p[1] != '"');
+				    p += *p == '"' ? 2 : 1)
+					;
+				if (*p)
+					p++;
+			} else {
+				k->text[0] = '\0';
+				while (ident_byte((unsigned char)*p))
+					p++;
+			}
+		} else if (*p == '\'') {
+			k->kind = T_STR;
+			for (p++; *p; p++) {
+				if (*p == '\'' && p[1] != '\'')
+					break;
+				if (*p == '\'')
+					p++;
+				if (o + 1 < sizeof k->text)
+					k->text[o++] = *p;
+			}
+			k->text[o] = '\0';
+			if (*p)
+				p++;
+		} else {
+			k->kind = T_PUNCT;
+			k->text[0] = *p++;
+			k->text[1] = '\0';
+		}
+		n++;
+	}
+	return n;
+}
+
+static int
+is(const struct tok *t, size_t n, size_t i, const char *word)
+{
+	return i < n && t[i].kind == T_WORD && strcasecmp(t[i].text, word) == 0;
+}
+
+/* Adds the roles of the list that starts at token I: names separated by
+ * commas. */
+static void
+role_list(struct legacy_read *l, const struct tok *t, size_t n, size_t i)
+{
+	for (; i < n; i += 2) {
+		if (t[i].kind != T_WORD && t[i].kind != T_QID)
+			return;
+		if (t[i].kind == T_WORD && (strcasecmp(t[i].text, "group") ==
+		    0 || strcasecmp(t[i].text, "role") == 0) && i + 1 < n &&
+		    t[i + 1].kind != T_PUNCT) {
+			i--;	/* GROUP x, ROLE x: the name follows */
+			continue;
+		}
+		add_role(l, t[i].text);
+		if (i + 1 >= n || strcmp(t[i + 1].text, ",") != 0 ||
+		    t[i + 1].kind != T_PUNCT)
+			return;
+	}
+}
+
+/* The roles a statement of pg_dump names, where it names them. */
+static void
+line_roles(struct legacy_read *l, const char *line)
+{
+	struct tok t[MAX_TOKS];
+	size_t n = tokens(line, t), g = 0;
+
+	if (n < 3)
+		return;
+	if (is(t, n, 0, "SET")) {
+		if (is(t, n, 1, "SESSION") && is(t, n, 2, "AUTHORIZATION") &&
+		    n > 3 && t[3].kind != T_PUNCT &&
+		    strcasecmp(t[3].text, "default") != 0)
+			add_role(l, t[3].text);
+		else if (is(t, n, 1, "ROLE") && t[2].kind != T_PUNCT &&
+		    strcasecmp(t[2].text, "none") != 0)
+			add_role(l, t[2].text);
+		return;
+	}
+	if (is(t, n, 0, "ALTER") && is(t, n, 1, "DEFAULT") &&
+	    is(t, n, 2, "PRIVILEGES")) {
+		if (is(t, n, 3, "FOR") && (is(t, n, 4, "ROLE") ||
+		    is(t, n, 4, "USER")))
+			role_list(l, t, n, 5);
+		for (g = 3; g < n && !is(t, n, g, "GRANT") &&
+		    !is(t, n, g, "REVOKE"); g++)
+			;
+	}
+	if (is(t, n, g, "GRANT") || is(t, n, g, "REVOKE")) {
+		const char *to = is(t, n, g, "GRANT") ? "TO" : "FROM";
+		size_t last = 0;
+		for (size_t i = g + 1; i < n; i++) {
+			if (is(t, n, i, to))
+				last = i;
+			if (is(t, n, i, "GRANTED") && is(t, n, i + 1, "BY"))
+				role_list(l, t, n, i + 2);
+		}
+		if (last)
+			role_list(l, t, n, last + 1);
+		return;
+	}
+	if (is(t, n, 0, "ALTER")) {
+		for (size_t i = 1; i + 2 < n; i++)
+			if (is(t, n, i, "OWNER") && is(t, n, i + 1, "TO")) {
+				add_role(l, t[i + 2].text);
+				return;
+			}
+		return;
+	}
+	if (is(t, n, 0, "CREATE") && (is(t, n, 1, "POLICY") ||
+	    (is(t, n, 1, "USER") && is(t, n, 2, "MAPPING")))) {
+		for (size_t i = 2; i + 1 < n; i++)
+			if (is(t, n, i, is(t, n, 1, "POLICY") ? "TO" : "FOR")) {
+				role_list(l, t, n, i + 1);
+				return;
+			}
+	}
+}
+
+/* The text after PREFIX in LINE, up to the first byte of STOP, into
+ * OUT; nothing when LINE does not start with PREFIX. */
+static int
+after(const char *line, const char *prefix, const char *stop, char *out,
+    size_t len)
+{
+	size_t n = strlen(prefix), k;
+
+	if (strncmp(line, prefix, n) != 0)
+		return 0;
+	k = strcspn(line + n, stop);
+	snprintf(out, len, "%.*s", (int)k, line + n);
+	return 1;
+}
+
+/* A TOC comment's type: data, or anything else (schema). */
+static void
+toc_type(struct scan *s, const char *type)
+{
+	static const char *const data[] = { "TABLE DATA", "SEQUENCE SET",
+		"BLOBS", "BLOB", "BLOB DATA", "BLOB METADATA",
+		"LARGE OBJECT", "LARGE OBJECTS", NULL };
+
+	for (size_t i = 0; data[i]; i++)
+		if (strcmp(type, data[i]) == 0) {
+			s->data = 1;
+			return;
+		}
+	s->schema = 1;
+}
+
+/* A whole line of SQL that began between statements. */
+static void
+line_meaning(struct legacy_read *l, struct scan *s)
+{
+	char *line = s->line, type[64];
+	const char *p;
+
+	if (line[0] == '-' && line[1] == '-') {
+		if (strcmp(line, "-- PostgreSQL database dump complete") == 0)
+			s->complete = 1;
+		else if (strcmp(line, "-- PostgreSQL database dump") == 0 &&
+		    s->lines <= HEADER_LINES)
+			s->header = 1;
+		else if (after(line, "-- Dumped from database version ", "",
+		    s->server, sizeof s->server) ||
+		    after(line, "-- Dumped by pg_dump version ", "",
+		    s->dumper, sizeof s->dumper))
+			;
+		else if (((p = strstr(line, "; Type: ")) != NULL) &&
+		    (strncmp(line, "-- Name: ", 9) == 0 ||
+		    strncmp(line, "-- Data for Name: ", 18) == 0) &&
+		    after(p, "; Type: ", ";", type, sizeof type))
+			toc_type(s, type);
+		return;
+	}
+	if (after(line, "SET client_encoding = '", "'", s->encoding,
+	    sizeof s->encoding))
+		return;
+	if (strcmp(line, "SET standard_conforming_strings = off;") == 0) {
+		s->nonstd = 1;
+		return;
+	}
+	if (strcmp(line, "SET standard_conforming_strings = on;") == 0) {
+		s->nonstd = 0;
+		return;
+	}
+	if (strncasecmp(line, "CREATE DATABASE ", 16) == 0) {
+		s->createdb = 1;
+		return;
+	}
+	if (strncmp(line, "COPY ", 5) == 0 && s->len >= 12 &&
+	    s->len < LINE_KEEP &&
+	    strcmp(line + s->len - 12, " FROM stdin;") == 0 &&
+	    s->lex == L_NORMAL) {
+		s->copy = 1;
+		return;
+	}
+	line_roles(l, line);
+}
+
+/* The end of a line (or of the script). */
+static void
+line_end(struct legacy_read *l, struct scan *s)
+{
+	if (s->len > LINE_KEEP)
+		s->len = LINE_KEEP;	/* the rest is not read */
+	s->line[s->len] = '\0';
+	s->lines++;
+	if (s->len > 0 && s->line[s->len - 1] == '\r')
+		s->line[--s->len] = '\0';
+	if (s->start == L_NORMAL)
+		line_meaning(l, s);
+	if (s->lines == HEADER_LINES && !s->header)
+		s->content = C_OTHER;	/* some other SQL or text */
+	if (s->lex == L_LINECOMMENT || s->lex == L_META_ARGS ||
+	    s->lex == L_META)
+		s->lex = L_NORMAL;
+	s->start = s->lex;
+	s->len = 0;
+	s->prev = s->prev2 = 0;
+	s->reopen = L_NORMAL;
+}
+
+/* The psql command \META ended: one a restore runs, or a flaw. */
+static void
+meta_end(struct scan *s)
+{
+	s->meta[s->metalen] = '\0';
+	if (strcmp(s->meta, "restrict") == 0 ||
+	    strcmp(s->meta, "unrestrict") == 0)
+		return;
+	if (strcmp(s->meta, "connect") == 0 || strcmp(s->meta, "c") == 0)
+		s->connect = 1;
+	else if (s->badmeta[0] == '\0')
+		snprintf(s->badmeta, sizeof s->badmeta, "\\%s", s->meta);
+}
+
+/* One byte of a plain script outside COPY data, as psql's lexer takes
+ * it. */
+static void
+lex_byte(struct scan *s, int c)
+{
+	switch (s->lex) {
+	case L_NORMAL:
+		if (s->reopen != L_NORMAL && c == (s->reopen == L_DQUOTE ?
+		    '"' : '\'')) {
+			s->lex = s->reopen;	/* a doubled quote */
+			s->reopen = L_NORMAL;
+			break;
+		}
+		s->reopen = L_NORMAL;
+		if (c == '-' && s->prev == '-')
+			s->lex = L_LINECOMMENT;
+		else if (c == '*' && s->prev == '/') {
+			s->lex = L_BLOCK;
+			s->depth = 1;
+			c = 0;
+		} else if (c == '\'')
+			s->lex = s->nonstd || ((s->prev == 'E' ||
+			    s->prev == 'e') && !ident_byte(s->prev2)) ?
+			    L_ESQUOTE : L_SQUOTE;
+		else if (c == '"')
+			s->lex = L_DQUOTE;
+		else if (c == '$' && !ident_byte(s->prev)) {
+			s->lex = L_DOLLAR_TAG;
+			s->tag[0] = '$';
+			s->taglen = 1;
+		} else if (c == '\\') {
+			s->lex = L_META;
+			s->metalen = 0;
+		}
+		break;
+	case L_LINECOMMENT:
+	case L_META_ARGS:
+		break;
+	case L_BLOCK:
+		if (c == '*' && s->prev == '/') {
+			s->depth++;
+			c = 0;
+		} else if (c == '/' && s->prev == '*') {
+			if (--s->depth == 0)
+				s->lex = L_NORMAL;
+			c = 0;
+		}
+		break;
+	case L_SQUOTE:
+		if (c == '\'') {
+			s->lex = L_NORMAL;
+			s->reopen = L_SQUOTE;
+			c = 0;
+		}
+		break;
+	case L_ESQUOTE:
+		if (s->prev == '\\') {
+			c = 0;		/* escaped */
+		} else if (c == '\'') {
+			s->lex = L_NORMAL;
+			s->reopen = L_ESQUOTE;
+			c = 0;
+		}
+		break;
+	case L_DQUOTE:
+		if (c == '"') {
+			s->lex = L_NORMAL;
+			s->reopen = L_DQUOTE;
+			c = 0;
+		}
+		break;
+	case L_DOLLAR_TAG:
+		if (c == '$') {
+			s->tag[s->taglen++] = '$';
+			s->tag[s->taglen] = '\0';
+			s->tagmatch = 0;
+			s->lex = L_DOLLAR;
+			c = 0;
+		} else if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '_' || c >= 0x80 || (s->taglen > 1 && c >= '0' &&
+		    c <= '9')) && s->taglen < sizeof s->tag - 2) {
+			s->tag[s->taglen++] = (char)c;
+		} else {
+			/* A parameter ($1) or a word's '$': not a quote. */
+			s->lex = L_NORMAL;
+			s->prev = '$';
+			lex_byte(s, c);
+			return;
+		}
+		break;
+	case L_DOLLAR:
+		if (c == s->tag[s->tagmatch]) {
+			if (++s->tagmatch == s->taglen) {
+				s->lex = L_NORMAL;
+				c = 0;
+			}
+		} else {
+			s->tagmatch = c == '$' ? 1 : 0;
+		}
+		break;
+	case L_META:
+		if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) &&
+		    s->metalen + 1 < sizeof s->meta) {
+			s->meta[s->metalen++] = (char)c;
+			break;
+		}
+		if (s->metalen == 0 && c != '\n' && s->metalen + 1 <
+		    sizeof s->meta)
+			s->meta[s->metalen++] = (char)c;
+		meta_end(s);
+		s->lex = L_META_ARGS;
+		break;
+	}
+	s->prev2 = s->prev;
+	s->prev = c;
+}
+
+/* Bytes of a plain script. */
+static void
+plain_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
+    size_t n)
+{
+	while (n > 0 && s->content == C_PLAIN) {
+		if (s->copy) {
+			/* COPY data: only its end matters, and it is most of
+			 * a data dump. */
+			const unsigned char *nl = memchr(p, '\n', n);
+			size_t k = nl ? (size_t)(nl - p) : n;
+			size_t room = s->len < 3 ? 3 - s->len : 0;
+			size_t take = k < room ? k : room;
+			memcpy(s->line + s->len, p, take);
+			s->len += take;
+			if (k > take)
+				s->len = 4;	/* longer than "\\.\r" */
+			if (nl == NULL)
+				return;
+			if (s->len >= 2 && s->line[0] == '\\' &&
+			    s->line[1] == '.' && (s->len == 2 || (s->len == 3 &&
+			    s->line[2] == '\r')))
+				s->copy = 0;
+			s->len = 0;
+			s->lines++;
+			p += k + 1;
+			n -= k + 1;
+			continue;
+		}
+		int c = *p++;
+		n--;
+		if (c == '\n') {
+			if (s->lex == L_META)
+				meta_end(s);
+			line_end(l, s);
+			continue;
+		}
+		if (s->len < LINE_KEEP)
+			s->line[s->len] = (char)c;
+		s->len++;
+		lex_byte(s, c);
+	}
+}
+
+/* Bytes of what the member holds (after gzip, when it is compressed). */
+static void
+content_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
+    size_t n)
+{
+	s->size += n;
+	if (s->content == C_UNKNOWN) {
+		size_t k = n < sizeof s->head - s->headn ? n :
+		    sizeof s->head - s->headn;
+		memcpy(s->head + s->headn, p, k);
+		s->headn += k;
+		if (s->headn == 0)
+			return;
+		if (s->head[0] == '-' && s->headn >= 2)
+			s->content = s->head[1] == '-' ? C_PLAIN : C_OTHER;
+		else if (s->head[0] == 'P')
+			s->content = memcmp(s->head, "PGDMP", s->headn < 5 ?
+			    s->headn : 5) != 0 ? C_OTHER : s->headn >= 5 ?
+			    C_CUSTOM : C_UNKNOWN;
+		else if (s->head[0] != '-')
+			s->content = C_OTHER;
+		if (s->content == C_UNKNOWN)
+			return;		/* too little to tell */
+		if (s->content == C_PLAIN)
+			plain_feed(l, s, s->head, s->headn);
+		p += k;
+		n -= k;
+	}
+	if (s->content == C_PLAIN)
+		plain_feed(l, s, p, n);
+}
+
+static int
+inflate_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
+    size_t n, char *err, size_t elen)
+{
+	s->z.next_in = (unsigned char *)(uintptr_t)p;
+	s->z.avail_in = (unsigned)n;
+	while (s->z.avail_in > 0 && s->content != C_OTHER) {
+		int rc;
+		if (s->zend) {
+			/* Another gzip member follows (pigz, cat a b). */
+			if (inflateReset(&s->z) != Z_OK)
+				goto bad;
+			s->zend = 0;
+		}
+		s->z.next_out = l->zout;
+		s->z.avail_out = sizeof l->zout;
+		rc = inflate(&s->z, Z_NO_FLUSH);
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+			goto bad;
+		content_feed(l, s, l->zout, sizeof l->zout - s->z.avail_out);
+		if (rc == Z_STREAM_END)
+			s->zend = 1;
+		else if (rc == Z_BUF_ERROR && s->z.avail_out != 0)
+			break;
+	}
+	return 0;
+bad:
+	snprintf(err, elen, "'%s' is damaged: it is gzip-compressed, but %s",
+	    s->member, s->z.msg ? s->z.msg : "it does not decompress");
+	return -1;
+}
+
+/* The first raw bytes decided what the member is. */
+static int
+raw_known(struct legacy_read *l, struct scan *s, char *err, size_t elen)
+{
+	s->raw_known = 1;
+	if (s->rawn >= 2 && s->raw[0] == 0x1f && s->raw[1] == 0x8b) {
+		s->gzip = 1;
+		if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) {
+			snprintf(err, elen, "out of memory");
+			return -1;
+		}
+		s->zinit = 1;
+		return inflate_feed(l, s, s->raw, s->rawn, err, elen);
+	}
+	content_feed(l, s, s->raw, s->rawn);
+	return 0;
+}
+
+int
+legacy_member_data(struct legacy_read *l, const void *buf, size_t n,
+    char *err, size_t elen)
+{
+	struct scan *s = &l->s;
+	const unsigned char *p = buf;
+
+	s->raw_size += n;
+	if (!s->raw_known) {
+		size_t k = n < sizeof s->raw - s->rawn ? n :
+		    sizeof s->raw - s->rawn;
+		memcpy(s->raw + s->rawn, p, k);
+		s->rawn += k;
+		p += k;
+		n -= k;
+		if (s->rawn < sizeof s->raw)
+			return 0;
+		if (raw_known(l, s, err, elen) < 0)
+			return -1;
+	}
+	if (s->content == C_OTHER || n == 0)
+		return 0;
+	if (s->gzip)
+		return inflate_feed(l, s, p, n, err, elen);
+	content_feed(l, s, p, n);
+	return 0;
+}
+
+/* What keeps a plain script from being loaded, into FLAW. */
+static void
+plain_flaw(const struct scan *s, char *flaw, size_t len)
+{
+	if (s->createdb || s->connect)
+		snprintf(flaw, len, "it was made with pg_dump --create (it "
+		    "holds %s), and a restore loads into a database of its "
+		    "own", s->connect ? "\\connect" : "CREATE DATABASE");
+	else if (s->badmeta[0])
+		snprintf(flaw, len, "it holds the psql command '%s', which a "
+		    "restore never runs", s->badmeta);
+	else if (!s->complete || s->copy || s->lex != L_NORMAL)
+		snprintf(flaw, len, "it ends before pg_dump's closing line "
+		    "(cut short when it was written?)");
+}
+
+int
+legacy_member_end(struct legacy_read *l, char *err, size_t elen)
+{
+	struct scan *s = &l->s;
+	struct legacy_dump *d;
+	enum legacy_kind kind;
+
+	if (!l->open)
+		return 0;
+	l->open = 0;
+	if (!s->raw_known && s->rawn > 0 && raw_known(l, s, err, elen) < 0)
+		return -1;
+	if (s->gzip && s->content != C_OTHER && !s->zend) {
+		snprintf(err, elen, "'%s' is damaged: it is gzip-compressed, "
+		    "but cut short", s->member);
+		return -1;
+	}
+	if (s->content == C_UNKNOWN && s->headn > 0)
+		s->content = C_OTHER;
+	if (s->content == C_PLAIN && s->len > 0) {
+		if (s->lex == L_META)
+			meta_end(s);
+		line_end(l, s);
+	}
+	if (s->content == C_PLAIN && !s->header)
+		s->content = C_OTHER;
+	if (s->content == C_CUSTOM)
+		kind = LEGACY_CUSTOM;
+	else if (s->content != C_PLAIN) {
+		l->others++;
+		return 0;
+	} else if (s->schema && s->data)
+		kind = LEGACY_FULL;
+	else if (s->schema)
+		kind = LEGACY_SCHEMA;
+	else if (s->data)
+		kind = LEGACY_DATA;
+	else
+		kind = LEGACY_EMPTY;
+	if (l->ndumps == LEGACY_MAX_DUMPS) {
+		snprintf(err, elen, "more than %d database dumps (at '%s')",
+		    LEGACY_MAX_DUMPS, s->member);
+		return -1;
+	}
+	d = &l->dumps[l->ndumps++];
+	memset(d, 0, sizeof *d);
+	memcpy(d->member, s->member, sizeof d->member);
+	d->kind = kind;
+	d->gzip = s->gzip;
+	d->size = s->size;
+	memcpy(d->encoding, s->encoding, sizeof d->encoding);
+	memcpy(d->server_version, s->server, sizeof d->server_version);
+	memcpy(d->pg_dump_version, s->dumper, sizeof d->pg_dump_version);
+	if (kind != LEGACY_CUSTOM)
+		plain_flaw(s, d->flaw, sizeof d->flaw);
+	return 0;
+}
+
+unsigned long
+legacy_others(const struct legacy_read *l)
+{
+	return l->others;
+}
+
+void
+legacy_roles_into(const struct legacy_read *l, struct legacy_set *set)
+{
+	for (size_t i = 0; i < l->nroles; i++) {
+		size_t j;
+		for (j = 0; j < set->nroles; j++)
+			if (strcmp(set->roles[j], l->roles[i]) == 0)
+				break;
+		if (j == set->nroles && set->nroles < LEGACY_MAX_ROLES)
+			snprintf(set->roles[set->nroles++], LEGACY_ROLE_MAX,
+			    "%s", l->roles[i]);
+	}
+}
+
+/* The dumps of kind K: their count, the first two in *A and *B. */
+static size_t
+of_kind(struct legacy_read *l, enum legacy_kind k, struct legacy_dump **a,
+    struct legacy_dump **b)
+{
+	size_t n = 0;
+
+	*a = *b = NULL;
+	for (size_t i = 0; i < l->ndumps; i++) {
+		if (l->dumps[i].kind != k)
+			continue;
+		if (n == 0)
+			*a = &l->dumps[i];
+		else if (n == 1)
+			*b = &l->dumps[i];
+		n++;
+	}
+	return n;
+}
+
+static int
+two(const struct legacy_dump *a, const struct legacy_dump *b, char *err,
+    size_t elen)
+{
+	snprintf(err, elen, "two database dumps of one kind, '%s' and '%s' "
+	    "(%s each): which one is the database cannot be told; restore "
+	    "by hand", a->member, b->member, legacy_kind_word(a->kind));
+	return -1;
+}
+
+static int
+beside(const struct legacy_dump *a, const struct legacy_dump *b, char *err,
+    size_t elen)
+{
+	snprintf(err, elen, "%s '%s' beside %s '%s': which one is the "
+	    "database cannot be told; restore by hand",
+	    legacy_kind_word(a->kind), a->member, legacy_kind_word(b->kind),
+	    b->member);
+	return -1;
+}
+
+int
+legacy_choose(struct legacy_read *l, struct legacy_set *set, char *err,
+    size_t elen)
+{
+	struct legacy_dump *c1, *c2, *f1, *f2, *s1, *s2, *d1, *d2, *e1, *e2;
+	size_t nc = of_kind(l, LEGACY_CUSTOM, &c1, &c2);
+	size_t nf = of_kind(l, LEGACY_FULL, &f1, &f2);
+	size_t ns = of_kind(l, LEGACY_SCHEMA, &s1, &s2);
+	size_t nd = of_kind(l, LEGACY_DATA, &d1, &d2);
+	size_t ne = of_kind(l, LEGACY_EMPTY, &e1, &e2);
+	struct legacy_dump *plain = f1 ? f1 : s1 ? s1 : d1 ? d1 : e1;
+
+	memset(set, 0, sizeof *set);
+	if (l->ndumps == 0) {
+		snprintf(err, elen, "no database dump: no member is a pg_dump "
+		    "script or custom-format file");
+		return -1;
+	}
+	if (nc > 1)
+		return two(c1, c2, err, elen);
+	if (nc == 1 && plain)
+		return beside(c1, plain, err, elen);
+	if (nf > 1)
+		return two(f1, f2, err, elen);
+	if (ns > 1)
+		return two(s1, s2, err, elen);
+	if (nd > 1)
+		return two(d1, d2, err, elen);
+	if (nf == 1 && (s1 || d1))
+		return beside(f1, s1 ? s1 : d1, err, elen);
+	if (nc == 1 || nf == 1) {
+		set->how = LEGACY_ONE;
+		set->dump[0] = nc ? *c1 : *f1;
+	} else if (ns == 1 && (nd == 1 || ne == 1)) {
+		set->how = LEGACY_SPLIT;
+		set->dump[0] = *s1;
+		set->dump[1] = nd ? *d1 : *e1;
+	} else if (nd == 1) {
+		snprintf(err, elen, "a data-only dump '%s' but no schema dump "
+		    "to load it into", d1->member);
+		return -1;
+	} else if (ns == 1) {
+		snprintf(err, elen, "a schema-only dump '%s' but no data dump",
+		    s1->member);
+		return -1;
+	} else if (ne == 1) {
+		set->how = LEGACY_ONE;
+		set->dump[0] = *e1;
+	} else if (ne == 2) {
+		set->how = LEGACY_SPLIT;
+		set->dump[0] = *e1;
+		set->dump[1] = *e2;
+	} else {
+		snprintf(err, elen, "%zu empty database dumps ('%s', '%s', "
+		    "...): which ones are the database cannot be told", ne,
+		    e1->member, e2->member);
+		return -1;
+	}
+	for (int i = 0; i < (set->how == LEGACY_SPLIT ? 2 : 1); i++)
+		if (set->dump[i].flaw[0]) {
+			snprintf(err, elen, "the database dump '%s' cannot be "
+			    "loaded: %s", set->dump[i].member,
+			    set->dump[i].flaw);
+			return -1;
+		}
+	legacy_roles_into(l, set);
+	return 0;
+}
