@@ -312,7 +312,9 @@ take(struct tar_reader *r, void *out, size_t len)
 }
 
 /* Parses an octal numeric field: optional leading blanks, digits, then
- * NULs or blanks.  Base-256 and anything else is refused. */
+ * NULs or blanks; or, as GNU tar writes a number too large for octal (a
+ * file of 8 GiB or more), base-256: the first byte 0x80, the rest a
+ * big-endian number.  Negative numbers and anything else are refused. */
 static int
 get_octal(const unsigned char *f, size_t len, uint64_t *v)
 {
@@ -320,6 +322,14 @@ get_octal(const unsigned char *f, size_t len, uint64_t *v)
 	int digits = 0;
 
 	*v = 0;
+	if (f[0] == 0x80) {
+		for (i = 1; i < len; i++) {
+			if (*v > (UINT64_MAX >> 8))
+				return -1;
+			*v = *v << 8 | f[i];
+		}
+		return 0;
+	}
 	while (i < len && f[i] == ' ')
 		i++;
 	for (; i < len && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
@@ -459,6 +469,24 @@ tar_next(struct tar_reader *r, struct tar_member *m)
 			free(rec);
 			if (rc < 0)
 				return -1;
+			continue;
+		}
+		if (type == 'L' || type == 'K') {
+			/* GNU tar's long name or link target, for the member
+			 * that follows (its default format writes them). */
+			char *dst = type == 'L' ? m->path : m->linkname;
+			int *have = type == 'L' ? &have_path : &have_link;
+			if (*have || v == 0 || v >= TAR_NAME_MAX)
+				return rfail(r, EINVAL, "an oversized or "
+				    "repeated GNU long-name header");
+			if (take(r, dst, v) < 0 || take(r, NULL, (TAR_BLOCK -
+			    v % TAR_BLOCK) % TAR_BLOCK) < 0)
+				return -1;
+			dst[v] = '\0';
+			if (strlen(dst) == 0)
+				return rfail(r, EINVAL, "an empty GNU long name");
+			*have = 1;
+			pax = 1;	/* a member must follow */
 			continue;
 		}
 		if (!have_size)

@@ -22,6 +22,7 @@
 #include "archive.h"
 #include "format.h"
 #include "io.h"
+#include "legacy.h"
 #include "progress.h"
 #include "spawn.h"
 #include "tar.h"
@@ -44,6 +45,7 @@ struct member {
 	uint16_t mode;
 	char kind;		/* 'f', 'd' or 'l' */
 	char listed;		/* seen in the manifest */
+	char staged;		/* a folder or link made in the stage */
 	unsigned char sha[32];	/* of a file's data */
 };
 
@@ -74,6 +76,12 @@ struct unpack {
 	int manifest_seen;
 	unsigned long manifest_lines;
 	int done;		/* MANIFEST read: nothing may follow */
+	/* An archive of the original utility. */
+	int legacy;
+	struct legacy_read *lg;
+	char cand[NAME_MAX + 1];	/* the top folder, if there is one:
+					 * the first member's first part */
+	int cand_set, under;		/* and whether all are below it */
 	char *err;
 	size_t elen;
 	unsigned char buf[COPY_BUF];
@@ -405,6 +413,16 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 	return 0;
 }
 
+/* Whether TM, an archive's first member, is the FORMAT member of ours. */
+static int
+ours(const struct tar_member *tm)
+{
+	const char *slash = strchr(tm->path, '/');
+
+	return slash != NULL && strcmp(slash + 1, FORMAT_FORMAT) == 0 &&
+	    format_is_top(tm->path, (size_t)(slash - tm->path));
+}
+
 /* Reads the FORMAT member, the first of every archive. */
 static int
 read_format(struct unpack *s, struct tar_reader *r,
@@ -566,6 +584,7 @@ take_member(struct unpack *s, struct tar_reader *r,
 	}
 	case 'd':
 		s->u->dirs++;
+		m->staged = 1;
 		if (s->o.stage >= 0 && mkdirat(s->o.stage, name, 0700) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    name, strerror(errno));
@@ -574,6 +593,7 @@ take_member(struct unpack *s, struct tar_reader *r,
 		return 0;
 	default:
 		s->u->links++;
+		m->staged = 1;
 		return 0;
 	}
 }
@@ -652,7 +672,7 @@ finish_stage(struct unpack *s)
 		struct tar_member tm = { .uid = m->uid, .gid = m->gid };
 		struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
 			{ .tv_sec = (time_t)m->mtime } };
-		if (m->kind != 'l')
+		if (m->kind != 'l' || !m->staged)
 			continue;
 		if (symlinkat(m->target, s->o.stage, m->name) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
@@ -668,7 +688,7 @@ finish_stage(struct unpack *s)
 		struct tar_member tm = { .uid = m->uid, .gid = m->gid };
 		struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
 			{ .tv_sec = (time_t)m->mtime } };
-		if (m->kind != 'd')
+		if (m->kind != 'd' || !m->staged)
 			continue;
 		if (fchmodat(s->o.stage, m->name, m->mode & 01777, 0) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
@@ -679,6 +699,293 @@ finish_stage(struct unpack *s)
 		utimensat(s->o.stage, m->name, t, AT_SYMLINK_NOFOLLOW);
 	}
 	return 0;
+}
+
+/* The original utility's archives. */
+
+/* Whether NAME is the member ROOT names (".env", "integrations") at the
+ * top or in the candidate top folder; with BELOW, or anything under it.
+ * *REL gets the name below ROOT ("" for ROOT itself). */
+static int
+legacy_is(struct unpack *s, const char *name, const char *root, int below,
+    const char **rel)
+{
+	size_t cl = strlen(s->cand), rl = strlen(root);
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			if (cl == 0 || strncmp(name, s->cand, cl) != 0 ||
+			    name[cl] != '/')
+				return 0;
+			name += cl + 1;
+		}
+		if (strncmp(name, root, rl) != 0 || (name[rl] != '\0' &&
+		    !(below && name[rl] == '/')))
+			continue;
+		if (rel)
+			*rel = name[rl] ? name + rl + 1 : "";
+		return 1;
+	}
+	return 0;
+}
+
+/* Makes the folders above NAME in the stage that the archive did not
+ * hold (tar lists of files leave them out). */
+static int
+legacy_parents(struct unpack *s, const char *name)
+{
+	char buf[TAR_NAME_MAX];
+	const char *p = name;
+
+	while ((p = strchr(p, '/')) != NULL) {
+		size_t n = (size_t)(p - name);
+		memcpy(buf, name, n);
+		buf[n] = '\0';
+		if (mkdirat(s->o.stage, buf, 0755) < 0 && errno != EEXIST) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s", buf,
+			    strerror(errno));
+			return -1;
+		}
+		p++;
+	}
+	return 0;
+}
+
+/* Reads a member that may be a database dump, for legacy.c to judge. */
+static int
+legacy_dump_member(struct unpack *s, struct tar_reader *r,
+    const struct tar_member *tm)
+{
+	char sha[65];
+	ssize_t n;
+
+	legacy_member_begin(s->lg, tm->path);
+	while ((n = tar_read(r, s->buf, COPY_BUF)) > 0) {
+		s->u->bytes += (uint64_t)n;
+		if (legacy_member_data(s->lg, s->buf, (size_t)n, s->err,
+		    s->elen) < 0) {
+			s->u->damaged = 1;
+			return -1;
+		}
+	}
+	if (n < 0 || tar_skip(r, sha) < 0)
+		return bad(s, "in '%s': %s", tm->path, r->err);
+	if (legacy_member_end(s->lg, s->err, s->elen) < 0) {
+		s->u->damaged = 1;
+		return -1;
+	}
+	return 1;
+}
+
+/* Checks one member of a legacy archive and unpacks what a restore puts
+ * in place.  Returns 1 for a file read in full, 0 for another member, or
+ * -1. */
+static int
+take_legacy(struct unpack *s, struct tar_reader *r,
+    const struct tar_member *tm)
+{
+	char name[TAR_NAME_MAX], kind;
+	const char *p = tm->path, *rel;
+	size_t len;
+	struct member *m;
+	int env, integ;
+
+	if (s->n >= s->o.max_members)
+		return bad(s, "more members than a backup has (%s)",
+		    "a tar bomb?");
+	/* "./x" is "x": an archive made with tar -C DIR . names them so. */
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
+	snprintf(name, sizeof name, "%s", p);
+	len = strlen(name);
+	switch (tm->type) {
+	case '0': kind = 'f'; break;
+	case '5': kind = 'd'; break;
+	case '2': kind = 'l'; break;
+	default:
+		s->u->damaged = 1;
+		snprintf(s->err, s->elen, "'%s' is %s, which a backup never "
+		    "holds", tm->path, type_word(tm->type));
+		errno = EINVAL;
+		return -1;
+	}
+	while (kind == 'd' && len > 0 && name[len - 1] == '/')
+		name[--len] = '\0';
+	if (kind == 'd' && (len == 0 || strcmp(name, ".") == 0))
+		return 0;	/* the folder it was made from */
+	if (!clean_name(name))
+		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
+		    "'..' parts, or a part longer than %d bytes)", tm->path,
+		    NAME_MAX);
+	if (find(s, name))
+		return bad(s, "'%s' appears twice", tm->path);
+	if (!parents_ok(s, name))
+		return bad(s, "'%s' lies below a symbolic link or a file",
+		    tm->path);
+	/* The top folder, if any, is the first member's first part; it
+	 * stays one only while every member is below it. */
+	len = strcspn(name, "/");
+	if (!s->cand_set) {
+		s->cand_set = 1;
+		if ((name[len] == '/' || kind == 'd') && len < sizeof s->cand) {
+			memcpy(s->cand, name, len);
+			s->cand[len] = '\0';
+			s->under = 1;
+		}
+	} else if (s->under && (len != strlen(s->cand) ||
+	    strncmp(name, s->cand, len) != 0)) {
+		s->under = 0;
+	}
+	env = legacy_is(s, name, FORMAT_ENV, 0, NULL);
+	integ = legacy_is(s, name, FORMAT_INTEGRATIONS, 1, &rel);
+	m = record(s, name, kind, tm);
+	if (m == NULL)
+		return bad(s, "out of memory reading '%s'", tm->path);
+	if (kind == 'l' && env)
+		return bad(s, "'%s' is a symbolic link, not the settings file",
+		    tm->path);
+	if (kind == 'l' && integ && (rel[0] == '\0' ||
+	    archive_link_escapes(rel, tm->linkname))) {
+		s->u->damaged = 1;
+		snprintf(s->err, s->elen, "'%s' is a symbolic link to '%s', "
+		    "outside the integrations folder", tm->path, tm->linkname);
+		errno = EINVAL;
+		return -1;
+	}
+	if (kind == 'd' && env)
+		return bad(s, "'%s' is a folder, not the settings file",
+		    tm->path);
+	if (kind == 'f' && integ && rel[0] == '\0')
+		return bad(s, "'%s' is a file, not the integrations folder",
+		    tm->path);
+	/* What a restore puts in place is unpacked; the rest only read. */
+	m->staged = (char)((env || integ || (kind == 'd' &&
+	    strcmp(name, s->cand) == 0)) && s->o.stage >= 0);
+	switch (kind) {
+	case 'f': {
+		char hex[65];
+		s->u->files++;
+		if (!env && !integ)
+			return legacy_dump_member(s, r, tm);
+		if (s->o.stage >= 0 && legacy_parents(s, name) < 0)
+			return -1;
+		if (write_file(s, r, tm, name, hex) < 0)
+			return -1;
+		unhex(hex, m->sha);
+		return 1;
+	}
+	case 'd':
+		s->u->dirs++;
+		if (m->staged && (legacy_parents(s, name) < 0 ||
+		    (mkdirat(s->o.stage, name, 0700) < 0 && errno != EEXIST))) {
+			if (s->err[0] == '\0')
+				snprintf(s->err, s->elen, "cannot unpack '%s': "
+				    "%s", name, strerror(errno));
+			return -1;
+		}
+		return 0;
+	default:
+		s->u->links++;
+		if (!integ)
+			s->u->others++;	/* a link elsewhere: not restored */
+		if (m->staged && legacy_parents(s, name) < 0)
+			return -1;
+		return 0;
+	}
+}
+
+/* The first member was not our FORMAT: read the archive as one of the
+ * original utility's. */
+static int
+legacy_start(struct unpack *s)
+{
+	s->legacy = 1;
+	s->u->legacy = 1;
+	s->lg = legacy_new();
+	if (s->lg == NULL)
+		return bad(s, "out of memory");
+	return take_legacy(s, &s->r, &s->tm);
+}
+
+/* The archive's date, from its name, as the manifest would say it. */
+static void
+legacy_created(struct unpack *s)
+{
+	const char *base = strrchr(s->path, '/');
+	struct tm tm;
+	time_t when;
+
+	base = base ? base + 1 : s->path;
+	if (format_parse_name(base, &when) && localtime_r(&when, &tm))
+		strftime(s->u->h.created, sizeof s->u->h.created,
+		    "%Y-%m-%d %H:%M:%S (from its name)", &tm);
+}
+
+/* Once a legacy archive was read: its .env and integrations, its dumps,
+ * and the stage laid out as for ours. */
+static int
+legacy_finish(struct unpack *s)
+{
+	struct unpacked *u = s->u;
+	const char *top = s->under ? s->cand : "";
+	char env[NAME_MAX + 8], integ[NAME_MAX + 16], why[600];
+	struct member *e, *i;
+	struct legacy_set *db = &u->db;
+
+	snprintf(env, sizeof env, "%s%s" FORMAT_ENV, top, top[0] ? "/" : "");
+	snprintf(integ, sizeof integ, "%s%s" FORMAT_INTEGRATIONS, top,
+	    top[0] ? "/" : "");
+	e = find(s, env);
+	i = find(s, integ);
+	if (legacy_choose(s->lg, db, why, sizeof why) < 0) {
+		if (e == NULL && i == NULL)
+			return bad(s, "not a Polarity backup archive: it has no "
+			    "FORMAT member, nor the .env and database dump of "
+			    "one written by the original utility");
+		return bad(s, "a legacy archive (no FORMAT member) whose "
+		    "database cannot be restored: %s", why);
+	}
+	if (e == NULL || e->kind != 'f')
+		return bad(s, "a legacy archive (no FORMAT member) without a "
+		    "%s%s%s", top, top[0] ? "/" : "", FORMAT_ENV);
+	snprintf(u->top, sizeof u->top, "%s", top);
+	u->no_integrations = i == NULL;
+	u->others += legacy_others(s->lg);
+	snprintf(u->h.encoding, sizeof u->h.encoding, "%s",
+	    db->dump[0].encoding);
+	snprintf(u->h.server_version, sizeof u->h.server_version, "%s",
+	    db->dump[0].server_version);
+	snprintf(u->h.pg_dump_version, sizeof u->h.pg_dump_version, "%s",
+	    db->dump[0].pg_dump_version);
+	u->dump_bytes = db->dump[0].size + (db->how == LEGACY_SPLIT ?
+	    db->dump[1].size : 0);
+	legacy_created(s);
+	return 0;
+}
+
+/* The stage of a legacy archive laid out as ours: .env and integrations
+ * at its top. */
+static int
+legacy_stage(struct unpack *s)
+{
+	const char *top = s->u->top;
+	char from[NAME_MAX + 16];
+
+	if (top[0] == '\0')
+		return 0;
+	snprintf(from, sizeof from, "%s/" FORMAT_ENV, top);
+	if (renameat(s->o.stage, from, s->o.stage, FORMAT_ENV) < 0)
+		goto fail;
+	snprintf(from, sizeof from, "%s/" FORMAT_INTEGRATIONS, top);
+	if (!s->u->no_integrations && renameat(s->o.stage, from, s->o.stage,
+	    FORMAT_INTEGRATIONS) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(s->err, s->elen, "cannot unpack '%s': %s", from,
+	    strerror(errno));
+	return -1;
 }
 
 /* Allocates a pass with its options; the caller sets what else it needs. */
@@ -732,8 +1039,14 @@ unpack_next(struct unpack *s, const char **name)
 			snprintf(s->err, s->elen, "interrupted");
 			break;
 		}
-		rc = s->first ? read_format(s, &s->r, &s->tm) :
-		    take_member(s, &s->r, &s->tm);
+		if (s->first && !ours(&s->tm))
+			rc = legacy_start(s);
+		else if (s->first)
+			rc = read_format(s, &s->r, &s->tm);
+		else if (s->legacy)
+			rc = take_legacy(s, &s->r, &s->tm);
+		else
+			rc = take_member(s, &s->r, &s->tm);
 		s->first = 0;
 		if (rc < 0)
 			break;
@@ -764,9 +1077,12 @@ static int
 finish(struct unpack *s, int rc)
 {
 	if (rc == 0)
-		rc = check_manifest(s);
+		rc = s->legacy ? legacy_finish(s) : check_manifest(s);
 	if (rc == 0 && s->o.stage >= 0)
 		rc = finish_stage(s);
+	if (rc == 0 && s->o.stage >= 0 && s->legacy)
+		rc = legacy_stage(s);
+	legacy_free(s->lg);
 	tar_reader_close(&s->r);
 	while (s->arena) {
 		struct arena_block *next = s->arena->next;

@@ -8,6 +8,13 @@
  * no hard links, devices or FIFOs, no duplicates), and that the MANIFEST
  * lists exactly the members present with their sizes and SHA-256.
  *
+ * An archive whose first member is not our FORMAT is read as one of the
+ * original utility's (legacy.h): the same checks of names and kinds, no
+ * manifest; a leading "./" is dropped from names; the .env and the
+ * integrations folder are found at the top or in the one top folder, and
+ * the database dumps by what they hold.  Once unpack_end() returned 0
+ * the stage holds .env and integrations/ at its top, as for ours.
+ *
  * Given a staging folder it also writes the members there as they stream
  * (.env, integrations/, database/): files are created new (O_EXCL), never
  * through a symbolic link, without set-user or set-group bits; symbolic
@@ -22,6 +29,7 @@
 #include <sys/types.h>
 
 #include "format.h"
+#include "legacy.h"
 
 /* More members than this and the archive is refused (a tar bomb), unless
  * the caller sets another limit. */
@@ -38,6 +46,13 @@ struct unpacked {
 	uint64_t stream;	/* bytes of the uncompressed stream */
 	int damaged;		/* on failure: the archive's fault (not ours,
 				 * e.g. a full disk) */
+	/* An archive of the original utility (legacy.h): no FORMAT, no
+	 * manifest.  Its .env and integrations are unpacked as ours are
+	 * (top is its top folder, or ""); its database is DB. */
+	int legacy;
+	int no_integrations;	/* it holds no integrations folder */
+	unsigned long others;	/* members neither restored nor loaded */
+	struct legacy_set db;
 };
 
 /* How to take an archive. */
