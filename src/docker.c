@@ -17,7 +17,7 @@
 
 const char *const docker_pg_keys[] = {
 	"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
-	"PGSSLMODE", "PGAPPNAME", "PGCONNECT_TIMEOUT", NULL
+	"PGSSLMODE", "PGAPPNAME", "PGCONNECT_TIMEOUT", "PGOPTIONS", NULL
 };
 
 /* What the docker client (or podman) reads from its environment. */

@@ -106,6 +106,29 @@ legacy_kind_word(enum legacy_kind k)
 	}
 }
 
+/* A kind's word without its article: "schema-only dump". */
+static const char *
+bare(enum legacy_kind k)
+{
+	return strchr(legacy_kind_word(k), ' ') + 1;
+}
+
+void
+legacy_describe(const struct legacy_set *set, char *out, size_t len)
+{
+	const struct legacy_dump *a = &set->dump[0], *b = &set->dump[1];
+
+	if (set->how == LEGACY_SPLIT)
+		snprintf(out, len, "the %s '%s'%s and the %s '%s'%s",
+		    bare(a->kind), a->member, a->gzip ? " (gzip)" : "",
+		    bare(b->kind), b->member, b->gzip ? " (gzip)" : "");
+	else if (set->how == LEGACY_ONE)
+		snprintf(out, len, "the %s '%s'%s", bare(a->kind), a->member,
+		    a->gzip ? " (gzip)" : "");
+	else
+		snprintf(out, len, "no dump");
+}
+
 void
 legacy_member_begin(struct legacy_read *l, const char *member)
 {

@@ -102,6 +102,10 @@ unsigned long legacy_others(const struct legacy_read *l);
  * reading of pg_restore --schema-only's output of a custom dump). */
 void legacy_roles_into(const struct legacy_read *l, struct legacy_set *set);
 
+/* Says which dumps SET loads, for the operator: "the schema-only dump
+ * 'a' and the data-only dump 'b'".  Writes it into OUT. */
+void legacy_describe(const struct legacy_set *set, char *out, size_t len);
+
 /* What word a kind is in messages ("a schema-only dump", ...). */
 const char *legacy_kind_word(enum legacy_kind k);
 

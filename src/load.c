@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "format.h"
 #include "io.h"
+#include "legacy.h"
 #include "load.h"
 #include "log.h"
 #include "pgadmin.h"
@@ -58,18 +60,25 @@ out:
 	return rc;
 }
 
-int
-load_reader_end(struct child kids[2], int stop, char *why, size_t len)
+/* Waits for the N stages of a reader, stopping them first when STOP. */
+static int
+reader_end(struct child *kids, size_t n, int stop, char *why, size_t len)
 {
 	int rc;
 
-	for (int i = 0; stop && i < 2; i++)
+	for (size_t i = 0; stop && i < n; i++)
 		if (kids[i].pid > 0)
 			kill(kids[i].pid, SIGTERM);
-	rc = spawn_wait_all(kids, 2, why, len);
-	for (int i = 0; i < 2; i++)
+	rc = spawn_wait_all(kids, n, why, len);
+	for (size_t i = 0; i < n; i++)
 		spawn_close(&kids[i]);
 	return rc;
+}
+
+int
+load_reader_end(struct child kids[2], int stop, char *why, size_t len)
+{
+	return reader_end(kids, 2, stop, why, len);
 }
 
 /* Loads the dumps once, from the start of the archive, with LOADER. */
@@ -305,4 +314,257 @@ early_settle(struct early_load *e, int checked, const struct format_header *h)
 	e->on = 0;
 	pg_free(&e->loader);
 	return ok;
+}
+
+/* The original utility's archives. */
+
+/* Starts the reader of the legacy dump D of SRC on IN (from its start)
+ * into OUT: the decompressor, tar taking that one member, and the
+ * decompressor again when the dump is gzip-compressed itself.  *N gets
+ * the count of stages.  Returns 0, or -1 with ERR. */
+static int
+legacy_reader_start(const struct load_source *src, const struct legacy_dump *d,
+    struct child kids[3], size_t *n, int in, int out, char *err, size_t elen)
+{
+	static const char *const dc[] = { "-dc", NULL };
+	char zip[PATH_MAX];
+	/* The name is taken as it is: no pattern, no escapes. */
+	char *tarv[] = { "tar", "--no-wildcards", "--no-unquote", "-xOf", "-",
+		(char *)(uintptr_t)d->member, NULL };
+	struct spawn_cmd cmd;
+	char **envp = spawn_env();
+	int rc = -1;
+
+	if (envp == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	config_decompressor(src->cfg, envp, zip, sizeof zip);
+	if (spawn_cmd(&cmd, zip, dc) < 0) {
+		snprintf(err, elen, "the compressor '%s' is not a command line",
+		    zip);
+		goto out;
+	}
+	char *const *const argvs[] = { cmd.argv, tarv, cmd.argv };
+	*n = d->gzip ? 3 : 2;
+	if (lseek(in, 0, SEEK_SET) < 0)
+		snprintf(err, elen, "cannot read '%s' again: %s", src->archive,
+		    strerror(errno));
+	else if (spawn_pipeline(kids, *n, argvs, in, out, envp) < 0)
+		snprintf(err, elen, "cannot run '%s' and tar: %s",
+		    cmd.argv[0], strerror(errno));
+	else
+		rc = 0;
+out:
+	spawn_env_free(envp);
+	return rc;
+}
+
+/* Loads the legacy dump D with LOADER: psql, or pg_restore for a
+ * custom-format one. */
+static int
+legacy_step(const struct load_source *src, struct pg *loader,
+    const struct legacy_dump *d, char *errtext, size_t tlen, char *err,
+    size_t elen)
+{
+	struct child kids[3];
+	char why[1024];
+	size_t n;
+	int p[2], rc, zrc;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (legacy_reader_start(src, d, kids, &n, src->fd, p[1], err,
+	    elen) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	log_step("loading '%s' (%s)", d->member, legacy_kind_word(d->kind));
+	if (d->kind == LEGACY_CUSTOM)
+		rc = pg_restore_fd(loader, p[0], d->size, errtext, tlen, err,
+		    elen);
+	else
+		rc = pg_run_fd(loader, p[0], d->size, errtext, tlen, err, elen);
+	close(p[0]);
+	zrc = reader_end(kids, n, rc < 0, why, sizeof why);
+	if (rc == 0 && zrc < 0) {
+		snprintf(err, elen, "cannot read '%s' from '%s': %s",
+		    d->member, src->archive, why);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* The roles a custom-format dump D names: what pg_restore --schema-only
+ * writes of it, read as a plain script, into SET. */
+static int
+custom_roles(const struct load_source *src, const struct load_target *t,
+    const struct legacy_dump *d, struct legacy_set *set, char *err,
+    size_t elen)
+{
+	char *argv[] = { "pg_restore", "--schema-only", "-f", "-", NULL };
+	char buf[65536], why[1024], ignored[512];
+	struct legacy_read *l = legacy_new();
+	struct child kids[3], c;
+	struct pg pg;
+	size_t n = 0;
+	ssize_t got;
+	int a[2] = { -1, -1 }, b[2] = { -1, -1 }, rc = -1, started = 0;
+
+	if (l == NULL || pg_init(&pg, src->cfg, t->db) < 0) {
+		legacy_free(l);
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	if (pipe2(a, O_CLOEXEC) < 0 || pipe2(b, O_CLOEXEC) < 0) {
+		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (legacy_reader_start(src, d, kids, &n, src->fd, a[1], err,
+	    elen) < 0)
+		goto out;
+	started = 1;
+	if (pg_program_start(&pg, &c, argv, a[0], b[1], err, elen) < 0)
+		goto out;
+	close(a[0]);
+	close(a[1]);
+	close(b[1]);
+	a[0] = a[1] = b[1] = -1;
+	legacy_member_begin(l, d->member);
+	while ((got = io_read(b[0], buf, sizeof buf)) > 0)
+		(void)legacy_member_data(l, buf, (size_t)got, ignored,
+		    sizeof ignored);
+	(void)legacy_member_end(l, ignored, sizeof ignored);
+	close(b[0]);
+	b[0] = -1;
+	rc = spawn_wait(&c, why, sizeof why);
+	spawn_close(&c);
+	if (rc < 0)
+		snprintf(err, elen, "cannot read the roles of '%s': %s",
+		    d->member, why);
+	else
+		legacy_roles_into(l, set);
+out:
+	/* pg_restore reads only what it needs: the reader may be cut off. */
+	if (started)
+		reader_end(kids, n, 1, ignored, sizeof ignored);
+	for (int i = 0; i < 2; i++) {
+		if (a[i] >= 0)
+			close(a[i]);
+		if (b[i] >= 0)
+			close(b[i]);
+	}
+	legacy_free(l);
+	pg_free(&pg);
+	return rc;
+}
+
+/* Loads the dumps of SET into the database LOADER and LATER (the data of
+ * split dumps: triggers held off) connect to; then checks the keys. */
+static int
+legacy_load_once(const struct load_source *src,
+    const struct legacy_set *set, struct pg *loader, struct pg *later,
+    char *errtext, size_t tlen, char *err, size_t elen)
+{
+	struct pg_session s;
+	int rc;
+
+	if (legacy_step(src, loader, &set->dump[0], errtext, tlen, err,
+	    elen) < 0)
+		return -1;
+	if (set->how != LEGACY_SPLIT)
+		return 0;
+	errtext[0] = '\0';
+	if (legacy_step(src, later, &set->dump[1], errtext, tlen, err,
+	    elen) < 0) {
+		if (strstr(errtext, "session_replication_role"))
+			snprintf(err, elen, "loading a data-only dump holds "
+			    "off triggers and foreign keys, which needs a "
+			    "superuser (or GRANT SET ON PARAMETER "
+			    "session_replication_role): put one in the .env "
+			    "and run again");
+		return -1;
+	}
+	/* The keys were not checked as the data came in. */
+	log_step("checking the foreign keys of the loaded data");
+	if (pg_session_open(loader, &s, err, elen) < 0)
+		return -1;
+	rc = pgadmin_check_keys(&s, err, elen);
+	if (rc == 0)
+		return pg_session_close(&s, err, elen);
+	if (rc == 1) {
+		char why[1536];
+		snprintf(why, sizeof why, "%s", err);
+		snprintf(err, elen, "the archive's data does not hold "
+		    "together: %s", why);
+		pg_session_close(&s, why, sizeof why);
+	}
+	return -1;
+}
+
+int
+load_legacy(const struct load_source *src, const struct load_target *t,
+    const struct format_header *h, char *err, size_t elen)
+{
+	const struct legacy_set *set = &src->u->db;
+	struct legacy_set *roles = calloc(1, sizeof *roles);
+	char errtext[8192], q[160];
+	struct pg loader, later;
+	int rc = -1, made = 0;
+
+	if (roles == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	memset(&loader, 0, sizeof loader);
+	memset(&later, 0, sizeof later);
+	pg_quote_ident(t->name, q, sizeof q);
+	if (pg_init(&loader, src->cfg, t->db) < 0 ||
+	    pg_set_database(&loader, t->name) < 0 ||
+	    pg_init(&later, src->cfg, t->db) < 0 ||
+	    pg_set_database(&later, t->name) < 0 ||
+	    spawn_env_add(&later.envp, "PGOPTIONS",
+	    "-c session_replication_role=replica") < 0) {
+		snprintf(err, elen, "out of memory");
+		goto out;
+	}
+	/* The roles the dumps name, before the first load: no attribute,
+	 * no password (the archive has none to give). */
+	*roles = *set;
+	if (set->dump[0].kind == LEGACY_CUSTOM && custom_roles(src, t,
+	    &set->dump[0], roles, err, elen) < 0)
+		goto out;
+	if (roles_create_names(t->sql, (const char (*)[64])roles->roles,
+	    roles->nroles, NULL, t->report, err, elen) < 0)
+		goto out;
+	for (int attempt = 0; attempt <= MAX_ROLE_RETRIES; attempt++) {
+		if (io_stop_signal || pgadmin_create_marked(t->sql, t->name,
+		    h->encoding, h, t->owner, err, elen) < 0)
+			break;
+		made = 1;
+		log_step("loading the database into %s", q);
+		errtext[0] = '\0';
+		if (legacy_load_once(src, set, &loader, &later, errtext,
+		    sizeof errtext, err, elen) == 0) {
+			rc = 0;
+			break;
+		}
+		pgadmin_drop(t->admin, t->sql, t->name);
+		made = 0;
+		if (io_stop_signal || attempt == MAX_ROLE_RETRIES ||
+		    roles_from_error(t->sql, errtext, t->report, err,
+		    elen) != 1)
+			break;
+	}
+	if (rc < 0 && made)
+		pgadmin_drop(t->admin, t->sql, t->name);
+out:
+	pg_free(&loader);
+	pg_free(&later);
+	free(roles);
+	return rc;
 }

@@ -63,6 +63,17 @@ int load_reader_end(struct child kids[2], int stop, char *why, size_t len);
 int load_run(const struct load_source *src, const struct load_target *t,
     const struct format_header *h, char *err, size_t elen);
 
+/* load_run() for an archive of the original utility (SRC->u->legacy):
+ * first creates the roles its dumps name (for a custom-format dump, as
+ * pg_restore --schema-only writes them) that the server lacks; then
+ * loads the full or custom-format dump, or the schema dump and then the
+ * data dump with triggers and foreign keys held off
+ * (session_replication_role = replica), and checks afterwards that every
+ * foreign key holds.  Each dump streams from the archive.  Returns 0, or
+ * -1 with ERR (the database is then dropped). */
+int load_legacy(const struct load_source *src, const struct load_target *t,
+    const struct format_header *h, char *err, size_t elen);
+
 /* The early load. */
 struct early_load {
 	int on;			/* started, and not stopped */

@@ -327,6 +327,24 @@ run_verify(const struct config *c, const char *path)
 		    named ? "" : "' does not check out: ", err);
 		return EXIT_BAD_ARCHIVE;
 	}
+	if (u.legacy) {
+		char dumps[2 * TAR_NAME_MAX + 200];
+		legacy_describe(&u.db, dumps, sizeof dumps);
+		printf("%s: ok: a legacy archive, written by the original "
+		    "backup utility (no manifest, so its members carry no "
+		    "checksums of their own; gzip's CRC and every tar header "
+		    "were checked): database from %s (PostgreSQL %s), %s, "
+		    "%lu files, %lu folders, %lu links, %llu bytes",
+		    path, dumps, u.h.server_version[0] ? u.h.server_version :
+		    "unknown", u.no_integrations ? "no integrations folder" :
+		    "the .env and the integrations folder", u.files, u.dirs,
+		    u.links, (unsigned long long)u.bytes);
+		if (u.others)
+			printf(", %lu other members, which a restore leaves "
+			    "alone", u.others);
+		putchar('\n');
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	}
 	printf("%s: ok: format %d, created %s, database '%s' (PostgreSQL "
 	    "%s), %lu files, %lu folders, %lu links, %llu bytes\n", path,
 	    u.format, u.h.created, u.h.database, u.h.server_version, u.files,

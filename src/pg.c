@@ -529,11 +529,17 @@ pg_missing_role(const char *err, char *role, size_t len)
 }
 
 int
-pg_load_start(struct pg *pg, struct child *c, int in, int *to, char *err,
-    size_t elen)
+pg_program_start(struct pg *pg, struct child *c, char *const args[], int in,
+    int out, char *err, size_t elen)
 {
-	char *argv[] = { "psql", "-X", "-q", "--no-password", "-v",
-		"ON_ERROR_STOP=1", NULL };
+	return start(pg, c, args, in, out, err, elen);
+}
+
+/* Starts the loader ARGV (psql, or pg_restore) as pg_load_start() says. */
+static int
+loader_start(struct pg *pg, struct child *c, char *const argv[], int in,
+    int *to, char *err, size_t elen)
+{
 	int p[2] = { in, -1 };
 
 	if (in < 0 && pipe2(p, O_CLOEXEC) < 0) {
@@ -555,6 +561,16 @@ pg_load_start(struct pg *pg, struct child *c, int in, int *to, char *err,
 }
 
 int
+pg_load_start(struct pg *pg, struct child *c, int in, int *to, char *err,
+    size_t elen)
+{
+	char *argv[] = { "psql", "-X", "-q", "--no-password", "-v",
+		"ON_ERROR_STOP=1", NULL };
+
+	return loader_start(pg, c, argv, in, to, err, elen);
+}
+
+int
 pg_load_finish(struct child *c, int fed, char *errtext, size_t tlen,
     char *err, size_t elen)
 {
@@ -573,9 +589,10 @@ pg_load_finish(struct child *c, int fed, char *errtext, size_t tlen,
 	return rc;
 }
 
-int
-pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
-    char *err, size_t elen)
+/* Feeds what IN holds to the loader ARGV, as pg_run_fd() says. */
+static int
+run_fd(struct pg *pg, char *const argv[], int in, uint64_t total,
+    char *errtext, size_t tlen, char *err, size_t elen)
 {
 	char *buf = malloc(RUN_BUF);
 	struct child c;
@@ -587,7 +604,7 @@ pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
-	if (pg_load_start(pg, &c, -1, &to, err, elen) < 0) {
+	if (loader_start(pg, &c, argv, -1, &to, err, elen) < 0) {
 		free(buf);
 		return -1;
 	}
@@ -608,4 +625,26 @@ pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
 	free(buf);
 	progress_end();
 	return pg_load_finish(&c, fed, errtext, tlen, err, elen);
+}
+
+int
+pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext, size_t tlen,
+    char *err, size_t elen)
+{
+	char *argv[] = { "psql", "-X", "-q", "--no-password", "-v",
+		"ON_ERROR_STOP=1", NULL };
+
+	return run_fd(pg, argv, in, total, errtext, tlen, err, elen);
+}
+
+int
+pg_restore_fd(struct pg *pg, int in, uint64_t total, char *errtext,
+    size_t tlen, char *err, size_t elen)
+{
+	char db[256];
+	char *argv[] = { "pg_restore", "--exit-on-error", "--no-password",
+		"-d", db, NULL };
+
+	snprintf(db, sizeof db, "%s", pg->database);
+	return run_fd(pg, argv, in, total, errtext, tlen, err, elen);
 }

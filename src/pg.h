@@ -127,6 +127,18 @@ int pg_missing_role(const char *err, char *role, size_t len);
 int pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext,
     size_t tlen, char *err, size_t elen);
 
+/* pg_run_fd() with pg_restore in place of psql: loads the custom-format
+ * dump read from IN into PG's database, stopping at the first error. */
+int pg_restore_fd(struct pg *pg, int in, uint64_t total, char *errtext,
+    size_t tlen, char *err, size_t elen);
+
+/* Starts the client program ARGS[0] ("pg_restore"; a bare name) with the
+ * rest of ARGS, reading IN and writing OUT (-1: none), where PG's
+ * programs run: from --pg-bindir or PATH here, or in the container.  The
+ * caller waits for C.  Returns 0, or -1 with ERR. */
+int pg_program_start(struct pg *pg, struct child *c, char *const args[],
+    int in, int out, char *err, size_t elen);
+
 /* The two halves of pg_run_fd(), for a caller that feeds psql from
  * elsewhere: pg_load_start() starts psql with ON_ERROR_STOP, reading SQL
  * from IN (which stays the caller's), or when IN is -1 from *TO, a pipe

@@ -624,3 +624,78 @@ fail:
 	    qtarget, qkept, qtarget);
 	return -1;
 }
+
+/* For every foreign key: the rows of its table (ONLY: a partition has
+ * its own copy of the key) whose columns are all set but match no row
+ * of the table it references (the whole tree when that is partitioned),
+ * and under MATCH FULL the rows with only some of them set.  The copies
+ * a key gets for each partition of the table it references are skipped:
+ * their parent covers them.  The offending keys are raised as one error,
+ * which is how the answer comes back through psql. */
+static const char check_keys_sql[] =
+    "DO $polarity$\n"
+    "DECLARE k record; n bigint; ex text; bad text := ''; q text;\n"
+    "BEGIN\n"
+    "FOR k IN SELECT c.conname,\n"
+    "  format('%I.%I', tn.nspname, t.relname) AS tbl,\n"
+    "  format('%I.%I', rn.nspname, r.relname) AS ref, r.relkind,\n"
+    "  c.confmatchtype AS mt,\n"
+    "  (SELECT string_agg(format('c.%I', a.attname), ', ' ORDER BY x.i)\n"
+    "   FROM unnest(c.conkey) WITH ORDINALITY x(n, i)\n"
+    "   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = x.n)"
+    " AS cols,\n"
+    "  (SELECT string_agg(format('c.%I IS NOT NULL', a.attname), ' AND ')\n"
+    "   FROM unnest(c.conkey) x(n)\n"
+    "   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = x.n)"
+    " AS allset,\n"
+    "  (SELECT string_agg(format('c.%I IS NULL', a.attname), ' OR ')\n"
+    "   FROM unnest(c.conkey) x(n)\n"
+    "   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = x.n)"
+    " AS someunset,\n"
+    "  (SELECT string_agg(format('p.%I = c.%I', b.attname, a.attname),"
+    " ' AND ')\n"
+    "   FROM unnest(c.conkey, c.confkey) x(n, m)\n"
+    "   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = x.n\n"
+    "   JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = x.m)"
+    " AS eq\n"
+    " FROM pg_constraint c\n"
+    " JOIN pg_class t ON t.oid = c.conrelid\n"
+    " JOIN pg_namespace tn ON tn.oid = t.relnamespace\n"
+    " JOIN pg_class r ON r.oid = c.confrelid\n"
+    " JOIN pg_namespace rn ON rn.oid = r.relnamespace\n"
+    " WHERE c.contype = 'f' AND NOT EXISTS (SELECT 1 FROM pg_constraint pc"
+    " WHERE pc.oid = c.conparentid AND pc.conrelid = c.conrelid)\n"
+    " ORDER BY 2, 1\n"
+    "LOOP\n"
+    "  q := format('SELECT count(*), min(row(%s)::text) FROM ONLY %s c "
+    "WHERE (%s AND NOT EXISTS (SELECT 1 FROM %s%s p WHERE %s))%s',\n"
+    "    k.cols, k.tbl, k.allset, CASE WHEN k.relkind = 'p' THEN '' ELSE "
+    "'ONLY ' END, k.ref, k.eq,\n"
+    "    CASE WHEN k.mt = 'f' THEN format(' OR ((%s) AND NOT (%s))', "
+    "k.someunset, replace(k.allset, 'IS NOT NULL', 'IS NULL')) ELSE '' "
+    "END);\n"
+    "  EXECUTE q INTO n, ex;\n"
+    "  IF n > 0 THEN\n"
+    "    bad := bad || format('%s%s rows of %s break its foreign key %I "
+    "to %s (e.g. the key %s)', CASE WHEN bad = '' THEN '' ELSE '; ' END,"
+    " n, k.tbl, k.conname, k.ref, ex);\n"
+    "  END IF;\n"
+    "END LOOP;\n"
+    "IF bad <> '' THEN RAISE EXCEPTION 'polarity-keys: %', bad; END IF;\n"
+    "END $polarity$;";
+
+int
+pgadmin_check_keys(struct pg_session *s, char *err, size_t elen)
+{
+	char text[2048];
+	const char *p;
+
+	if (pg_session_query(s, check_keys_sql, NULL, 0, err, elen) == 0)
+		return 0;
+	p = strstr(err, "polarity-keys: ");
+	if (p == NULL)
+		return -1;
+	snprintf(text, sizeof text, "%s", p + 15);
+	snprintf(err, elen, "%s", text);
+	return 1;
+}

@@ -112,4 +112,11 @@ int pgadmin_swap(struct pg_session *s, const char *target, const char *tmp,
 int pgadmin_unswap(struct pg *pg, struct pg_session *s, const char *target,
     const char *tmp, const char *kept, int existed);
 
+/* Checks that every foreign key of the database S is connected to holds
+ * for every row (a load with triggers held off does not check them).
+ * Returns 0 when they hold; 1 when rows break one, with ERR naming the
+ * keys, tables, counts and a key of an offending row; -1 when the check
+ * itself failed (ERR says why; the session is then over). */
+int pgadmin_check_keys(struct pg_session *s, char *err, size_t elen);
+
 #endif

@@ -22,6 +22,7 @@
 #include "dotenv.h"
 #include "format.h"
 #include "io.h"
+#include "legacy.h"
 #include "load.h"
 #include "lock.h"
 #include "log.h"
@@ -279,6 +280,9 @@ prepare(struct restore *r)
 
 	if ((res = read_envs(r)) != RESTORE_OK)
 		return res;
+	if (r->u.legacy)
+		snprintf(r->u.h.database, sizeof r->u.h.database, "%s",
+		    r->arch.database);
 	if (docker_locate(r->cfg, &r->live, r->live_container,
 	    sizeof r->live_container, why, sizeof why, r->err, r->elen) < 0)
 		return RESTORE_FAILED;
@@ -330,17 +334,31 @@ prepare(struct restore *r)
 static void
 plan(struct restore *r, FILE *f, const char *head)
 {
-	fprintf(f,
-	    "Restore from '%s'\n"
-	    "  created %s, PostgreSQL %s, database '%s'\n"
-	    "%s\n"
-	    "  database '%s' on %s:%s (the current one is kept as '%s')\n"
-	    "  integrations in '%s' (kept as '%s.before-restore-%s')\n"
-	    "  the database settings in '%s' (kept as '%s.before-restore-%s')\n",
-	    r->archive, r->u.h.created, r->u.h.server_version,
-	    r->u.h.database, head, r->target, r->live.host, r->live.port,
-	    r->kept, r->integrations, r->integrations, r->stamp,
-	    r->cfg->env_file, r->cfg->env_file, r->stamp);
+	fprintf(f, "Restore from '%s'\n", r->archive);
+	if (r->u.legacy) {
+		char dumps[2 * TAR_NAME_MAX + 200];
+		legacy_describe(&r->u.db, dumps, sizeof dumps);
+		fprintf(f, "  a legacy archive of the original backup utility "
+		    "(no manifest)%s%s, database '%s' from %s\n",
+		    r->u.h.created[0] ? ", created " : "", r->u.h.created,
+		    r->u.h.database, dumps);
+	} else {
+		fprintf(f, "  created %s, PostgreSQL %s, database '%s'\n",
+		    r->u.h.created, r->u.h.server_version, r->u.h.database);
+	}
+	fprintf(f, "%s\n"
+	    "  database '%s' on %s:%s (the current one is kept as '%s')\n",
+	    head, r->target, r->live.host, r->live.port, r->kept);
+	if (r->u.no_integrations)
+		fprintf(f, "  not the integrations: the archive holds none, so "
+		    "'%s' is left as it is\n", r->integrations);
+	else
+		fprintf(f, "  integrations in '%s' (kept as "
+		    "'%s.before-restore-%s')\n", r->integrations,
+		    r->integrations, r->stamp);
+	fprintf(f, "  the database settings in '%s' (kept as "
+	    "'%s.before-restore-%s')\n", r->cfg->env_file, r->cfg->env_file,
+	    r->stamp);
 }
 
 static enum restore_result
@@ -384,6 +402,25 @@ archive_roles(struct restore *r, int *missing, char *err, size_t elen)
 	return rc;
 }
 
+/* Loads the dumps of a legacy archive into the new database, made in
+ * the dumps' encoding and, when it agrees, the locale of the database it
+ * replaces (the archive records none). */
+static int
+load_legacy_archive(struct restore *r)
+{
+	struct format_header h;
+
+	memset(&h, 0, sizeof h);
+	if (r->target_existed && pgadmin_db_locale(&r->sql, r->target, &h,
+	    r->err, r->elen) < 0)
+		return -1;
+	if (r->u.h.encoding[0] && strcmp(h.encoding, r->u.h.encoding) != 0) {
+		memset(&h, 0, sizeof h);
+		snprintf(h.encoding, sizeof h.encoding, "%s", r->u.h.encoding);
+	}
+	return load_legacy(&r->src, &r->dst, &h, r->err, r->elen);
+}
+
 /* Starts the early load into the new database, made with the encoding
  * and locale of the one it replaces (the manifest's, known only at the
  * end, must then agree). */
@@ -422,6 +459,11 @@ check(struct restore *r, struct early_load *early, int *prepared,
 	if (p == NULL)
 		return -1;
 	while ((rc = unpack_next(p, &name)) == 1) {
+		/* Which members of a legacy archive are its database is
+		 * known only at its end. */
+		if (early->on && r->u.legacy)
+			early_stop(early, "a legacy archive is loaded once it "
+			    "is checked");
 		if (!early->on)
 			continue;
 		r->err = why;
@@ -531,11 +573,14 @@ env_apply(void *arg, char *err, size_t elen)
 static enum restore_result
 commit(struct restore *r)
 {
-	const struct swap_step steps[] = {
-		{ db_apply, db_undo, r },
-		{ dir_apply, dir_undo, r },
-		{ env_apply, NULL, r },
-	};
+	struct swap_step steps[3];
+	size_t n = 0;
+
+	steps[n++] = (struct swap_step){ db_apply, db_undo, r };
+	/* A legacy archive without integrations leaves them alone. */
+	if (!r->u.no_integrations)
+		steps[n++] = (struct swap_step){ dir_apply, dir_undo, r };
+	steps[n++] = (struct swap_step){ env_apply, NULL, r };
 
 	/* A rename does not carry the files' data to disk: without this a
 	 * power cut soon after "restore complete" could leave the live
@@ -549,8 +594,8 @@ commit(struct restore *r)
 	    "in place");
 	r->dir.live = r->integrations;
 	r->dir.staged = r->staged;
-	return swap_commit(steps, sizeof steps / sizeof *steps, r->err,
-	    r->elen) < 0 ? RESTORE_FAILED : RESTORE_OK;
+	return swap_commit(steps, n, r->err, r->elen) < 0 ? RESTORE_FAILED :
+	    RESTORE_OK;
 }
 
 /* Tries the restored settings, as the containers will. */
@@ -679,7 +724,11 @@ run(struct restore *r, const struct restore_opts *o)
 	log_step("checking and unpacking '%s'", r->archive);
 	rc = check(r, &early, &prepared, &prep_res, prep_err,
 	    sizeof prep_err);
-	if (rc == 0)
+	if (rc == 0 && r->u.legacy)
+		log_step("archive checked: a legacy archive of the original "
+		    "backup utility (no manifest), %lu files, %lu folders, %lu "
+		    "links", r->u.files, r->u.dirs, r->u.links);
+	else if (rc == 0)
 		log_step("archive checked: %lu files, %lu folders, %lu links, "
 		    "database '%s' from %s", r->u.files, r->u.dirs, r->u.links,
 		    r->u.h.database, r->u.h.created);
@@ -712,16 +761,21 @@ run(struct restore *r, const struct restore_opts *o)
 	/* 3. Ask; create the roles; load beside the current database. */
 	if (!o->yes && (res = confirm(r)) != RESTORE_OK)
 		return res;
-	if (!loaded && (archive_roles(r, NULL, r->err, r->elen) < 0 ||
-	    load_run(&r->src, &r->dst, &r->u.h, r->err, r->elen) < 0))
+	if (r->u.legacy) {
+		if (load_legacy_archive(r) < 0)
+			return RESTORE_FAILED;
+	} else if (!loaded && (archive_roles(r, NULL, r->err, r->elen) < 0 ||
+	    load_run(&r->src, &r->dst, &r->u.h, r->err, r->elen) < 0)) {
 		return RESTORE_FAILED;
+	}
 	/* The database's own properties, before it is put in place: a
 	 * failure here changes nothing. */
 	if (r->u.h.db_props[0] == '\0')
 		log_warn("the archive does not record the database's owner, "
-		    "access rights, locale, settings or comment (an older "
-		    "polarity wrote it): the restored database has this "
-		    "server's defaults; check them");
+		    "access rights, locale, settings or comment (%s wrote "
+		    "it): the restored database has this server's defaults; "
+		    "check them", r->u.legacy ? "the original backup utility" :
+		    "an older polarity");
 	else if (!io_stop_signal && pgadmin_props_apply(&r->sql, r->tmpdb,
 	    &r->u.h, r->err, r->elen) < 0) {
 		pgadmin_drop(&r->pg, &r->sql, r->tmpdb);

@@ -169,6 +169,27 @@ roles_create(struct pg_session *s, char *text, int *missing, FILE *report,
 }
 
 int
+roles_create_names(struct pg_session *s, const char (*names)[64], size_t n,
+    int *missing, FILE *report, char *err, size_t elen)
+{
+	if (missing)
+		*missing = 0;
+	for (size_t i = 0; i < n; i++) {
+		int exists;
+		if (pgadmin_role_exists(s, names[i], &exists, err, elen) < 0)
+			return -1;
+		if (exists)
+			continue;
+		if (missing)
+			++*missing;
+		else if (roles_create_one(s, names[i], "", report, err,
+		    elen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
 roles_from_error(struct pg_session *s, const char *errtext, FILE *report,
     char *err, size_t elen)
 {

@@ -47,6 +47,13 @@ int roles_create_one(struct pg_session *s, const char *role,
 int roles_create(struct pg_session *s, char *text, int *missing,
     FILE *report, char *err, size_t elen);
 
+/* Creates those of the N role names NAMES (as a legacy archive's dumps
+ * name them: legacy.h) that the server lacks, with no attribute and no
+ * password; with MISSING, creates nothing and only counts them.  Returns
+ * 0, or -1 with ERR. */
+int roles_create_names(struct pg_session *s, const char (*names)[64],
+    size_t n, int *missing, FILE *report, char *err, size_t elen);
+
 /* After a load that failed with the psql error text ERRTEXT: when it is
  * 'role "X" does not exist', creates X (no attributes) and returns 1, for
  * the caller to load again; 0 when ERRTEXT names no missing role; -1 when
