@@ -78,6 +78,7 @@ catalog_scan(const char *dir, struct catalog_entry **v, size_t *n)
 		e[*n].when = when;
 		e[*n].size = st.st_size;
 		e[*n].verified = -1;
+		e[*n].kind = -1;
 		e[*n].keep = 1;
 		(*n)++;
 	}
@@ -181,6 +182,13 @@ local_time(time_t t, char *out, size_t len, int iso)
 		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* The KIND column: whose archive it is. */
+static const char *
+kind_word(int kind)
+{
+	return kind < 0 ? "?" : kind ? "legacy" : "polarity";
+}
+
 void
 catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 {
@@ -195,8 +203,10 @@ catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 		fputs(", \"path\": ", f);
 		io_json_string(f, path);
 		fprintf(f, ", \"created\": \"%s\", \"created_unix\": %lld, "
-		    "\"size\": %lld, \"verified\": %s", when,
+		    "\"size\": %lld, \"kind\": %s%s%s, \"verified\": %s", when,
 		    (long long)v[i].when, (long long)v[i].size,
+		    v[i].kind < 0 ? "" : "\"", v[i].kind < 0 ? "null" :
+		    kind_word(v[i].kind), v[i].kind < 0 ? "" : "\"",
 		    v[i].verified < 0 ? "null" : v[i].verified ? "true" :
 		    "false");
 		if (v[i].verified == 0) {
@@ -228,15 +238,16 @@ human(off_t size, char *out, size_t len)
 void
 catalog_table(FILE *f, const struct catalog_entry *v, size_t n)
 {
-	fprintf(f, "%-19s  %10s  %-8s  %s\n", "CREATED", "SIZE", "STATUS",
-	    "ARCHIVE");
+	fprintf(f, "%-19s  %10s  %-8s  %-8s  %s\n", "CREATED", "SIZE",
+	    "STATUS", "KIND", "ARCHIVE");
 	for (size_t i = 0; i < n; i++) {
 		char when[32], size[32];
 		local_time(v[i].when, when, sizeof when, 0);
 		human(v[i].size, size, sizeof size);
-		fprintf(f, "%-19s  %10s  %-8s  %s%s%s\n", when, size,
+		fprintf(f, "%-19s  %10s  %-8s  %-8s  %s%s%s\n", when, size,
 		    v[i].verified < 0 ? "-" : v[i].verified ? "ok" : "DAMAGED",
-		    v[i].name, v[i].verified == 0 ? ": " : "",
+		    kind_word(v[i].kind), v[i].name,
+		    v[i].verified == 0 ? ": " : "",
 		    v[i].verified == 0 ? v[i].error : "");
 	}
 }

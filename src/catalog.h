@@ -17,6 +17,8 @@ struct catalog_entry {
 	time_t when;		/* from the name */
 	off_t size;
 	int verified;		/* -1 not checked, 0 damaged, 1 sound */
+	int kind;		/* -1 unknown, 0 ours, 1 the original
+				 * utility's (legacy) */
 	char error[512];	/* why it is damaged */
 	int keep;		/* pruning: 1 keep, 0 remove */
 	const char *why;	/* pruning: the rule that keeps it */

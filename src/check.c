@@ -114,6 +114,25 @@ check_archive(const struct config *c, const char *path, struct unpacked *u,
 }
 
 int
+check_kind(const struct config *c, const char *path)
+{
+	const struct unpack_opts o = { .stage = -1 };
+	struct unpacked u;
+	struct unpack *p;
+	char err[512];
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	p = check_begin(c, fd, path, &o, &u, err, sizeof err);
+	if (p != NULL)
+		rc = unpack_peek(p);
+	close(fd);
+	return rc;
+}
+
+int
 check_sound(void *arg, const char *path, char *err, size_t elen)
 {
 	struct unpacked u;

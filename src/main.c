@@ -331,14 +331,15 @@ run_verify(const struct config *c, const char *path)
 		char dumps[2 * TAR_NAME_MAX + 200];
 		legacy_describe(&u.db, dumps, sizeof dumps);
 		printf("%s: ok: a legacy archive, written by the original "
-		    "backup utility (no manifest, so its members carry no "
-		    "checksums of their own; gzip's CRC and every tar header "
-		    "were checked): database from %s (PostgreSQL %s), %s, "
-		    "%lu files, %lu folders, %lu links, %llu bytes",
-		    path, dumps, u.h.server_version[0] ? u.h.server_version :
-		    "unknown", u.no_integrations ? "no integrations folder" :
-		    "the .env and the integrations folder", u.files, u.dirs,
-		    u.links, (unsigned long long)u.bytes);
+		    "backup utility%s%s; no manifest, so no checksums of its "
+		    "members (gzip's CRC and the tar structure were checked); "
+		    "database from %s (PostgreSQL %s), %s, %lu files, %lu "
+		    "folders, %lu links, %llu bytes", path,
+		    u.h.created[0] ? ", created " : "", u.h.created, dumps,
+		    u.h.server_version[0] ? u.h.server_version : "unknown",
+		    u.no_integrations ? ".env, no integrations folder" :
+		    ".env and integrations", u.files, u.dirs, u.links,
+		    (unsigned long long)u.bytes);
 		if (u.others)
 			printf(", %lu other members, which a restore leaves "
 			    "alone", u.others);
@@ -411,10 +412,21 @@ run_list(const struct config *c, int verify, int json)
 		log_detail("checking '%s'", path);
 		v[i].verified = check_archive(c, path, &u, err,
 		    sizeof err) == 0;
+		if (v[i].verified)
+			v[i].kind = u.legacy;
 		if (!v[i].verified) {
 			snprintf(v[i].error, sizeof v[i].error, "%s", err);
 			bad = 1;
 		}
+	}
+	/* Whose archive each is, from its first member: cheap. */
+	for (size_t i = 0; i < n && !io_stop_signal; i++) {
+		char path[PATH_MAX];
+		if (v[i].kind >= 0 || v[i].verified == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", c->backup_dir, v[i].name);
+		int ours = check_kind(c, path);
+		v[i].kind = ours < 0 ? -1 : !ours;
 	}
 	if (json)
 		catalog_json(stdout, c->backup_dir, v, n);

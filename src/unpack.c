@@ -1170,6 +1170,21 @@ unpack_end(struct unpack *s, int rc)
 }
 
 int
+unpack_peek(struct unpack *s)
+{
+	int rc = s->ended ? -1 : tar_next(&s->r, &s->tm);
+
+	if (rc == 1)
+		rc = ours(&s->tm);
+	else
+		rc = -1;
+	progress_end();
+	s->ended = 1;
+	unpack_end(s, -1);
+	return rc;
+}
+
+int
 unpack_rest(struct unpack *s)
 {
 	const char *name;

@@ -95,6 +95,12 @@ int unpack_next(struct unpack *p, const char **name);
  * full disk under the stage). */
 int unpack_end(struct unpack *p, int rc);
 
+/* Reads only the first member's header of the pass P, which has read
+ * nothing yet, and ends it.  Returns 1 when it is our FORMAT member, 0
+ * when it is another (an archive of the original utility, or no
+ * archive), -1 when there is no member to read. */
+int unpack_peek(struct unpack *p);
+
 /* Reads what is left of the pass P and ends it, as unpack_end(). */
 int unpack_rest(struct unpack *p);
 

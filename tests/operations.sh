@@ -25,7 +25,7 @@ archives() { ls "$B" | grep -c '^polarity-server-backup-[0-9]*\.tgz$'; }
 run_polarity list
 expect 0 ""
 [ "$(grep -c 'polarity-server-backup-' "$WORK/out")" = 7 ] || fail "list shows $(grep -c polarity-server "$WORK/out") archives"
-head -n 1 "$WORK/out" | grep -q '^CREATED *SIZE *STATUS *ARCHIVE$' || fail "no table header"
+head -n 1 "$WORK/out" | grep -q '^CREATED *SIZE *STATUS *KIND *ARCHIVE$' || fail "no table header"
 sed -n 2p "$WORK/out" | grep -qF "$(basename "$good")" || fail "newest is not first"
 run_polarity list --json
 expect 0 ""
