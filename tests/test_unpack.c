@@ -115,6 +115,42 @@ test_unpacks_into_a_stage(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void
+test_a_legacy_archive_is_read_by_content(void **state)
+{
+	char dir[] = "/tmp/test_unpack.XXXXXX", err[1024], got[64], cmd[128];
+	struct unpacked u;
+	struct stat st;
+	ssize_t n;
+	int stage;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	stage = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(stage >= 0);
+	assert_int_equal(check("legacy.tar", stage, &u, err, sizeof err), 0);
+	assert_true(u.legacy);
+	assert_int_equal(u.format, 0);
+	assert_string_equal(u.top, "");
+	assert_false(u.no_integrations);
+	assert_int_equal(u.db.how, LEGACY_SPLIT);
+	assert_string_equal(u.db.dump[0].member, "./schema.sql");
+	assert_string_equal(u.db.dump[1].member, "./data.sql");
+	assert_string_equal(u.h.encoding, "UTF8");
+	assert_int_equal(u.db.nroles, 1);
+	assert_string_equal(u.db.roles[0], "polarity");
+	/* The .env and the integrations are staged; the dumps are not. */
+	assert_int_equal(fstatat(stage, ".env", &st, 0), 0);
+	assert_int_equal(fstatat(stage, "integrations/pkg/index.js", &st, 0),
+	    0);
+	n = readlinkat(stage, "integrations/pkg/main.js", got, sizeof got - 1);
+	assert_int_equal(n, 8);
+	assert_int_equal(fstatat(stage, "schema.sql", &st, 0), -1);
+	close(stage);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Writes a tar header of a folder NAME to FD. */
 static void
 folder_header(int fd, const char *name)
@@ -178,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_archive_without_roles_checks_out),
 		cmocka_unit_test(test_broken_seeds_are_refused),
 		cmocka_unit_test(test_unpacks_into_a_stage),
+		cmocka_unit_test(test_a_legacy_archive_is_read_by_content),
 		cmocka_unit_test(test_more_members_than_a_backup_has),
 	};
 	const char *src = getenv("srcdir");

@@ -56,6 +56,19 @@ head -c 3000 corpus-unpack/sound.tar >corpus-unpack/truncated.tar
 ln -s /etc "$d/integrations/out"
 { list | grep -v MANIFEST; echo "$top/integrations/out"; echo "$top/MANIFEST"; } |
 	pack corpus-unpack/link-out.tar
+# An archive of the original utility: GNU format, "./" names, split
+# dumps, no FORMAT and no manifest.
+l=$tmp/legacy
+mkdir -p "$l/integrations/pkg"
+cp "$d/.env" "$l/.env"
+echo 'module.exports = 2;' >"$l/integrations/pkg/index.js"
+ln -s index.js "$l/integrations/pkg/main.js"
+head='--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = '"'"'UTF8'"'"';\n'
+tail='\n--\n-- PostgreSQL database dump complete\n--\n'
+printf -- "$head"'-- Name: t; Type: TABLE; Schema: public; Owner: polarity\nCREATE TABLE public.t (id int);\nALTER TABLE public.t OWNER TO polarity;\n'"$tail" >"$l/schema.sql"
+printf -- "$head"'-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: polarity\nCOPY public.t (id) FROM stdin;\n1\n\\.\n'"$tail" >"$l/data.sql"
+tar -C "$l" --format=gnu --owner=0 --group=0 --numeric-owner \
+	--mtime=2026-01-01 --sort=name -cf corpus-unpack/legacy.tar .
 cp "$d/.env" corpus-dotenv/plain.env
 printf '\xef\xbb\xbfexport A="x \\"y\\" $B ${C}"\r\nB='"'"'multi\nline'"'"'\n# c\nD=a\\ b # c\nA=last\n' >corpus-dotenv/forms.env
 printf 'P=\x00nul\nQ=$\nR="unterminated\n' >corpus-dotenv/broken.env
