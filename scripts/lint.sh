@@ -10,7 +10,7 @@ for tool in cppcheck clang-tidy; do
 	fi
 done
 [ -f autoconf.h ] || { echo "lint.sh: configure first (scripts/build.sh)" >&2; exit 1; }
-flags="-I. -iquote src -D_GNU_SOURCE $(pkg-config --cflags inih libcrypto)"
+flags="-I. -iquote src -D_GNU_SOURCE $(pkg-config --cflags inih libcrypto zlib)"
 echo "== cppcheck"
 cppcheck --enable=warning,performance,portability --inline-suppr --quiet \
 	--error-exitcode=1 -I . -I src --suppress=missingIncludeSystem src/

@@ -847,57 +847,58 @@ legacy_choose(struct legacy_read *l, struct legacy_set *set, char *err,
     size_t elen)
 {
 	struct legacy_dump *c1, *c2, *f1, *f2, *s1, *s2, *d1, *d2, *e1, *e2;
-	size_t nc = of_kind(l, LEGACY_CUSTOM, &c1, &c2);
-	size_t nf = of_kind(l, LEGACY_FULL, &f1, &f2);
-	size_t ns = of_kind(l, LEGACY_SCHEMA, &s1, &s2);
-	size_t nd = of_kind(l, LEGACY_DATA, &d1, &d2);
-	size_t ne = of_kind(l, LEGACY_EMPTY, &e1, &e2);
-	struct legacy_dump *plain = f1 ? f1 : s1 ? s1 : d1 ? d1 : e1;
+	size_t ne;
+	struct legacy_dump *plain;
 
+	of_kind(l, LEGACY_CUSTOM, &c1, &c2);
+	of_kind(l, LEGACY_FULL, &f1, &f2);
+	of_kind(l, LEGACY_SCHEMA, &s1, &s2);
+	of_kind(l, LEGACY_DATA, &d1, &d2);
+	ne = of_kind(l, LEGACY_EMPTY, &e1, &e2);
+	plain = f1 ? f1 : s1 ? s1 : d1 ? d1 : e1;
 	memset(set, 0, sizeof *set);
-	if (l->ndumps == 0) {
-		snprintf(err, elen, "no database dump: no member is a pg_dump "
-		    "script or custom-format file");
-		return -1;
-	}
-	if (nc > 1)
+	if (c1 && c2)
 		return two(c1, c2, err, elen);
-	if (nc == 1 && plain)
+	if (c1 && plain)
 		return beside(c1, plain, err, elen);
-	if (nf > 1)
+	if (f1 && f2)
 		return two(f1, f2, err, elen);
-	if (ns > 1)
+	if (s1 && s2)
 		return two(s1, s2, err, elen);
-	if (nd > 1)
+	if (d1 && d2)
 		return two(d1, d2, err, elen);
-	if (nf == 1 && (s1 || d1))
+	if (f1 && (s1 || d1))
 		return beside(f1, s1 ? s1 : d1, err, elen);
-	if (nc == 1 || nf == 1) {
+	if (c1 || f1) {
 		set->how = LEGACY_ONE;
-		set->dump[0] = nc ? *c1 : *f1;
-	} else if (ns == 1 && (nd == 1 || ne == 1)) {
+		set->dump[0] = c1 ? *c1 : *f1;
+	} else if (s1 && (d1 || e1)) {
 		set->how = LEGACY_SPLIT;
 		set->dump[0] = *s1;
-		set->dump[1] = nd ? *d1 : *e1;
-	} else if (nd == 1) {
+		set->dump[1] = d1 ? *d1 : *e1;
+	} else if (d1) {
 		snprintf(err, elen, "a data-only dump '%s' but no schema dump "
 		    "to load it into", d1->member);
 		return -1;
-	} else if (ns == 1) {
+	} else if (s1) {
 		snprintf(err, elen, "a schema-only dump '%s' but no data dump",
 		    s1->member);
 		return -1;
-	} else if (ne == 1) {
+	} else if (e1 && !e2) {
 		set->how = LEGACY_ONE;
 		set->dump[0] = *e1;
-	} else if (ne == 2) {
+	} else if (e1 && e2 && ne == 2) {
 		set->how = LEGACY_SPLIT;
 		set->dump[0] = *e1;
 		set->dump[1] = *e2;
-	} else {
+	} else if (e1 && e2) {
 		snprintf(err, elen, "%zu empty database dumps ('%s', '%s', "
 		    "...): which ones are the database cannot be told", ne,
 		    e1->member, e2->member);
+		return -1;
+	} else {
+		snprintf(err, elen, "no database dump: no member is a pg_dump "
+		    "script or custom-format file");
 		return -1;
 	}
 	for (int i = 0; i < (set->how == LEGACY_SPLIT ? 2 : 1); i++)
