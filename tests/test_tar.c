@@ -263,6 +263,71 @@ test_write_to_closed_pipe_fails_with_epipe(void **state)
 	close(p[1]);
 }
 
+/* Reads the first member of the stream in FILE into M and up to LEN
+ * bytes of its data into BUF; returns tar_next()'s result. */
+static int
+first_member(const char *file, struct tar_member *m, char *buf, size_t len)
+{
+	struct tar_reader r;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), rc;
+	ssize_t n = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(tar_reader_open(&r, fd), 0);
+	rc = tar_next(&r, m);
+	if (rc == 1)
+		n = tar_read(&r, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	tar_reader_close(&r);
+	close(fd);
+	return rc;
+}
+
+static void
+test_gnu_long_names_and_base256_sizes_are_read(void **state)
+{
+	struct fixture *f = *state;
+	struct tar_member m;
+	char name[300], cmd[1024], buf[64];
+	unsigned char h[512];
+	unsigned sum = 0;
+	int fd;
+
+	memset(name, 'n', 150);
+	snprintf(name + 150, sizeof name - 150, "/file");
+	snprintf(cmd, sizeof cmd, "cd '%s' && mkdir -p x/%.150s && printf abc "
+	    ">x/%s && tar --format=gnu -C x -cf gnu.tar %s", f->dir, name,
+	    name, name);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "%s/gnu.tar", f->dir);
+	/* The folder comes first: its name is long too. */
+	assert_int_equal(first_member(cmd, &m, buf, sizeof buf), 1);
+	assert_int_equal(strncmp(m.path, name, 150), 0);
+
+	/* One file, its name in an 'L' header, its size in base-256. */
+	snprintf(cmd, sizeof cmd, "cd '%s/x' && tar --format=gnu "
+	    "--no-recursion -cf ../one.tar %s", f->dir, name);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "%s/one.tar", f->dir);
+	fd = open(cmd, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, h, sizeof h, 1024), (ssize_t)sizeof h);
+	assert_int_equal(h[156], '0');
+	memset(h + 124, 0, 12);
+	h[124] = 0x80;
+	h[135] = 3;
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < sizeof h; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	assert_int_equal(pwrite(fd, h, sizeof h, 1024), (ssize_t)sizeof h);
+	close(fd);
+	assert_int_equal(first_member(cmd, &m, buf, sizeof buf), 1);
+	assert_string_equal(m.path, name);
+	assert_int_equal(m.size, 3);
+	assert_string_equal(buf, "abc");
+}
+
 int
 main(void)
 {
@@ -284,6 +349,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_absolute_and_empty_names_refused, setup, teardown),
 		cmocka_unit_test(test_write_to_closed_pipe_fails_with_epipe),
+		cmocka_unit_test_setup_teardown(
+		    test_gnu_long_names_and_base256_sizes_are_read, setup,
+		    teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
