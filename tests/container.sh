@@ -167,6 +167,39 @@ got=$(c_psql "$C" -d polarity -c "SELECT encode(convert_to(value, 'UTF8'), 'hex'
 [ "$got" = "$CR_HEX" ] || fail "carriage returns changed: $got, wanted $CR_HEX"
 ok "a text and a bytea value holding \\r come back byte for byte"
 
+# 2b. Archives of the original utility, made inside the container with
+# its own pg_dump: split dumps (the data loaded with triggers held off
+# through docker exec) and a custom-format dump (pg_restore in the
+# container), each onto the container without the database and roles.
+c_pg_dump() {
+	PGPASSWORD=$PG_SUPERPASS docker exec -i -e PGPASSWORD "$C" pg_dump \
+		-h localhost -U postgres "$@" polarity
+}
+L=$WORK/legacy/polarity-server-backup-20250101000000
+mkdir -p "$L"
+cp "$WORK/app/.env" "$L/.env"
+cp -a "$WORK/app/integrations" "$L/integrations"
+c_pg_dump --schema-only >"$L/schema.sql" 2>/dev/null
+c_pg_dump --data-only >"$L/data.sql" 2>/dev/null
+tar -C "$WORK/legacy" -czf "$WORK/legacy-split.tgz" "$(basename "$L")"
+rm "$L/schema.sql" "$L/data.sql"
+c_pg_dump -Fc >"$L/polarity.dump"
+tar -C "$WORK/legacy" -czf "$WORK/legacy-custom.tgz" "$(basename "$L")"
+for kind in split custom; do
+	c_psql "$C" -c 'DROP DATABASE polarity' \
+		-c "SELECT string_agg(datname, ' ') FROM pg_database WHERE datname LIKE 'polarity_%'" |
+		tr ' ' '\n' | while read -r db; do
+			[ -z "$db" ] || c_psql "$C" -c "DROP DATABASE \"$db\""
+		done
+	c_psql "$C" -c 'DROP ROLE polarity_reader' -c 'DROP ROLE "Mixed Case Owner"'
+	run_polarity restore --yes "$WORK/legacy-$kind.tgz"
+	expect 0 ""
+	grep -q 'Created role "polarity_reader"' "$WORK/out" || fail "$kind: role not created"
+	c_dump "$C" polarity >"$WORK/after.sql"
+	diff "$WORK/before.sql" "$WORK/after.sql" >&2 || fail "$kind legacy archive: the database differs"
+	ok "a legacy archive ($kind dumps) restored through the container"
+done
+
 # 3. A new server: another container with only its superuser; the .env
 # there names that superuser.  The owner roles get created.
 C2=${C}_new

@@ -123,6 +123,13 @@ ok "list and verify say which archives are legacy"
 
 # What must change nothing.
 before=$(state_of)
+run_polarity restore --dry-run "$WORK/legacy-custom-top.tgz"
+expect 0 ""
+grep -q "a legacy archive of the original backup utility (no manifest), database 'polarity' from the custom-format dump" "$WORK/out" ||
+	fail "dry run: $(cat "$WORK/out")"
+[ "$(state_of)" = "$before" ] || fail "a dry run changed the server"
+ok "a dry run of a legacy archive shows the plan and changes nothing"
+
 refused() {
 	local bad=$1 text=$2 what=$3
 	run_polarity restore --yes "$bad"
