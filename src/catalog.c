@@ -174,12 +174,25 @@ static void
 local_time(time_t t, char *out, size_t len, int iso)
 {
 	struct tm tm;
+	char off[8];
 
 	localtime_r(&t, &tm);
-	if (iso)
+	strftime(off, sizeof off, "%z", &tm);
+	if (iso) {
 		strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	else
-		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+		/* ISO 8601 spells the offset with a colon. */
+		snprintf(out + strlen(out), len - strlen(out), "%.3s:%s", off,
+		    off + 3);
+	} else {
+		strftime(out, len, "%Y-%m-%d %H:%M:%S %z", &tm);
+	}
+}
+
+/* When E was made: what it records, else what its name says. */
+static time_t
+made(const struct catalog_entry *e)
+{
+	return e->created ? e->created : e->when;
 }
 
 /* The KIND column: whose archive it is. */
@@ -195,7 +208,7 @@ catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 	fputs("[", f);
 	for (size_t i = 0; i < n; i++) {
 		char when[32], path[PATH_MAX];
-		local_time(v[i].when, when, sizeof when, 1);
+		local_time(made(&v[i]), when, sizeof when, 1);
 		snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
 		fputs(i ? ",\n {" : "\n {", f);
 		fputs("\"archive\": ", f);
@@ -204,7 +217,7 @@ catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n)
 		io_json_string(f, path);
 		fprintf(f, ", \"created\": \"%s\", \"created_unix\": %lld, "
 		    "\"size\": %lld, \"kind\": %s%s%s, \"verified\": %s", when,
-		    (long long)v[i].when, (long long)v[i].size,
+		    (long long)made(&v[i]), (long long)v[i].size,
 		    v[i].kind < 0 ? "" : "\"", v[i].kind < 0 ? "null" :
 		    kind_word(v[i].kind), v[i].kind < 0 ? "" : "\"",
 		    v[i].verified < 0 ? "null" : v[i].verified ? "true" :
@@ -238,13 +251,13 @@ human(off_t size, char *out, size_t len)
 void
 catalog_table(FILE *f, const struct catalog_entry *v, size_t n)
 {
-	fprintf(f, "%-19s  %10s  %-8s  %-8s  %s\n", "CREATED", "SIZE",
+	fprintf(f, "%-25s  %10s  %-8s  %-8s  %s\n", "CREATED", "SIZE",
 	    "STATUS", "KIND", "ARCHIVE");
 	for (size_t i = 0; i < n; i++) {
 		char when[32], size[32];
-		local_time(v[i].when, when, sizeof when, 0);
+		local_time(made(&v[i]), when, sizeof when, 0);
 		human(v[i].size, size, sizeof size);
-		fprintf(f, "%-19s  %10s  %-8s  %-8s  %s%s%s\n", when, size,
+		fprintf(f, "%-25s  %10s  %-8s  %-8s  %s%s%s\n", when, size,
 		    v[i].verified < 0 ? "-" : v[i].verified ? "ok" : "DAMAGED",
 		    kind_word(v[i].kind), v[i].name,
 		    v[i].verified == 0 ? ": " : "",

@@ -14,7 +14,9 @@
 
 struct catalog_entry {
 	char name[64];
-	time_t when;		/* from the name */
+	time_t when;		/* from the name (local time) */
+	time_t created;		/* when it was made, as it records it; 0:
+				 * unknown (then the name's time stands) */
 	off_t size;
 	int verified;		/* -1 not checked, 0 damaged, 1 sound */
 	int kind;		/* -1 unknown, 0 ours, 1 the original
@@ -53,10 +55,11 @@ size_t catalog_plan(struct catalog_entry *v, size_t n, int keep,
 int catalog_prune(const char *dir, int keep, int keep_days, int dry_run,
     catalog_check check, void *arg, FILE *out, char *err, size_t elen);
 
-/* Writes the N entries as a JSON array to F. */
+/* Writes the N entries as a JSON array to F: "created" in ISO 8601 with
+ * its offset, "created_unix" the moment itself. */
 void catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n);
 
-/* Writes the N entries as a table to F. */
+/* Writes the N entries as a table to F, times with their offset. */
 void catalog_table(FILE *f, const struct catalog_entry *v, size_t n);
 
 #endif

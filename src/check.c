@@ -114,7 +114,7 @@ check_archive(const struct config *c, const char *path, struct unpacked *u,
 }
 
 int
-check_kind(const struct config *c, const char *path)
+check_kind(const struct config *c, const char *path, time_t *created)
 {
 	const struct unpack_opts o = { .stage = -1 };
 	struct unpacked u;
@@ -126,8 +126,9 @@ check_kind(const struct config *c, const char *path)
 	if (fd < 0)
 		return -1;
 	p = check_begin(c, fd, path, &o, &u, err, sizeof err);
+	*created = 0;
 	if (p != NULL)
-		rc = unpack_peek(p);
+		rc = unpack_peek(p, created);
 	close(fd);
 	return rc;
 }

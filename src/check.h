@@ -9,6 +9,7 @@
 #define POLARITY_CHECK_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "unpack.h"
@@ -23,9 +24,10 @@ int check_archive(const struct config *c, const char *path,
  * ARG is the struct config.  Returns 1 when sound, else 0. */
 int check_sound(void *arg, const char *path, char *err, size_t elen);
 
-/* What the archive at PATH is, from its first member alone: 1 ours, 0
- * another (legacy.h), -1 not a gzip-compressed tar or unreadable. */
-int check_kind(const struct config *c, const char *path);
+/* What the archive at PATH is, from its first member alone: 1 ours
+ * (with the moment it was made in *CREATED), 0 another (legacy.h), -1
+ * not a gzip-compressed tar or unreadable. */
+int check_kind(const struct config *c, const char *path, time_t *created);
 
 /* Starts checking (and, as O says, unpacking) the archive open as FD,
  * named PATH, for a caller that works member by member: see

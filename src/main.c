@@ -334,7 +334,7 @@ run_verify(const struct config *c, const char *path)
 		    "backup utility%s%s; no manifest, so no checksums of its "
 		    "members (gzip's CRC and the tar structure were checked); "
 		    "database from %s (PostgreSQL %s), %s, %lu files, %lu "
-		    "folders, %lu links, %llu bytes", path,
+		    "folders, %lu links, %llu bytes in files", path,
 		    u.h.created[0] ? ", created " : "", u.h.created, dumps,
 		    u.h.server_version[0] ? u.h.server_version : "unknown",
 		    u.no_integrations ? ".env, no integrations folder" :
@@ -347,7 +347,8 @@ run_verify(const struct config *c, const char *path)
 		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
 	printf("%s: ok: format %d, created %s, database '%s' (PostgreSQL "
-	    "%s), %lu files, %lu folders, %lu links, %llu bytes\n", path,
+	    "%s), %lu files, %lu folders, %lu links, %llu bytes in files\n",
+	    path,
 	    u.format, u.h.created, u.h.database, u.h.server_version, u.files,
 	    u.dirs, u.links, (unsigned long long)u.bytes);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
@@ -392,6 +393,19 @@ run_restore(const struct config *c, const char *path,
 	}
 }
 
+/* The moment a manifest's "created" (2026-11-26T00:00:00Z) names; 0
+ * when it names none. */
+static time_t
+utc_time(const char *text)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return end && *end == '\0' ? timegm(&tm) : 0;
+}
+
 static int
 run_list(const struct config *c, int verify, int json)
 {
@@ -412,8 +426,10 @@ run_list(const struct config *c, int verify, int json)
 		log_detail("checking '%s'", path);
 		v[i].verified = check_archive(c, path, &u, err,
 		    sizeof err) == 0;
-		if (v[i].verified)
+		if (v[i].verified) {
 			v[i].kind = u.legacy;
+			v[i].created = utc_time(u.h.created);
+		}
 		if (!v[i].verified) {
 			snprintf(v[i].error, sizeof v[i].error, "%s", err);
 			bad = 1;
@@ -425,7 +441,7 @@ run_list(const struct config *c, int verify, int json)
 		if (v[i].kind >= 0 || v[i].verified == 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", c->backup_dir, v[i].name);
-		int ours = check_kind(c, path);
+		int ours = check_kind(c, path, &v[i].created);
 		v[i].kind = ours < 0 ? -1 : !ours;
 	}
 	if (json)

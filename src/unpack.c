@@ -1170,14 +1170,15 @@ unpack_end(struct unpack *s, int rc)
 }
 
 int
-unpack_peek(struct unpack *s)
+unpack_peek(struct unpack *s, time_t *mtime)
 {
 	int rc = s->ended ? -1 : tar_next(&s->r, &s->tm);
 
-	if (rc == 1)
-		rc = ours(&s->tm);
-	else
+	*mtime = 0;
+	if (rc != 1)
 		rc = -1;
+	else if ((rc = ours(&s->tm)) == 1)
+		*mtime = (time_t)s->tm.mtime;
 	progress_end();
 	s->ended = 1;
 	unpack_end(s, -1);

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "format.h"
 #include "legacy.h"
@@ -96,10 +97,11 @@ int unpack_next(struct unpack *p, const char **name);
 int unpack_end(struct unpack *p, int rc);
 
 /* Reads only the first member's header of the pass P, which has read
- * nothing yet, and ends it.  Returns 1 when it is our FORMAT member, 0
- * when it is another (an archive of the original utility, or no
- * archive), -1 when there is no member to read. */
-int unpack_peek(struct unpack *p);
+ * nothing yet, and ends it.  Returns 1 when it is our FORMAT member (its
+ * time, the moment the backup began writing, goes to *MTIME), 0 when it
+ * is another (an archive of the original utility, or no archive), -1
+ * when there is no member to read. */
+int unpack_peek(struct unpack *p, time_t *mtime);
 
 /* Reads what is left of the pass P and ends it, as unpack_end(). */
 int unpack_rest(struct unpack *p);

@@ -33,6 +33,19 @@ expect 0 ""
 grep -q '"verified": null' "$WORK/out" || fail "json without verified"
 ok "list: the 7 archives newest first, as a table and as JSON; other files ignored"
 
+# Times carry their offset; the moment an archive was made is its own,
+# whatever the reader's time zone (POSIX zones: no tzdata needed).
+g=$(basename "$good")
+unix_in() { TZ=$1 "$POLARITY" --app-dir "$WORK/app" list --json | grep -F "\"$g\"" |
+	sed 's/.*"created_unix": \([0-9]*\).*/\1/'; }
+[ -n "$(unix_in UTC0)" ] && [ "$(unix_in UTC0)" = "$(unix_in ABC+05:00)" ] ||
+	fail "created_unix depends on TZ: $(unix_in UTC0) / $(unix_in ABC+05:00)"
+TZ=ABC+05:00 "$POLARITY" --app-dir "$WORK/app" list --json | grep -F "\"$g\"" |
+	grep -q '"created": "[0-9-]*T[0-9:]*-05:00"' || fail "json: no offset"
+TZ=ABC+05:00 "$POLARITY" --app-dir "$WORK/app" list | grep -F "$g" |
+	grep -q '^[0-9-]* [0-9:]* -0500 ' || fail "table: no offset"
+ok "list: times with their offset; created_unix the same in every time zone"
+
 cp "$good" "$WORK/spare.tgz"
 truncate -s 5000 "$B/polarity-server-backup-$(stamp_days_ago 3).tgz"
 run_polarity list --verify --json
