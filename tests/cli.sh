@@ -78,11 +78,22 @@ done
 for c in backup restore verify list prune doctor; do
 	"$POLARITY" help "$c" | grep -q "^usage: polarity \[OPTIONS\] $c" || fail "no help for $c"
 done
+# The man page's SYNOPSIS names each option a command's usage names.
+man=${srcdir:-.}/docs/polarity.8
+for c in backup restore verify list prune doctor; do
+	block=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$man" | sed 's/\\-/-/g' |
+		awk -v c="$c" '/^\.B polarity$/ { if (keep) exit; b = "" } { b = b $0 "\n" } $0 == ".B " c { keep = 1 } END { if (keep) printf "%s", b }')
+	[ -n "$block" ] || fail "the man page has no SYNOPSIS line for $c"
+	for o in $("$POLARITY" help "$c" | head -n 1 | grep -o -- '--[a-z-]*'); do
+		grep -q -- "$o" <<<"$block" || fail "the man page SYNOPSIS of $c lacks $o"
+	done
+done
+"$POLARITY" --help | grep -q '{}' || fail "--help does not say what {} is for --hook"
 run_polarity help frobnicate
 expect 2 "no command 'frobnicate'"
 run_polarity backup --bogus
 expect 2 "'backup' does not take '--bogus'; see 'polarity backup --help'"
-ok "help: 'help', 'help COMMAND', 'COMMAND --help', '-h', each command with its options and an example"
+ok "help: 'help', 'help COMMAND', 'COMMAND --help', '-h', each command with its options and an example; the man page's SYNOPSIS agrees"
 
 # Options after the command work as before it.
 mkdir -p "$WORK/app/integrations"
