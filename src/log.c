@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,10 +26,27 @@ log_set_syslog(void (*fn)(int, const char *))
 	to_syslog = fn;
 }
 
-void
-log_open(const char *command)
+int
+log_wants_syslog(int audit, int tty, const char *journal,
+    unsigned long long dev, unsigned long long ino)
 {
-	if (isatty(STDERR_FILENO))
+	unsigned long long jdev, jino;
+	char end;
+
+	if (journal && sscanf(journal, "%llu:%llu%c", &jdev, &jino,
+	    &end) == 2 && jdev == dev && jino == ino)
+		return 0;
+	return audit || !tty;
+}
+
+void
+log_open(const char *command, int audit)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) < 0 || !log_wants_syslog(audit,
+	    isatty(STDERR_FILENO), getenv("JOURNAL_STREAM"),
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino))
 		return;
 	openlog("polarity-backup", LOG_PID, LOG_DAEMON);
 	to_syslog = real_syslog;

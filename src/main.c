@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup.h"
@@ -234,14 +235,32 @@ run_doctor(const struct config *c, int json)
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
+/* The seconds since START (CLOCK_MONOTONIC). */
+static double
+since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 static int
 run_backup(const struct config *c)
 {
 	char path[PATH_MAX], err[2048];
+	struct timespec start;
+	struct stat st;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	switch (backup_run(c, path, sizeof path, err, sizeof err)) {
 	case BACKUP_OK:
-		log_step("backup complete%s%s", err[0] ? "; " : "", err);
+		/* The line a nightly run leaves in syslog: what, how big,
+		 * how long. */
+		log_step("backup complete: '%s', %lld bytes, in %.1f s%s%s",
+		    path, stat(path, &st) == 0 ? (long long)st.st_size : -1LL,
+		    since(&start), err[0] ? "; " : "", err);
 		printf("%s\n", path);
 		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	case BACKUP_AFTER_FAILED:
@@ -729,7 +748,8 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
-	log_open(cmd);
+	/* A restore changes the server: it always leaves a trace. */
+	log_open(cmd, c == 1);
 	progress_init(!quiet);
 	setup_signals();
 	switch (c) {

@@ -22,6 +22,9 @@ stamp=${archive##*-}; stamp=${stamp%.tgz}
 	[ "$stamp" -le "$(date -d "@$(($(date +%s) + 5))" +%Y%m%d%H%M%S)" ] ||
 	fail "stamp '$stamp' is not local time now"
 ok "archive named polarity-server-backup-YYYYMMDDhhmmss.tgz in local time"
+grep -q "backup complete: '$archive', $(stat -c %s "$archive") bytes, in [0-9]*\.[0-9] s\$" "$WORK/err" ||
+	fail "the last line does not give the path, size and duration: $(tail -n 1 "$WORK/err")"
+ok "the last line of the log says which archive, how big, how long"
 
 [ "$(stat -c %a "$archive")" = 600 ] || fail "archive mode $(stat -c %a "$archive")"
 [ "$(stat -c %a "$WORK/app/backups")" = 700 ] || fail "backup dir not 0700"

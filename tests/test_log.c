@@ -58,10 +58,30 @@ test_no_syslog_unless_turned_on(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void
+test_syslog_when_unattended_or_auditing_but_never_twice(void **state)
+{
+	(void)state;
+	/* At a terminal: only what changes the server. */
+	assert_false(log_wants_syslog(0, 1, NULL, 1, 2));
+	assert_true(log_wants_syslog(1, 1, NULL, 1, 2));
+	/* Under cron: everything. */
+	assert_true(log_wants_syslog(0, 0, NULL, 1, 2));
+	/* Standard error is the journal's stream: never twice. */
+	assert_false(log_wants_syslog(0, 0, "1:2", 1, 2));
+	assert_false(log_wants_syslog(1, 0, "1:2", 1, 2));
+	/* Another stream (a redirect inside the unit), or nonsense. */
+	assert_true(log_wants_syslog(0, 0, "1:3", 1, 2));
+	assert_true(log_wants_syslog(0, 0, "1:2x", 1, 2));
+	assert_true(log_wants_syslog(0, 0, "", 1, 2));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_syslog_when_unattended_or_auditing_but_never_twice),
 		cmocka_unit_test(test_every_message_reaches_syslog_whatever_the_level),
 		cmocka_unit_test(test_no_syslog_unless_turned_on),
 	};
