@@ -92,7 +92,16 @@ int
 check_archive(const struct config *c, const char *path, struct unpacked *u,
     char *err, size_t elen)
 {
-	const struct unpack_opts o = { .stage = -1 };
+	return check_list(c, path, NULL, NULL, u, err, elen);
+}
+
+int
+check_list(const struct config *c, const char *path,
+    void (*on_member)(void *, const struct unpack_entry *), void *arg,
+    struct unpacked *u, char *err, size_t elen)
+{
+	const struct unpack_opts o = { .stage = -1, .on_member = on_member,
+		.arg = arg };
 	struct unpack *p;
 	int fd, rc;
 

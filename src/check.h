@@ -20,6 +20,12 @@
 int check_archive(const struct config *c, const char *path,
     struct unpacked *u, char *err, size_t elen);
 
+/* check_archive() that tells ON_MEMBER (with ARG) of each member as it
+ * is read: for show. */
+int check_list(const struct config *c, const char *path,
+    void (*on_member)(void *, const struct unpack_entry *), void *arg,
+    struct unpacked *u, char *err, size_t elen);
+
 /* check_archive() in the shape of catalog_check (catalog.h), for pruning:
  * ARG is the struct config.  Returns 1 when sound, else 0. */
 int check_sound(void *arg, const char *path, char *err, size_t elen);

@@ -20,9 +20,11 @@
 #include "format.h"
 #include "restore.h"
 #include "io.h"
+#include "legacy.h"
 #include "log.h"
 #include "progress.h"
 #include "spawn.h"
+#include "tar.h"
 
 /* Exit statuses; the man page and the README list them. */
 enum {
@@ -40,6 +42,7 @@ usage(FILE *f)
 "usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
 "       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
+"       polarity [OPTIONS] show ARCHIVE\n"
 "       polarity [OPTIONS] list [--verify] [--json]\n"
 "       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
 "       polarity [OPTIONS] doctor [--json]\n"
@@ -55,6 +58,8 @@ usage(FILE *f)
 "                    what would be replaced; change nothing\n"
 "verify   check ARCHIVE in full; change nothing\n"
 "         (ARCHIVE: a path, a name from the backup folder, or 'latest')\n"
+"show     what ARCHIVE holds, member by member, and what it records;\n"
+"         it is checked on the way, nothing is written\n"
 "list     the archives, newest first (--verify checks each one)\n"
 "prune    remove all but the N newest archives and those younger than\n"
 "         D days; never the newest that verifies\n"
@@ -130,6 +135,16 @@ static const struct {
 "\n"
 "Example:\n"
 "  bin/polarity verify polarity-server-backup-20261126000000.tgz\n" },
+	{ "show",
+"usage: polarity [OPTIONS] show ARCHIVE\n"
+"\n"
+"Lists what ARCHIVE (a path, a name from the backup folder, or 'latest')\n"
+"holds, one member a line (kind, mode, size, name), then what it records:\n"
+"its format, date, host, database and versions.  The archive is checked\n"
+"in full on the way and nothing is written: exit 4 when it is damaged.\n"
+"\n"
+"Example:\n"
+"  bin/polarity show latest | less\n" },
 	{ "list",
 "usage: polarity [OPTIONS] list [--verify] [--json]\n"
 "\n"
@@ -371,6 +386,83 @@ run_verify(const struct config *c, const char *path)
 	    path,
 	    u.format, u.h.created, u.h.database, u.h.server_version, u.files,
 	    u.dirs, u.links, (unsigned long long)u.bytes);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* One line of show: a member. */
+static void
+show_member(void *arg, const struct unpack_entry *e)
+{
+	char name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
+
+	(void)arg;
+	if (format_escape(e->name, name, sizeof name) < 0)
+		snprintf(name, sizeof name, "(a name too long to show)");
+	if (e->target && format_escape(e->target, target,
+	    sizeof target) < 0)
+		snprintf(target, sizeof target, "(too long to show)");
+	if (e->kind == 'f')
+		printf("%-4c %04o %14llu  %s\n", e->kind, e->mode & 07777,
+		    (unsigned long long)e->size, name);
+	else
+		printf("%-4c %04o %14s  %s%s%s\n", e->kind, e->mode & 07777, "-",
+		    name, e->target ? " -> " : "", e->target ? target : "");
+}
+
+static int
+run_show(const struct config *c, const char *path)
+{
+	struct unpacked u;
+	char err[2048];
+	int rc;
+
+	printf("%-4s %-4s %14s  %s\n", "KIND", "MODE", "SIZE", "NAME");
+	rc = check_list(c, path, show_member, NULL, &u, err, sizeof err);
+	if (rc < 0) {
+		fflush(stdout);
+		if (io_stop_signal)
+			return 128 + io_stop_signal;
+		log_error("'%s' %s: %s", path, u.damaged ? "does not check out" :
+		    "cannot be read", err);
+		return u.damaged ? EXIT_BAD_ARCHIVE : EXIT_FAIL;
+	}
+	printf("\narchive    %s\n", path);
+	if (u.legacy) {
+		char dumps[2 * TAR_NAME_MAX + 200];
+		legacy_describe(&u.db, dumps, sizeof dumps);
+		printf("kind       legacy: written by the original backup "
+		    "utility; no manifest\n"
+		    "created    %s\n"
+		    "database   %s\n"
+		    "versions   PostgreSQL %s, pg_dump %s\n"
+		    "encoding   %s\n",
+		    u.h.created[0] ? u.h.created : "(not recorded)", dumps,
+		    u.h.server_version[0] ? u.h.server_version : "?",
+		    u.h.pg_dump_version[0] ? u.h.pg_dump_version : "?",
+		    u.h.encoding[0] ? u.h.encoding : "?");
+	} else {
+		printf("kind       polarity, format %d\n"
+		    "created    %s\n"
+		    "host       %s\n"
+		    "tool       %s\n"
+		    "database   '%s'%s%s%s\n"
+		    "versions   PostgreSQL %s, pg_dump %s\n"
+		    "encoding   %s%s%s%s%s\n"
+		    "roles      %s\n",
+		    u.format, u.h.created, u.h.hostname, u.h.tool,
+		    u.h.database, u.h.db_owner[0] ? ", owner '" : "",
+		    u.h.db_owner, u.h.db_owner[0] ? "'" : "",
+		    u.h.server_version, u.h.pg_dump_version, u.h.encoding,
+		    u.h.db_collate[0] ? ", collation " : "", u.h.db_collate,
+		    u.h.db_ctype[0] ? ", ctype " : "", u.h.db_ctype,
+		    u.has_roles ? "database/roles.sql" : "(none recorded)");
+	}
+	printf("holds      %lu files, %lu folders, %lu links, %llu bytes in "
+	    "files%s\n", u.files, u.dirs, u.links, (unsigned long long)u.bytes,
+	    u.legacy && u.no_integrations ? "; no integrations folder" : "");
+	printf("checked    sound%s\n", u.legacy ? " (gzip's CRC and the tar "
+	    "structure: there are no checksums to compare)" : " (every "
+	    "member against the manifest's SHA-256)");
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -639,6 +731,7 @@ main(int argc, char **argv)
 		{ "list", F_VERIFY | F_JSON, 0 },
 		{ "prune", F_KEEP | F_DRY, 0 },
 		{ "doctor", F_JSON, 0 },
+		{ "show", 0, 1 },
 	};
 	struct config cfg;
 	struct cmd_opts co;
@@ -768,6 +861,10 @@ main(int argc, char **argv)
 		return run_list(&cfg, co.verify, co.json);
 	case 4:
 		return run_prune(&cfg, co.dry_run);
+	case 6:
+		if (resolve_archive(&cfg, co.arg, archive, sizeof archive) < 0)
+			return io_stop_signal ? 128 + io_stop_signal : EXIT_FAIL;
+		return run_show(&cfg, archive);
 	default:
 		return run_doctor(&cfg, co.json);
 	}

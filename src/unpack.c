@@ -226,6 +226,11 @@ record(struct unpack *s, const char *name, char kind,
 	    (s->slots - 1))
 		;
 	s->slot[i] = (uint32_t)++s->n;
+	if (s->o.on_member) {
+		struct unpack_entry e = { .kind = kind, .mode = m->mode,
+			.size = m->size, .name = m->name, .target = m->target };
+		s->o.on_member(s->o.arg, &e);
+	}
 	return m;
 }
 

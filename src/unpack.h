@@ -56,6 +56,16 @@ struct unpacked {
 	struct legacy_set db;
 };
 
+/* A member as the archive holds it, for a caller that lists them. */
+struct unpack_entry {
+	char kind;		/* 'f', 'd' or 'l' */
+	unsigned mode;
+	uint64_t size;
+	const char *name;	/* below the top folder (legacy: "./"
+				 * dropped) */
+	const char *target;	/* a link's, else NULL */
+};
+
 /* How to take an archive. */
 struct unpack_opts {
 	int stage;		/* the folder to unpack below, or -1: only
@@ -63,6 +73,9 @@ struct unpack_opts {
 	int skip_dumps;		/* check the database dumps, but do not
 				 * write them in the stage */
 	unsigned long max_members;	/* 0: UNPACK_MAX_MEMBERS */
+	/* Told of each member as it is read (NULL: nobody), with ARG. */
+	void (*on_member)(void *arg, const struct unpack_entry *e);
+	void *arg;
 };
 
 /* One pass over an archive, member by member, for a caller that starts on

@@ -75,12 +75,12 @@ for form in "help restore" "restore --help" "restore -h" "--app-dir $WORK/app re
 	grep -q '^  --dry-run' "$WORK/out" && grep -q '^Example:' "$WORK/out" ||
 		fail "'$form': no options or example"
 done
-for c in backup restore verify list prune doctor; do
+for c in backup restore verify show list prune doctor; do
 	"$POLARITY" help "$c" | grep -q "^usage: polarity \[OPTIONS\] $c" || fail "no help for $c"
 done
 # The man page's SYNOPSIS names each option a command's usage names.
 man=${srcdir:-.}/docs/polarity.8
-for c in backup restore verify list prune doctor; do
+for c in backup restore verify show list prune doctor; do
 	block=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$man" | sed 's/\\-/-/g' |
 		awk -v c="$c" '/^\.B polarity$/ { if (keep) exit; b = "" } { b = b $0 "\n" } $0 == ".B " c { keep = 1 } END { if (keep) printf "%s", b }')
 	[ -n "$block" ] || fail "the man page has no SYNOPSIS line for $c"

@@ -14,6 +14,22 @@ expect 0 ""
 grep -q ": ok: format 1, created .*database 'polarity'" "$WORK/out" || fail "verify output"
 ok "verify accepts a good archive"
 
+run_polarity show "$archive"
+expect 0 ""
+grep -q '^f    0600 *[0-9]*  \.env$' "$WORK/out" || fail "show: no .env line"
+grep -q '^f    0600 *[0-9]*  database/2-data\.sql$' "$WORK/out" || fail "show: no data dump"
+grep -q '^l    0777 *-  integrations/dns\\040lookup/link\.js -> \.\./virustotal/integration\.js$' "$WORK/out" ||
+	fail "show: no link line (names escaped as in the manifest)"
+grep -q "^kind       polarity, format 1$" "$WORK/out" && grep -q "^database   'polarity'" "$WORK/out" ||
+	fail "show: no summary"
+[ "$(grep -c '^[fdl]   ' "$WORK/out")" -gt 10 ] || fail "show: too few members"
+run_polarity show latest
+expect 0 ""
+head -c 3000 "$archive" >"$WORK/cut.tgz"
+run_polarity show "$WORK/cut.tgz"
+expect 4 "does not check out"
+ok "show lists the members and what the archive records; a damaged one exits 4"
+
 # Without a terminal and without --yes, nothing happens.
 run_polarity restore "$archive" </dev/null
 expect 2 "give --yes when not at a terminal"
