@@ -40,7 +40,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
-"       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] ARCHIVE\n"
+"       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run]\n"
+"                [--only PART]... [--whole-env] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
 "       polarity [OPTIONS] show ARCHIVE\n"
 "       polarity [OPTIONS] list [--verify] [--json]\n"
@@ -56,6 +57,10 @@ usage(FILE *f)
 "         --restart  then run ./down.sh and ./up.sh in the app folder\n"
 "         --dry-run  check the archive, the targets and the server, say\n"
 "                    what would be replaced; change nothing\n"
+"         --only PART  restore only database, integrations or env;\n"
+"                    repeat it for two\n"
+"         --whole-env  put the archive's whole .env in place, not only\n"
+"                    its database lines\n"
 "verify   check ARCHIVE in full; change nothing\n"
 "         (ARCHIVE: a path, a name from the backup folder, or 'latest')\n"
 "show     what ARCHIVE holds, member by member, and what it records;\n"
@@ -113,16 +118,21 @@ static const struct {
 "Example:\n"
 "  cd /app && bin/polarity backup --keep 14\n" },
 	{ "restore",
-"usage: polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] ARCHIVE\n"
+"usage: polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] "
+"[--only PART]... [--whole-env] ARCHIVE\n"
 "\n"
 "Puts the database, the integrations and the .env's database lines back\n"
 "from ARCHIVE (a path, a name from the backup folder, or 'latest'),\n"
 "keeping what they replace.\n"
 "\n"
-"  --yes       do not ask (required when not at a terminal)\n"
-"  --restart   then run ./down.sh and ./up.sh in the app folder\n"
-"  --dry-run   check the archive, the targets and the server, say what\n"
-"              would be replaced; change nothing\n"
+"  --yes         do not ask (required when not at a terminal)\n"
+"  --restart     then run ./down.sh and ./up.sh in the app folder\n"
+"  --dry-run     check the archive, the targets and the server, say what\n"
+"                would be replaced; change nothing\n"
+"  --only PART   restore only PART: database, integrations or env (its\n"
+"                database lines); give it twice for two parts\n"
+"  --whole-env   put the archive's whole .env in place (a new server\n"
+"                wants it), not only its database lines\n"
 "\n"
 "Example:\n"
 "  bin/polarity restore --dry-run latest\n" },
@@ -620,6 +630,25 @@ command_options(struct config *c, const char *cmd, int flags, int want_arg,
 			co->restore.yes = 1;
 		else if ((flags & F_RESTART) && !strcmp(a, "--restart"))
 			co->restore.restart = 1;
+		else if ((flags & F_RESTART) && !strcmp(a, "--whole-env"))
+			co->restore.whole_env = 1;
+		else if ((flags & F_RESTART) && (!strcmp(a, "--only") ||
+		    !strncmp(a, "--only=", 7))) {
+			const char *v = a[6] == '=' ? a + 7 : i + 1 < argc ?
+			    argv[++i] : NULL;
+			if (v && !strcmp(v, "database"))
+				co->restore.only |= RESTORE_DATABASE;
+			else if (v && !strcmp(v, "integrations"))
+				co->restore.only |= RESTORE_INTEGRATIONS;
+			else if (v && !strcmp(v, "env"))
+				co->restore.only |= RESTORE_ENV;
+			else {
+				log_error("--only takes database, integrations "
+				    "or env%s%s%s", v ? ", not '" : "",
+				    v ? v : "", v ? "'" : "");
+				return -1;
+			}
+		}
 		else if (a[0] != '-' && want_arg && co->arg == NULL)
 			co->arg = a;
 		else {

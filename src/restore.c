@@ -52,6 +52,8 @@ struct restore {
 	struct db live, arch;
 	char live_container[256];	/* where live's clients run; "": here */
 	int dry_run;			/* change nothing */
+	unsigned only;			/* the parts restored; 0: all */
+	int whole_env;			/* the archive's whole .env */
 	int may_create_roles;		/* the role's right, for the plan */
 	char integrations[PATH_MAX];	/* the integrations folder itself:
 					 * the configured one, or what its
@@ -78,6 +80,21 @@ struct restore {
 static enum restore_result
 failf(struct restore *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Whether this restore puts PART back. */
+static int
+wants(const struct restore *r, unsigned part)
+{
+	return r->only == 0 || (r->only & part);
+}
+
+/* Whether it replaces the integrations: asked to, and the archive has
+ * them. */
+static int
+integrations_step(const struct restore *r)
+{
+	return wants(r, RESTORE_INTEGRATIONS) && !r->u.no_integrations;
+}
 
 static enum restore_result
 failf(struct restore *r, const char *fmt, ...)
@@ -253,9 +270,10 @@ names_taken(void *arg, const char *candidate)
 	    candidate);
 	pg_quote_ident(r->tmpdb, r->qtmp, sizeof r->qtmp);
 	pg_quote_ident(r->kept, r->qkept, sizeof r->qkept);
-	if (pgadmin_db_exists(&r->sql, r->tmpdb, &taken_tmp, r->err,
-	    r->elen) < 0 || pgadmin_db_exists(&r->sql, r->kept, &taken_kept,
-	    r->err, r->elen) < 0)
+	if (wants(r, RESTORE_DATABASE) && (pgadmin_db_exists(&r->sql,
+	    r->tmpdb, &taken_tmp, r->err, r->elen) < 0 ||
+	    pgadmin_db_exists(&r->sql, r->kept, &taken_kept, r->err,
+	    r->elen) < 0))
 		return -1;
 	if (taken_tmp || taken_kept)
 		return 1;
@@ -283,16 +301,19 @@ prepare(struct restore *r)
 	if (r->u.legacy)
 		snprintf(r->u.h.database, sizeof r->u.h.database, "%s",
 		    r->arch.database);
-	if (docker_locate(r->cfg, &r->live, r->live_container,
-	    sizeof r->live_container, why, sizeof why, r->err, r->elen) < 0)
-		return RESTORE_FAILED;
-	r->live.container = r->live_container[0] ? r->live_container : NULL;
-	log_detail("reaching the database with %s", why);
 	if (strlen(r->arch.database) > 63 ||
 	    pg_quote_ident(r->arch.database, r->qtarget, sizeof r->qtarget) < 0)
 		return failf(r, "the archive's database name is too long"),
 		    RESTORE_BAD_ARCHIVE;
 	snprintf(r->target, sizeof r->target, "%s", r->arch.database);
+	/* Without the database, the server is not asked anything. */
+	if (!wants(r, RESTORE_DATABASE))
+		goto names;
+	if (docker_locate(r->cfg, &r->live, r->live_container,
+	    sizeof r->live_container, why, sizeof why, r->err, r->elen) < 0)
+		return RESTORE_FAILED;
+	r->live.container = r->live_container[0] ? r->live_container : NULL;
+	log_detail("reaching the database with %s", why);
 	log_step("connecting to %s:%s as '%s'%s%s%s", r->live.host,
 	    r->live.port, r->live.user,
 	    r->live.container ? " in container '" : "",
@@ -318,6 +339,7 @@ prepare(struct restore *r)
 			    "CREATEDB, or put the server's superuser in '%s'",
 			    r->live.user, r->live.user, r->cfg->env_file);
 	}
+names:
 	rc = swap_choose_stamp(r->stamp, sizeof r->stamp, names_taken, r);
 	if (rc == -2)
 		failf(r, "cannot find a free name to keep the current state "
@@ -346,19 +368,25 @@ plan(struct restore *r, FILE *f, const char *head)
 		fprintf(f, "  created %s, PostgreSQL %s, database '%s'\n",
 		    r->u.h.created, r->u.h.server_version, r->u.h.database);
 	}
-	fprintf(f, "%s\n"
-	    "  database '%s' on %s:%s (the current one is kept as '%s')\n",
-	    head, r->target, r->live.host, r->live.port, r->kept);
-	if (r->u.no_integrations)
+	fprintf(f, "%s\n", head);
+	if (wants(r, RESTORE_DATABASE))
+		fprintf(f, "  database '%s' on %s:%s (the current one is kept "
+		    "as '%s')\n", r->target, r->live.host, r->live.port,
+		    r->kept);
+	if (wants(r, RESTORE_INTEGRATIONS) && r->u.no_integrations)
 		fprintf(f, "  not the integrations: the archive holds none, so "
 		    "'%s' is left as it is\n", r->integrations);
-	else
+	else if (wants(r, RESTORE_INTEGRATIONS))
 		fprintf(f, "  integrations in '%s' (kept as "
 		    "'%s.before-restore-%s')\n", r->integrations,
 		    r->integrations, r->stamp);
-	fprintf(f, "  the database settings in '%s' (kept as "
-	    "'%s.before-restore-%s')\n", r->cfg->env_file, r->cfg->env_file,
-	    r->stamp);
+	if (wants(r, RESTORE_ENV))
+		fprintf(f, "  %s '%s' (kept as '%s.before-restore-%s')\n",
+		    r->whole_env || !r->have_live_env ? "the whole of" :
+		    "the database settings in", r->cfg->env_file,
+		    r->cfg->env_file, r->stamp);
+	if (r->only)
+		fprintf(f, "  and nothing else (--only)\n");
 }
 
 static enum restore_result
@@ -547,6 +575,15 @@ env_apply(void *arg, char *err, size_t elen)
 		free(arch);
 		return rc;
 	}
+	if (r->whole_env) {
+		/* The archive's file byte for byte; the live one kept. */
+		snprintf(r->kept_env, sizeof r->kept_env,
+		    "%s.before-restore-%s", r->cfg->env_file, r->stamp);
+		rc = dotenv_replace(r->cfg->env_file, arch, strlen(arch),
+		    r->kept_env, err, elen);
+		free(arch);
+		return rc;
+	}
 	live = io_slurp(AT_FDCWD, r->cfg->env_file, ENV_MAX, 0);
 	if (live == NULL) {
 		snprintf(err, elen, "cannot read '%s': %s", r->cfg->env_file,
@@ -576,18 +613,20 @@ commit(struct restore *r)
 	struct swap_step steps[3];
 	size_t n = 0;
 
-	steps[n++] = (struct swap_step){ db_apply, db_undo, r };
+	if (wants(r, RESTORE_DATABASE))
+		steps[n++] = (struct swap_step){ db_apply, db_undo, r };
 	/* A legacy archive without integrations leaves them alone. */
-	if (!r->u.no_integrations)
+	if (integrations_step(r))
 		steps[n++] = (struct swap_step){ dir_apply, dir_undo, r };
-	steps[n++] = (struct swap_step){ env_apply, NULL, r };
+	if (wants(r, RESTORE_ENV))
+		steps[n++] = (struct swap_step){ env_apply, NULL, r };
 
 	/* A rename does not carry the files' data to disk: without this a
 	 * power cut soon after "restore complete" could leave the live
 	 * integrations empty.  One syncfs of the staging file system
 	 * flushes every unpacked file and folder. */
 	log_step("syncing the unpacked integrations to disk");
-	if (syncfs(r->stage_fd) < 0)
+	if (integrations_step(r) && syncfs(r->stage_fd) < 0)
 		return failf(r, "cannot flush the unpacked integrations to "
 		    "disk: %s", strerror(errno));
 	log_step("putting the restored database, integrations and settings "
@@ -657,7 +696,7 @@ restart(struct restore *r)
 static void
 report_kept(struct restore *r)
 {
-	if (r->target_existed)
+	if (r->target_existed && wants(r, RESTORE_DATABASE))
 		fprintf(r->report, "The previous database is kept as %s; drop "
 		    "it when no longer needed:\n  psql -d postgres -c 'DROP "
 		    "DATABASE %s'\n", r->qkept, r->qkept);
@@ -720,7 +759,7 @@ run(struct restore *r, const struct restore_opts *o)
 
 	/* 2. Check the whole archive; without a question to ask, the load
 	 * starts during the check. */
-	early.on = o->yes && !o->dry_run;
+	early.on = o->yes && !o->dry_run && wants(r, RESTORE_DATABASE);
 	log_step("checking and unpacking '%s'", r->archive);
 	rc = check(r, &early, &prepared, &prep_res, prep_err,
 	    sizeof prep_err);
@@ -739,6 +778,9 @@ run(struct restore *r, const struct restore_opts *o)
 	if (rc < 0)
 		return io_stop_signal ? RESTORE_INTERRUPTED : r->u.damaged ?
 		    RESTORE_BAD_ARCHIVE : RESTORE_FAILED;
+	if (r->only == RESTORE_INTEGRATIONS && r->u.no_integrations)
+		return failf(r, "the archive holds no integrations folder, "
+		    "and --only integrations restores nothing else");
 	if (prepared == 0 && (res = prepare(r)) != RESTORE_OK)
 		return res;
 	if (prepared < 0) {
@@ -749,7 +791,7 @@ run(struct restore *r, const struct restore_opts *o)
 	/* A rehearsal ends here: everything checked, nothing changed. */
 	if (o->dry_run) {
 		plan(r, r->report, "A restore would replace:");
-		if (!r->may_create_roles)
+		if (wants(r, RESTORE_DATABASE) && !r->may_create_roles)
 			fprintf(r->report, "Note: '%s' may not create roles; a "
 			    "restore onto a server that lacks the archive's "
 			    "roles would fail.\n", r->live.user);
@@ -761,7 +803,9 @@ run(struct restore *r, const struct restore_opts *o)
 	/* 3. Ask; create the roles; load beside the current database. */
 	if (!o->yes && (res = confirm(r)) != RESTORE_OK)
 		return res;
-	if (r->u.legacy) {
+	if (!wants(r, RESTORE_DATABASE)) {
+		/* Nothing to load. */
+	} else if (r->u.legacy) {
 		if (load_legacy_archive(r) < 0)
 			return RESTORE_FAILED;
 	} else if (!loaded && (archive_roles(r, NULL, r->err, r->elen) < 0 ||
@@ -770,7 +814,9 @@ run(struct restore *r, const struct restore_opts *o)
 	}
 	/* The database's own properties, before it is put in place: a
 	 * failure here changes nothing. */
-	if (r->u.h.db_props[0] == '\0')
+	if (!wants(r, RESTORE_DATABASE))
+		;
+	else if (r->u.h.db_props[0] == '\0')
 		log_warn("the archive does not record the database's owner, "
 		    "access rights, locale, settings or comment (%s wrote "
 		    "it): the restored database has this server's defaults; "
@@ -788,13 +834,15 @@ run(struct restore *r, const struct restore_opts *o)
 	if ((res = commit(r)) != RESTORE_OK)
 		return res;
 	/* Until now the comment marked the database as being restored. */
-	if (pgadmin_props_comment(&r->sql, r->target, &r->u.h, r->err,
-	    r->elen) < 0)
+	if (wants(r, RESTORE_DATABASE) && pgadmin_props_comment(&r->sql,
+	    r->target, &r->u.h, r->err, r->elen) < 0)
 		log_warn("cannot set the database's comment: %s", r->err);
 	log_step("restore complete");
 
-	/* 5. Tell the operator, and restart when asked. */
-	check_connection(r);
+	/* 5. Tell the operator, and restart when asked.  The restored
+	 * settings are tried when they are in place. */
+	if (wants(r, RESTORE_ENV))
+		check_connection(r);
 	report_kept(r);
 	if (o->restart) {
 		if (restart(r) < 0) {
@@ -828,6 +876,8 @@ restore_run(const struct config *c, const char *path,
 	err[0] = report[0] = '\0';
 	r.sql.to = r.sql.from = -1;
 	r.dry_run = o->dry_run;
+	r.only = o->only;
+	r.whole_env = o->whole_env;
 	localtime_r(&now, &tm);
 	strftime(r.stamp, sizeof r.stamp, "%Y%m%d%H%M%S", &tm);
 	if (!o->yes && !o->dry_run && !isatty(STDIN_FILENO)) {

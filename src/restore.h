@@ -24,7 +24,15 @@ enum restore_result {
 	RESTORE_RESTART_FAILED,	/* restored, but --restart failed */
 };
 
+/* The parts of a restore, for --only. */
+#define RESTORE_DATABASE 1u
+#define RESTORE_INTEGRATIONS 2u
+#define RESTORE_ENV 4u
+
 struct restore_opts {
+	unsigned only;		/* the parts to restore; 0: all of them */
+	int whole_env;		/* put the archive's whole .env in place, not
+				 * only its database lines */
 	int yes;		/* do not ask */
 	int restart;		/* run ./down.sh and ./up.sh afterwards */
 	int dry_run;		/* check everything, say the plan, change
