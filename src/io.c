@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,4 +395,13 @@ io_json_string(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+void
+io_test_point(const char *point)
+{
+	const char *at = getenv("POLARITY_TEST_KILL_AT");
+
+	if (at && strcmp(at, point) == 0)
+		raise(SIGKILL);
 }

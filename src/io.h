@@ -99,4 +99,9 @@ int io_remove_tree(int at, const char *name);
 /* Writes S to F as a JSON string, quoted and escaped. */
 void io_json_string(FILE *f, const char *s);
 
+/* A point a test may stop the program at: when POLARITY_TEST_KILL_AT
+ * names POINT, the program kills itself with SIGKILL there, as a power
+ * cut would stop it.  Nothing happens otherwise. */
+void io_test_point(const char *point);
+
 #endif

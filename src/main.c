@@ -15,6 +15,7 @@
 #include "backup.h"
 #include "catalog.h"
 #include "check.h"
+#include "cleanup.h"
 #include "config.h"
 #include "doctor.h"
 #include "format.h"
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "progress.h"
 #include "spawn.h"
+#include "undo.h"
 #include "tar.h"
 
 /* Exit statuses; the man page and the README list them. */
@@ -43,6 +45,8 @@ usage(FILE *f)
 "       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run]\n"
 "                [--only PART]... [--whole-env] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
+"       polarity [OPTIONS] undo [--yes]\n"
+"       polarity [OPTIONS] cleanup [--yes] [--dry-run]\n"
 "       polarity [OPTIONS] show ARCHIVE\n"
 "       polarity [OPTIONS] list [--verify] [--json]\n"
 "       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
@@ -61,6 +65,9 @@ usage(FILE *f)
 "                    repeat it for two\n"
 "         --whole-env  put the archive's whole .env in place, not only\n"
 "                    its database lines\n"
+"undo     go back to the state before the most recent restore; what it\n"
+"         had put in place is kept under names with 'undone'\n"
+"cleanup  remove what restores and undos kept (--dry-run: only list)\n"
 "verify   check ARCHIVE in full; change nothing\n"
 "         (ARCHIVE: a path, a name from the backup folder, or 'latest')\n"
 "show     what ARCHIVE holds, member by member, and what it records;\n"
@@ -145,6 +152,33 @@ static const struct {
 "\n"
 "Example:\n"
 "  bin/polarity verify polarity-server-backup-20261126000000.tgz\n" },
+	{ "undo",
+"usage: polarity [OPTIONS] undo [--yes]\n"
+"\n"
+"Goes back to the state before the most recent restore: the database,\n"
+"integrations and .env settings it replaced come back under their names,\n"
+"and what it had put in place is kept as NAME_undone_STAMP,\n"
+"integrations.undone-STAMP and .env.undone-STAMP.  It also brings a\n"
+"restore that was cut short (a kill, a power cut) back to one whole\n"
+"state.  With nothing to undo it says so and exits 1.\n"
+"\n"
+"  --yes   do not ask (required when not at a terminal)\n"
+"\n"
+"Example:\n"
+"  bin/polarity undo && cd /app && ./down.sh && ./up.sh\n" },
+	{ "cleanup",
+"usage: polarity [OPTIONS] cleanup [--yes] [--dry-run]\n"
+"\n"
+"Removes what restores and undos kept (databases NAME_before_restore_*\n"
+"and NAME_undone_*, integrations.before-restore-*, .env.undone-*, ...),\n"
+"found by those names beside the live ones, which it never touches.\n"
+"After it, the most recent restore can no longer be undone.\n"
+"\n"
+"  --yes       do not ask (required when not at a terminal)\n"
+"  --dry-run   only list what would be removed\n"
+"\n"
+"Example:\n"
+"  bin/polarity cleanup --dry-run\n" },
 	{ "show",
 "usage: polarity [OPTIONS] show ARCHIVE\n"
 "\n"
@@ -529,6 +563,54 @@ utc_time(const char *text)
 }
 
 static int
+run_undo(const struct config *c, int yes)
+{
+	char err[2048];
+
+	switch (undo_run(c, yes, stdout, err, sizeof err)) {
+	case UNDO_OK:
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	case UNDO_BUSY:
+		log_error("%s", err);
+		return EXIT_BUSY;
+	case UNDO_DECLINED:
+		log_error("%s", err);
+		return isatty(STDIN_FILENO) ? EXIT_FAIL : EXIT_USAGE;
+	case UNDO_NOTHING:
+		log_error("%s", err);
+		return EXIT_FAIL;
+	case UNDO_FAILED:
+	default:
+		fflush(stdout);
+		log_error("undo failed: %s; run 'polarity undo' again once that "
+		    "is fixed: it takes up where it stopped", err);
+		return EXIT_FAIL;
+	}
+}
+
+static int
+run_cleanup(const struct config *c, int yes, int dry_run)
+{
+	char err[2048];
+
+	switch (cleanup_run(c, yes, dry_run, stdout, err, sizeof err)) {
+	case CLEANUP_OK:
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	case CLEANUP_BUSY:
+		log_error("%s", err);
+		return EXIT_BUSY;
+	case CLEANUP_DECLINED:
+		log_error("%s", err);
+		return isatty(STDIN_FILENO) ? EXIT_FAIL : EXIT_USAGE;
+	case CLEANUP_FAILED:
+	default:
+		fflush(stdout);
+		log_error("cleanup: %s", err);
+		return EXIT_FAIL;
+	}
+}
+
+static int
 run_list(const struct config *c, int verify, int json)
 {
 	struct catalog_entry *v;
@@ -761,6 +843,8 @@ main(int argc, char **argv)
 		{ "prune", F_KEEP | F_DRY, 0 },
 		{ "doctor", F_JSON, 0 },
 		{ "show", 0, 1 },
+		{ "undo", F_YES, 0 },
+		{ "cleanup", F_YES | F_DRY, 0 },
 	};
 	struct config cfg;
 	struct cmd_opts co;
@@ -870,8 +954,11 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
-	/* A restore changes the server: it always leaves a trace. */
-	log_open(cmd, c == 1);
+	/* What changes the server always leaves a trace. */
+	log_open(cmd, c == 1 || c == 7 || c == 8);
+	/* A commit cut short is said first thing, whatever the command. */
+	if (c != 7 && undo_pending(&cfg, err, sizeof err))
+		log_warn("%s", err);
 	progress_init(!quiet);
 	setup_signals();
 	switch (c) {
@@ -894,6 +981,10 @@ main(int argc, char **argv)
 		if (resolve_archive(&cfg, co.arg, archive, sizeof archive) < 0)
 			return io_stop_signal ? 128 + io_stop_signal : EXIT_FAIL;
 		return run_show(&cfg, archive);
+	case 7:
+		return run_undo(&cfg, co.restore.yes);
+	case 8:
+		return run_cleanup(&cfg, co.restore.yes, co.dry_run);
 	default:
 		return run_doctor(&cfg, co.json);
 	}

@@ -559,13 +559,18 @@ pgadmin_swap(struct pg_session *s, const char *target, const char *tmp,
 	char both[1200];
 
 	pg_quote_ident(target, qtarget, sizeof qtarget);
-	pg_quote_ident(tmp, qtmp, sizeof qtmp);
+	pg_quote_ident(tmp ? tmp : "", qtmp, sizeof qtmp);
 	pg_quote_ident(kept, qkept, sizeof qkept);
 	if (!existed)
 		return pg_session_execf(s, err, elen, "ALTER DATABASE %s RENAME "
 		    "TO %s;", qtmp, qtarget);
-	snprintf(both, sizeof both, "ALTER DATABASE %s RENAME TO %s; ALTER "
-	    "DATABASE %s RENAME TO %s", qtarget, qkept, qtmp, qtarget);
+	if (tmp == NULL)
+		snprintf(both, sizeof both, "ALTER DATABASE %s RENAME TO %s",
+		    qtarget, qkept);
+	else
+		snprintf(both, sizeof both, "ALTER DATABASE %s RENAME TO %s; "
+		    "ALTER DATABASE %s RENAME TO %s", qtarget, qkept, qtmp,
+		    qtarget);
 	for (int tries = 0; tries < 10; tries++) {
 		char stmt[400];
 		/* Keep the applications out while the names change; they
@@ -697,5 +702,46 @@ pgadmin_check_keys(struct pg_session *s, char *err, size_t elen)
 		return -1;
 	snprintf(text, sizeof text, "%s", p + 15);
 	snprintf(err, elen, "%s", text);
+	return 1;
+}
+
+int
+pgadmin_kept_db(struct pg_session *s, const char *live, int index,
+    char *name, size_t nlen, char *size, size_t slen, char *err,
+    size_t elen)
+{
+	static const char dated[] = "_(?:before_restore|undone)_[0-9]{14}"
+	    "(?:_[0-9]+)?$";
+	char lit[QNAME], answer[400], *sp;
+	size_t n, o = 0;
+
+	if (pg_quote_literal(live, lit, sizeof lit) < 0) {
+		snprintf(err, elen, "database name too long");
+		return -1;
+	}
+	/* Hex on the way: any name comes through one line. */
+	if (pg_session_askf(s, answer, sizeof answer, err, elen, "SELECT "
+	    "encode(convert_to(datname, 'UTF8'), 'hex') || ' ' || "
+	    "pg_size_pretty(pg_database_size(oid)) FROM pg_database WHERE "
+	    "datname <> %s AND datname ~ '%s' AND starts_with(%s, "
+	    "substring(datname from '^(.*)%s')) ORDER BY datname OFFSET %d "
+	    "LIMIT 1;", lit, dated, lit, dated, index) < 0)
+		return -1;
+	sp = strchr(answer, ' ');
+	if (answer[0] == '\0' || sp == NULL)
+		return 0;
+	*sp = '\0';
+	n = strlen(answer) / 2;
+	for (size_t i = 0; i < n && o + 1 < nlen; i++) {
+		int v = nibble(answer[2 * i]) * 16 + nibble(answer[2 * i + 1]);
+		if (v < 0) {
+			snprintf(err, elen, "a database name the server "
+			    "garbled");
+			return -1;
+		}
+		name[o++] = (char)v;
+	}
+	name[o] = '\0';
+	snprintf(size, slen, "%s", sp + 1);
 	return 1;
 }

@@ -102,8 +102,9 @@ void pgadmin_drop(struct pg *pg, struct pg_session *s, const char *name);
 
 /* Puts database TMP in place of TARGET, which is kept as KEPT, in one
  * transaction (both renames or neither), keeping the applications out
- * while the names change; when TARGET did not EXIST, only renames TMP.
- * Returns 0 or -1 (then nothing changed). */
+ * while the names change; when TARGET did not EXIST, only renames TMP;
+ * when TMP is NULL, only puts TARGET aside as KEPT.  Returns 0 or -1
+ * (then nothing changed). */
 int pgadmin_swap(struct pg_session *s, const char *target, const char *tmp,
     const char *kept, int existed, char *err, size_t elen);
 
@@ -118,5 +119,14 @@ int pgadmin_unswap(struct pg *pg, struct pg_session *s, const char *target,
  * keys, tables, counts and a key of an offending row; -1 when the check
  * itself failed (ERR says why; the session is then over). */
 int pgadmin_check_keys(struct pg_session *s, char *err, size_t elen);
+
+/* The INDEX-th (from 0, by name) database that a restore or an undo kept
+ * beside LIVE (LIVE_before_restore_STAMP, LIVE_undone_STAMP, LIVE cut
+ * to fit), never LIVE itself: its name into NAME and its size, as the
+ * server spells it ("120 MB"), into SIZE.  Returns 1, 0 when there is no
+ * such database, -1 on a failure. */
+int pgadmin_kept_db(struct pg_session *s, const char *live, int index,
+    char *name, size_t nlen, char *size, size_t slen, char *err,
+    size_t elen);
 
 #endif

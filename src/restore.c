@@ -22,6 +22,7 @@
 #include "dotenv.h"
 #include "format.h"
 #include "io.h"
+#include "journal.h"
 #include "legacy.h"
 #include "load.h"
 #include "lock.h"
@@ -69,6 +70,7 @@ struct restore {
 	int target_existed;
 	struct swap_dir dir;		/* the integrations */
 	char kept_env[PATH_MAX];
+	struct journal j;		/* the commit's record */
 	int lock;
 	char *err;
 	size_t elen;
@@ -520,13 +522,34 @@ check(struct restore *r, struct early_load *early, int *prepared,
 
 /* The steps of the commit. */
 
+/* Step STEP ('d', 'i', 'e') of the commit is done: the record says so
+ * (a failure to write it is only a warning: where each step stands is
+ * read from the things themselves), and a test may stop us here. */
+static void
+step_done(struct restore *r, char step, const char *point)
+{
+	char err[1024];
+	size_t n = strlen(r->j.done);
+
+	if (n + 1 < sizeof r->j.done) {
+		r->j.done[n] = step;
+		r->j.done[n + 1] = '\0';
+	}
+	if (journal_write(r->cfg->backup_dir, &r->j, err, sizeof err) < 0)
+		log_warn("%s", err);
+	io_test_point(point);
+}
+
 static int
 db_apply(void *arg, char *err, size_t elen)
 {
 	struct restore *r = arg;
 
-	return pgadmin_swap(&r->sql, r->target, r->tmpdb, r->kept,
-	    r->target_existed, err, elen);
+	if (pgadmin_swap(&r->sql, r->target, r->tmpdb, r->kept,
+	    r->target_existed, err, elen) < 0)
+		return -1;
+	step_done(r, 'd', "database");
+	return 0;
 }
 
 static void
@@ -543,7 +566,10 @@ dir_apply(void *arg, char *err, size_t elen)
 {
 	struct restore *r = arg;
 
-	return swap_dir_apply(&r->dir, r->stamp, err, elen);
+	if (swap_dir_apply(&r->dir, r->stamp, err, elen) < 0)
+		return -1;
+	step_done(r, 'i', "integrations");
+	return 0;
 }
 
 static void
@@ -606,12 +632,86 @@ env_apply(void *arg, char *err, size_t elen)
 	return rc;
 }
 
+/* env_apply(), recorded. */
+static int
+env_step(void *arg, char *err, size_t elen)
+{
+	struct restore *r = arg;
+
+	if (env_apply(arg, err, elen) < 0)
+		return -1;
+	step_done(r, 'e', "env");
+	return 0;
+}
+
+/* The commit's record, before its first step: what each step replaces
+ * and where it goes. */
+static int
+journal_begin(struct restore *r, char *err, size_t elen)
+{
+	struct journal *j = &r->j;
+	struct stat st;
+	size_t n = 0;
+
+	memset(j, 0, sizeof *j);
+	j->state = JOURNAL_COMMITTING;
+	snprintf(j->stamp, sizeof j->stamp, "%s", r->stamp);
+	if (realpath(r->archive, j->archive) == NULL)
+		snprintf(j->archive, sizeof j->archive, "%s", r->archive);
+	if (wants(r, RESTORE_DATABASE)) {
+		j->steps[n++] = 'd';
+		snprintf(j->db_target, sizeof j->db_target, "%s", r->target);
+		snprintf(j->db_restored, sizeof j->db_restored, "%s",
+		    r->tmpdb);
+		snprintf(j->db_kept, sizeof j->db_kept, "%s", r->kept);
+		j->db_existed = r->target_existed;
+		/* After the commit, the settings it connected with are in
+		 * the kept .env when the .env step replaces the live one. */
+		if (wants(r, RESTORE_ENV) && r->have_live_env)
+			snprintf(j->db_env, sizeof j->db_env,
+			    "%s.before-restore-%s", r->cfg->env_file, r->stamp);
+		else
+			snprintf(j->db_env, sizeof j->db_env, "%s",
+			    r->cfg->env_file);
+	}
+	if (integrations_step(r)) {
+		j->steps[n++] = 'i';
+		snprintf(j->integ_live, sizeof j->integ_live, "%s",
+		    r->integrations);
+		snprintf(j->integ_staged, sizeof j->integ_staged, "%s",
+		    r->staged);
+		snprintf(j->stage, sizeof j->stage, "%s", r->stage_path);
+		if (lstat(r->integrations, &st) == 0) {
+			snprintf(j->integ_kept, sizeof j->integ_kept,
+			    "%s.before-restore-%s", r->integrations, r->stamp);
+			j->integ_old_dev = st.st_dev;
+			j->integ_old_ino = st.st_ino;
+		}
+		if (lstat(r->staged, &st) == 0) {
+			j->integ_new_dev = st.st_dev;
+			j->integ_new_ino = st.st_ino;
+		}
+	}
+	if (wants(r, RESTORE_ENV)) {
+		j->steps[n++] = 'e';
+		snprintf(j->env_live, sizeof j->env_live, "%s",
+		    r->cfg->env_file);
+		if (r->have_live_env)
+			snprintf(j->env_kept, sizeof j->env_kept,
+			    "%s.before-restore-%s", r->cfg->env_file, r->stamp);
+	}
+	j->steps[n] = '\0';
+	return journal_write(r->cfg->backup_dir, j, err, elen);
+}
+
 /* Swaps everything in, or nothing. */
 static enum restore_result
 commit(struct restore *r)
 {
 	struct swap_step steps[3];
+	char why[1024];
 	size_t n = 0;
+	int rc;
 
 	if (wants(r, RESTORE_DATABASE))
 		steps[n++] = (struct swap_step){ db_apply, db_undo, r };
@@ -619,7 +719,7 @@ commit(struct restore *r)
 	if (integrations_step(r))
 		steps[n++] = (struct swap_step){ dir_apply, dir_undo, r };
 	if (wants(r, RESTORE_ENV))
-		steps[n++] = (struct swap_step){ env_apply, NULL, r };
+		steps[n++] = (struct swap_step){ env_step, NULL, r };
 
 	/* A rename does not carry the files' data to disk: without this a
 	 * power cut soon after "restore complete" could leave the live
@@ -633,8 +733,15 @@ commit(struct restore *r)
 	    "in place");
 	r->dir.live = r->integrations;
 	r->dir.staged = r->staged;
-	return swap_commit(steps, n, r->err, r->elen) < 0 ? RESTORE_FAILED :
-	    RESTORE_OK;
+	/* The record first: from here on a kill leaves one. */
+	if (journal_begin(r, r->err, r->elen) < 0)
+		return RESTORE_FAILED;
+	io_test_point("commit");
+	rc = swap_commit(steps, n, r->err, r->elen);
+	r->j.state = rc == 0 ? JOURNAL_COMPLETE : JOURNAL_ROLLED_BACK;
+	if (journal_write(r->cfg->backup_dir, &r->j, why, sizeof why) < 0)
+		log_warn("%s", why);
+	return rc < 0 ? RESTORE_FAILED : RESTORE_OK;
 }
 
 /* Tries the restored settings, as the containers will. */
@@ -696,17 +803,28 @@ restart(struct restore *r)
 static void
 report_kept(struct restore *r)
 {
-	if (r->target_existed && wants(r, RESTORE_DATABASE))
-		fprintf(r->report, "The previous database is kept as %s; drop "
-		    "it when no longer needed:\n  psql -d postgres -c 'DROP "
-		    "DATABASE %s'\n", r->qkept, r->qkept);
-	if (r->dir.kept[0])
+	int any = 0;
+
+	if (r->target_existed && wants(r, RESTORE_DATABASE)) {
+		fprintf(r->report, "The previous database is kept as %s.\n",
+		    r->qkept);
+		any = 1;
+	}
+	if (r->dir.kept[0]) {
 		fprintf(r->report, "The previous integrations are kept in "
-		    "'%s'; remove them with:\n  rm -rf '%s'\n", r->dir.kept,
-		    r->dir.kept);
-	if (r->kept_env[0])
+		    "'%s'.\n", r->dir.kept);
+		any = 1;
+	}
+	if (r->kept_env[0]) {
 		fprintf(r->report, "The previous settings are kept in '%s'.\n",
 		    r->kept_env);
+		any = 1;
+	}
+	fprintf(r->report, "To go back to the state before this restore: "
+	    "polarity undo\n");
+	if (any)
+		fprintf(r->report, "To remove what was kept, once no longer "
+		    "needed: polarity cleanup\n");
 }
 
 static void
@@ -747,6 +865,19 @@ run(struct restore *r, const struct restore_opts *o)
 	r->lock = lock_take(r->cfg->backup_dir, "restore", r->err, r->elen);
 	if (r->lock < 0)
 		return errno == EWOULDBLOCK ? RESTORE_BUSY : RESTORE_FAILED;
+	/* A commit that was cut short holds what it replaced where only
+	 * its record knows: nothing may be swept or replaced before undo. */
+	{
+		struct journal j;
+		int jr = journal_read(r->cfg->backup_dir, &j, r->err, r->elen);
+		if (jr < 0)
+			return RESTORE_FAILED;
+		if (jr == 1 && j.state == JOURNAL_COMMITTING)
+			return failf(r, "the restore from '%s' (%s) was "
+			    "interrupted while it put things in place: run "
+			    "'polarity undo' to go back to the state before it, "
+			    "then restore again", j.archive, j.stamp);
+	}
 	if ((res = open_stage(r)) != RESTORE_OK ||
 	    (res = check_targets(r)) != RESTORE_OK)
 		return res;

@@ -88,6 +88,7 @@ swap_dir_apply(struct swap_dir *d, const char *stamp, char *err, size_t elen)
 		d->kept[0] = '\0';
 		return -1;
 	}
+	io_test_point("integrations-exchanged");
 	if (rename(d->staged, d->kept) < 0) {
 		int e = errno;
 		renameat2(AT_FDCWD, d->staged, AT_FDCWD, d->live,

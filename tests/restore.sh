@@ -111,7 +111,8 @@ kept=$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_
 [ -n "$kept" ] || fail "previous database not kept"
 [ "$(su_psql -d "$kept" -c "SELECT count(*) FROM intel.tag WHERE name = 'made after the backup'")" = 1 ] ||
 	fail "kept database is not the previous one"
-grep -qF "DROP DATABASE \"$kept\"" "$WORK/out" || fail "no advice to drop the kept database"
+grep -qF "The previous database is kept as \"$kept\"" "$WORK/out" && grep -q "polarity cleanup" "$WORK/out" ||
+	fail "no word of the kept database and of cleanup"
 ok "restore while an application is connected; previous database kept as $kept"
 
 # An archive without saved roles: the roles come from psql's errors.
