@@ -175,7 +175,7 @@ for i in 0 1 2; do
 done
 run_polarity restore --yes "$archive"
 expect 0 ""
-kept=$(sed -n 's/^The previous database is kept as "\(.*\)";.*/\1/p' "$WORK/out")
+kept=$(sed -n 's/^The previous database is kept as "\(.*\)"\.$/\1/p' "$WORK/out")
 case $kept in polarity_before_restore_[0-9]*_[2-9]) ;; *) fail "kept as '$kept'" ;; esac
 [ "$(su_psql -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'")" -ge 4 ] ||
 	fail "a kept database was replaced"

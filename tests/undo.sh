@@ -124,3 +124,15 @@ ok "cleanup lists and removes what restores and undos kept, and nothing live"
 run_polarity undo --yes
 expect 1 "cleanup removed what it kept"
 ok "after cleanup, undo says what it lacks"
+
+# 4. The README's recovery walk-through, as written, against this
+# server.
+readme=${srcdir:-.}/README
+awk '/^### A recovery, step by step$/ { on = 1; next } on && /^### / { exit }
+	on && /^    / { sub(/^    /, ""); print }' "$readme" >"$WORK/walk.sh"
+[ "$(wc -l <"$WORK/walk.sh")" -ge 8 ] || fail "no walk-through found in the README"
+APP=$WORK/app P=$POLARITY bash -e "$WORK/walk.sh" >"$WORK/walk.out" 2>&1 ||
+	{ cat "$WORK/walk.out" >&2; fail "the README's walk-through fails"; }
+grep -q "undo complete" "$WORK/walk.out" && grep -q "^removed database" "$WORK/walk.out" ||
+	{ cat "$WORK/walk.out" >&2; fail "the walk-through did not undo and clean up"; }
+ok "the README's recovery walk-through works as written"
