@@ -15,6 +15,9 @@ export POLARITY=$PWD/polarity
 echo "== starting a throwaway PostgreSQL server"
 pg_start
 make_db
+# Its user is the server's superuser, as in a standard Polarity install:
+# a restore creates databases and roles.
+su_psql -c 'ALTER ROLE polarity SUPERUSER'
 make_app "$WORK/app"
 echo "   port $PGPORT_TEST, data in $WORK/pgdata"
 echo "== a sample Polarity install in $WORK/app"
