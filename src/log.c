@@ -1,6 +1,7 @@
 /* log.c - messages to standard error, and to syslog under cron. */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,20 @@ int
 log_wants_syslog(int audit, int tty, const char *journal,
     unsigned long long dev, unsigned long long ino)
 {
-	unsigned long long jdev, jino;
-	char end;
+	if (journal && journal[0] >= '0' && journal[0] <= '9') {
+		char *end;
+		unsigned long long jdev, jino;
 
-	if (journal && sscanf(journal, "%llu:%llu%c", &jdev, &jino,
-	    &end) == 2 && jdev == dev && jino == ino)
-		return 0;
+		errno = 0;
+		jdev = strtoull(journal, &end, 10);
+		if (errno == 0 && *end == ':' && end[1] >= '0' &&
+		    end[1] <= '9') {
+			jino = strtoull(end + 1, &end, 10);
+			if (errno == 0 && *end == '\0' && jdev == dev &&
+			    jino == ino)
+				return 0;
+		}
+	}
 	return audit || !tty;
 }
 
