@@ -24,28 +24,43 @@
 /* Each missing role found by a failed load costs one more load. */
 #define MAX_ROLE_RETRIES 32
 
+/* The environment of a reader of SRC's archive into *ENVP, and its
+ * decompressor's command line into CMD.  Returns 0, or -1 with ERR (and
+ * *ENVP to free when not NULL). */
+static int
+reader_cmd(const struct load_source *src, char ***envp,
+    struct spawn_cmd *cmd, char *err, size_t elen)
+{
+	static const char *const dc[] = { "-dc", NULL };
+	char zip[PATH_MAX];
+
+	*envp = spawn_env();
+	if (*envp == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	config_decompressor(src->cfg, *envp, zip, sizeof zip);
+	if (spawn_cmd(cmd, zip, dc) < 0) {
+		snprintf(err, elen, "the compressor '%s' is not a command line",
+		    zip);
+		return -1;
+	}
+	return 0;
+}
+
 int
 load_reader_start(const struct load_source *src, struct child kids[2],
     int in, int out, char *err, size_t elen)
 {
-	static const char *const dc[] = { "-dc", NULL };
-	char zip[PATH_MAX], names[3][PATH_MAX];
+	char names[3][PATH_MAX];
 	char *tarv[] = { "tar", "--no-wildcards", "-xOf", "-", names[0],
 		names[1], names[2], NULL };
 	struct spawn_cmd cmd;
-	char **envp = spawn_env();
+	char **envp;
 	int rc = -1;
 
-	if (envp == NULL) {
-		snprintf(err, elen, "out of memory");
-		return -1;
-	}
-	config_decompressor(src->cfg, envp, zip, sizeof zip);
-	if (spawn_cmd(&cmd, zip, dc) < 0) {
-		snprintf(err, elen, "the compressor '%s' is not a command line",
-		    zip);
+	if (reader_cmd(src, &envp, &cmd, err, elen) < 0)
 		goto out;
-	}
 	char *const *const argvs[] = { cmd.argv, tarv };
 	for (int i = 0; i < 3; i++)
 		snprintf(names[i], sizeof names[i], "%s/%s", src->u->top,
@@ -326,25 +341,15 @@ static int
 legacy_reader_start(const struct load_source *src, const struct legacy_dump *d,
     struct child kids[3], size_t *n, int in, int out, char *err, size_t elen)
 {
-	static const char *const dc[] = { "-dc", NULL };
-	char zip[PATH_MAX];
 	/* The name is taken as it is: no pattern, no escapes. */
 	char *tarv[] = { "tar", "--no-wildcards", "--no-unquote", "-xOf", "-",
 		(char *)(uintptr_t)d->member, NULL };
 	struct spawn_cmd cmd;
-	char **envp = spawn_env();
+	char **envp;
 	int rc = -1;
 
-	if (envp == NULL) {
-		snprintf(err, elen, "out of memory");
-		return -1;
-	}
-	config_decompressor(src->cfg, envp, zip, sizeof zip);
-	if (spawn_cmd(&cmd, zip, dc) < 0) {
-		snprintf(err, elen, "the compressor '%s' is not a command line",
-		    zip);
+	if (reader_cmd(src, &envp, &cmd, err, elen) < 0)
 		goto out;
-	}
 	char *const *const argvs[] = { cmd.argv, tarv, cmd.argv };
 	*n = d->gzip ? 3 : 2;
 	if (lseek(in, 0, SEEK_SET) < 0)

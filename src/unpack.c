@@ -518,6 +518,41 @@ read_manifest(struct unpack *s, struct tar_reader *r,
 	return 0;
 }
 
+/* The kind of member TM ('f', 'd' or 'l') into *KIND; anything else
+ * (hard links, devices, FIFOs, ...) is refused.  Returns 0 or -1. */
+static int
+member_kind(struct unpack *s, const struct tar_member *tm, char *kind)
+{
+	switch (tm->type) {
+	case '0': *kind = 'f'; return 0;
+	case '5': *kind = 'd'; return 0;
+	case '2': *kind = 'l'; return 0;
+	default:
+		s->u->damaged = 1;
+		snprintf(s->err, s->elen, "'%s' is %s, which a backup never "
+		    "holds", tm->path, type_word(tm->type));
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+/* What every member's NAME must be: safe, new, and below no link or
+ * file.  Returns 0 or -1. */
+static int
+name_ok(struct unpack *s, const struct tar_member *tm, const char *name)
+{
+	if (!clean_name(name))
+		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
+		    "'..' parts, or a part longer than %d bytes)", tm->path,
+		    NAME_MAX);
+	if (find(s, name))
+		return bad(s, "'%s' appears twice", tm->path);
+	if (!parents_ok(s, name))
+		return bad(s, "'%s' lies below a symbolic link or a file",
+		    tm->path);
+	return 0;
+}
+
 /* Checks one member and unpacks it.  Returns 1 for a file read in
  * full, 0 for another member, or -1. */
 static int
@@ -539,30 +574,14 @@ take_member(struct unpack *s, struct tar_reader *r,
 		    tm->path);
 	snprintf(name, sizeof name, "%s", tm->path + toplen + 1);
 	len = strlen(name);
-	switch (tm->type) {
-	case '0': kind = 'f'; break;
-	case '5': kind = 'd'; break;
-	case '2': kind = 'l'; break;
-	default:
-		s->u->damaged = 1;
-		snprintf(s->err, s->elen, "'%s' is %s, which a backup never "
-		    "holds", tm->path, type_word(tm->type));
-		errno = EINVAL;
+	if (member_kind(s, tm, &kind) < 0)
 		return -1;
-	}
 	if (kind == 'd' && len > 0 && name[len - 1] == '/')
 		name[--len] = '\0';
-	if (!clean_name(name))
-		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
-		    "'..' parts, or a part longer than %d bytes)", tm->path,
-		    NAME_MAX);
-	if (!format_member_allowed(name, kind))
+	if (clean_name(name) && !format_member_allowed(name, kind))
 		return bad(s, "'%s' is not a member a backup has", tm->path);
-	if (find(s, name))
-		return bad(s, "'%s' appears twice", tm->path);
-	if (!parents_ok(s, name))
-		return bad(s, "'%s' lies below a symbolic link or a file",
-		    tm->path);
+	if (name_ok(s, tm, name) < 0)
+		return -1;
 	if (kind == 'l' && (strncmp(name, "integrations/", 13) != 0 ||
 	    archive_link_escapes(name + 13, tm->linkname))) {
 		s->u->damaged = 1;
@@ -804,30 +823,14 @@ take_legacy(struct unpack *s, struct tar_reader *r,
 			;
 	snprintf(name, sizeof name, "%s", p);
 	len = strlen(name);
-	switch (tm->type) {
-	case '0': kind = 'f'; break;
-	case '5': kind = 'd'; break;
-	case '2': kind = 'l'; break;
-	default:
-		s->u->damaged = 1;
-		snprintf(s->err, s->elen, "'%s' is %s, which a backup never "
-		    "holds", tm->path, type_word(tm->type));
-		errno = EINVAL;
+	if (member_kind(s, tm, &kind) < 0)
 		return -1;
-	}
 	while (kind == 'd' && len > 0 && name[len - 1] == '/')
 		name[--len] = '\0';
 	if (kind == 'd' && (len == 0 || strcmp(name, ".") == 0))
 		return 0;	/* the folder it was made from */
-	if (!clean_name(name))
-		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
-		    "'..' parts, or a part longer than %d bytes)", tm->path,
-		    NAME_MAX);
-	if (find(s, name))
-		return bad(s, "'%s' appears twice", tm->path);
-	if (!parents_ok(s, name))
-		return bad(s, "'%s' lies below a symbolic link or a file",
-		    tm->path);
+	if (name_ok(s, tm, name) < 0)
+		return -1;
 	/* The top folder, if any, is the first member's first part; it
 	 * stays one only while every member is below it. */
 	len = strcspn(name, "/");
