@@ -60,6 +60,12 @@ static const char data_sql[] = HEAD
 	"SELECT pg_catalog.setval('public.a_seq', 5, true);\n"
 	TAIL;
 
+/* A full plain dump: both kinds of table-of-contents entries. */
+static const char full[] = HEAD
+	"-- Name: a; Type: TABLE; Schema: public; Owner: o\n"
+	"-- Data for Name: a; Type: TABLE DATA; Schema: public; "
+	"Owner: o\n" TAIL;
+
 static struct legacy_read *l;
 
 static int
@@ -151,10 +157,6 @@ test_roles_come_from_statements_not_from_bodies_strings_or_data(void **state)
 static void
 test_a_full_dump_alone_is_the_database(void **state)
 {
-	static const char full[] = HEAD
-		"-- Name: a; Type: TABLE; Schema: public; Owner: o\n"
-		"-- Data for Name: a; Type: TABLE DATA; Schema: public; "
-		"Owner: o\n" TAIL;
 	struct legacy_set set;
 	char err[512];
 
@@ -171,10 +173,6 @@ test_a_full_dump_alone_is_the_database(void **state)
 static void
 test_two_full_dumps_are_refused_naming_both(void **state)
 {
-	static const char full[] = HEAD
-		"-- Name: a; Type: TABLE; Schema: public; Owner: o\n"
-		"-- Data for Name: a; Type: TABLE DATA; Schema: public; "
-		"Owner: o\n" TAIL;
 	struct legacy_set set;
 	char err[512];
 

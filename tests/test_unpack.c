@@ -83,19 +83,40 @@ test_broken_seeds_are_refused(void **state)
 	assert_non_null(strstr(err, "symbolic link to '/etc'"));
 }
 
+/* A staging folder in DIR (a mkdtemp template), open. */
+static int
+stage_new(char *dir)
+{
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Closes the staging folder FD and removes DIR. */
+static void
+stage_end(const char *dir, int fd)
+{
+	char cmd[128];
+
+	close(fd);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_unpacks_into_a_stage(void **state)
 {
-	char dir[] = "/tmp/test_unpack.XXXXXX", err[1024], got[64], cmd[128];
+	char dir[] = "/tmp/test_unpack.XXXXXX", err[1024], got[64];
 	struct unpacked u;
 	struct stat st;
 	ssize_t n;
 	int stage;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	stage = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(stage >= 0);
+	stage = stage_new(dir);
 	assert_int_equal(check("sound.tar", stage, &u, err, sizeof err), 0);
 	assert_int_equal(fstatat(stage, "integrations/pkg/lib/index.js", &st,
 	    0), 0);
@@ -110,24 +131,20 @@ test_unpacks_into_a_stage(void **state)
 	assert_string_equal(got, "lib/index.js");
 	/* FORMAT and MANIFEST are read, not written. */
 	assert_int_equal(fstatat(stage, "MANIFEST", &st, 0), -1);
-	close(stage);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	stage_end(dir, stage);
 }
 
 static void
 test_a_legacy_archive_is_read_by_content(void **state)
 {
-	char dir[] = "/tmp/test_unpack.XXXXXX", err[1024], got[64], cmd[128];
+	char dir[] = "/tmp/test_unpack.XXXXXX", err[1024], got[64];
 	struct unpacked u;
 	struct stat st;
 	ssize_t n;
 	int stage;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	stage = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(stage >= 0);
+	stage = stage_new(dir);
 	assert_int_equal(check("legacy.tar", stage, &u, err, sizeof err), 0);
 	assert_true(u.legacy);
 	assert_int_equal(u.format, 0);
@@ -146,9 +163,7 @@ test_a_legacy_archive_is_read_by_content(void **state)
 	n = readlinkat(stage, "integrations/pkg/main.js", got, sizeof got - 1);
 	assert_int_equal(n, 8);
 	assert_int_equal(fstatat(stage, "schema.sql", &st, 0), -1);
-	close(stage);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	stage_end(dir, stage);
 }
 
 /* Writes a tar header of a folder NAME to FD. */
