@@ -52,6 +52,8 @@ usage(FILE *f)
 "       polarity [OPTIONS] prune [--keep N] [--keep-days D] [--dry-run]\n"
 "       polarity [OPTIONS] doctor [--json]\n"
 "       polarity help [COMMAND]   (or COMMAND --help: its options, an example)\n"
+"       polarity OTHER-COMMAND ...  (the vendor's utility, bin/polarity.vendor,\n"
+"                                  when installed beside it)\n"
 "\n"
 "backup   write the database, .env file and integrations into\n"
 "         BACKUP_DIR/polarity-server-backup-YYYYMMDDhhmmss.tgz; with\n"
@@ -806,9 +808,38 @@ hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 	return out;
 }
 
+/* A command of the vendor's utility: when it is beside us (or in the
+ * app folder's bin/) as polarity.vendor, it runs in our place with the
+ * very arguments given (ARGV as it came), and its exit status is ours.
+ * Returns only when there is none, or it cannot run. */
+static void
+hand_over(const struct config *c, char **argv)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	const char *slash = strrchr(argv[0], '/');
+
+	if (slash != NULL) {
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - argv[0]),
+		    argv[0]);
+		snprintf(path, sizeof path, "%s/polarity.vendor",
+		    dir[0] ? dir : "/");
+	} else {
+		snprintf(path, sizeof path, "%s/bin/polarity.vendor",
+		    c->app_dir);
+	}
+	if (access(path, X_OK) < 0)
+		return;
+	argv[0] = path;
+	execv(path, argv);
+	log_warn("cannot run the vendor's utility '%s': %s", path,
+	    strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
+	/* As given, for the vendor's utility (hoisting reorders argv). */
+	char **given = argv;
 	enum { O_CONFIG = 256, O_HELP, O_VERSION, O_NICE, O_SETTING };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -940,6 +971,7 @@ main(int argc, char **argv)
 		if (strcmp(cmd, commands[c].name) == 0)
 			break;
 	if (c == (int)(sizeof commands / sizeof *commands)) {
+		hand_over(&cfg, given);
 		log_error("unknown command '%s'; see 'polarity --help'", cmd);
 		return EXIT_USAGE;
 	}
