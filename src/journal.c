@@ -73,8 +73,9 @@ journal_write(const char *dir, const struct journal *j, char *err,
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
-	fprintf(f, "%s\nstate %s\ndb-existed %d\n", JOURNAL_MAGIC,
-	    journal_state_word(j->state), j->db_existed);
+	fprintf(f, "%s\nstate %s\ndb-existed %d\ndb-dropped %d\n",
+	    JOURNAL_MAGIC, journal_state_word(j->state), j->db_existed,
+	    j->db_dropped);
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
 		const char *v = (const char *)j + texts[i].off;
 		if (format_escape(v, esc, sizeof esc) == 0)
@@ -118,6 +119,10 @@ take(struct journal *j, char *line)
 	}
 	if (strcmp(line, "db-existed") == 0) {
 		j->db_existed = strcmp(v, "1") == 0;
+		return 0;
+	}
+	if (strcmp(line, "db-dropped") == 0) {
+		j->db_dropped = strcmp(v, "1") == 0;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)

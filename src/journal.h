@@ -39,6 +39,8 @@ struct journal {
 	/* The database step. */
 	char db_target[64], db_restored[64], db_kept[64];
 	int db_existed;
+	int db_dropped;			/* dropped before the load
+					 * (--drop-first): gone for good */
 	char db_env[PATH_MAX];		/* the .env whose settings it
 					 * connected with, as it is now */
 	/* The integrations step. */

@@ -43,7 +43,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
 "       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run]\n"
-"                [--only PART]... [--whole-env] ARCHIVE\n"
+"                [--only PART]... [--whole-env] [--drop-first] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
 "       polarity [OPTIONS] undo [--yes]\n"
 "       polarity [OPTIONS] cleanup [--yes] [--dry-run]\n"
@@ -128,7 +128,7 @@ static const struct {
 "  cd /app && bin/polarity backup --keep 14\n" },
 	{ "restore",
 "usage: polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] "
-"[--only PART]... [--whole-env] ARCHIVE\n"
+"[--only PART]... [--whole-env] [--drop-first] ARCHIVE\n"
 "\n"
 "Puts the database, the integrations and the .env's database lines back\n"
 "from ARCHIVE (a path, a name from the backup folder, or 'latest'),\n"
@@ -142,6 +142,9 @@ static const struct {
 "                database lines); give it twice for two parts\n"
 "  --whole-env   put the archive's whole .env in place (a new server\n"
 "                wants it), not only its database lines\n"
+"  --drop-first  drop the current database once everything is checked,\n"
+"                then load (as the original command did): for a server\n"
+"                without room for two databases; it cannot be undone\n"
 "\n"
 "Example:\n"
 "  bin/polarity restore --dry-run latest\n" },
@@ -542,6 +545,13 @@ run_restore(const struct config *c, const char *path,
 		log_error("the restore is complete, but restarting failed: %s",
 		    err);
 		return EXIT_FAIL;
+	case RESTORE_FAILED_DROPPED:
+		fputs(report, stdout);
+		log_error("restore failed: %s; the previous database was "
+		    "dropped (--drop-first), so there is none now; the "
+		    "integrations and settings are as they were: restore again",
+		    err);
+		return EXIT_FAIL;
 	case RESTORE_FAILED:
 	default:
 		fputs(report, stdout);
@@ -716,6 +726,8 @@ command_options(struct config *c, const char *cmd, int flags, int want_arg,
 			co->restore.restart = 1;
 		else if ((flags & F_RESTART) && !strcmp(a, "--whole-env"))
 			co->restore.whole_env = 1;
+		else if ((flags & F_RESTART) && !strcmp(a, "--drop-first"))
+			co->restore.drop_first = 1;
 		else if ((flags & F_RESTART) && (!strcmp(a, "--only") ||
 		    !strncmp(a, "--only=", 7))) {
 			const char *v = a[6] == '=' ? a + 7 : i + 1 < argc ?

@@ -745,3 +745,36 @@ pgadmin_kept_db(struct pg_session *s, const char *live, int index,
 	snprintf(size, slen, "%s", sp + 1);
 	return 1;
 }
+
+int
+pgadmin_db_size(struct pg_session *s, const char *name, char *out,
+    size_t len, char *err, size_t elen)
+{
+	char lit[QNAME];
+
+	if (pg_quote_literal(name, lit, sizeof lit) < 0) {
+		snprintf(err, elen, "database name too long");
+		return -1;
+	}
+	return pg_session_askf(s, out, len, err, elen, "SELECT "
+	    "pg_size_pretty(pg_database_size(datname)) FROM pg_database WHERE "
+	    "datname = %s;", lit);
+}
+
+int
+pgadmin_drop_now(struct pg_session *s, const char *name, char *err,
+    size_t elen)
+{
+	char q[QNAME], why[512];
+
+	pg_quote_ident(name, q, sizeof q);
+	if (pgadmin_end_sessions(s, name, err, elen) < 0)
+		return -1;
+	if (pg_session_execf(s, err, elen, "DROP DATABASE %s;", q) == 0)
+		return 0;
+	/* Most likely the applications came back at once. */
+	snprintf(why, sizeof why, "%s", err);
+	snprintf(err, elen, "cannot drop %s: %s; stop the Polarity containers "
+	    "first (cd /app && ./down.sh)", q, why);
+	return -1;
+}

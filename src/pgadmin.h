@@ -129,4 +129,15 @@ int pgadmin_kept_db(struct pg_session *s, const char *live, int index,
     char *name, size_t nlen, char *size, size_t slen, char *err,
     size_t elen);
 
+/* The size of database NAME as the server spells it ("120 MB") into
+ * OUT; "" when there is no such database.  Returns 0 or -1. */
+int pgadmin_db_size(struct pg_session *s, const char *name, char *out,
+    size_t len, char *err, size_t elen);
+
+/* Drops database NAME now: ends the sessions there, and drops it.
+ * Returns 0, or -1 with ERR (then it still exists, and the session is
+ * over). */
+int pgadmin_drop_now(struct pg_session *s, const char *name, char *err,
+    size_t elen);
+
 #endif

@@ -54,6 +54,8 @@ struct restore {
 	char live_container[256];	/* where live's clients run; "": here */
 	int dry_run;			/* change nothing */
 	unsigned only;			/* the parts restored; 0: all */
+	int drop_first;			/* drop the current database first */
+	int dropped;			/* and it was */
 	int whole_env;			/* the archive's whole .env */
 	int may_create_roles;		/* the role's right, for the plan */
 	char integrations[PATH_MAX];	/* the integrations folder itself:
@@ -371,7 +373,11 @@ plan(struct restore *r, FILE *f, const char *head)
 		    r->u.h.created, r->u.h.server_version, r->u.h.database);
 	}
 	fprintf(f, "%s\n", head);
-	if (wants(r, RESTORE_DATABASE))
+	if (wants(r, RESTORE_DATABASE) && r->drop_first && r->target_existed)
+		fprintf(f, "  database '%s' on %s:%s: DROPPED before the load "
+		    "(--drop-first), so it is not kept and cannot come back\n",
+		    r->target, r->live.host, r->live.port);
+	else if (wants(r, RESTORE_DATABASE))
 		fprintf(f, "  database '%s' on %s:%s (the current one is kept "
 		    "as '%s')\n", r->target, r->live.host, r->live.port,
 		    r->kept);
@@ -394,13 +400,22 @@ plan(struct restore *r, FILE *f, const char *head)
 static enum restore_result
 confirm(struct restore *r)
 {
-	char answer[32];
+	char answer[96];
+
+	char want[80];
 
 	plan(r, stderr, "This replaces:");
-	fprintf(stderr, "Type 'yes' to go on: ");
+	if (r->drop_first && r->target_existed) {
+		snprintf(want, sizeof want, "%s\n", r->target);
+		fprintf(stderr, "Type the name of the database to drop, '%s', "
+		    "to go on: ", r->target);
+	} else {
+		snprintf(want, sizeof want, "yes\n");
+		fprintf(stderr, "Type 'yes' to go on: ");
+	}
 	fflush(stderr);
 	if (fgets(answer, sizeof answer, stdin) == NULL ||
-	    strcmp(answer, "yes\n") != 0) {
+	    strcmp(answer, want) != 0) {
 		snprintf(r->err, r->elen, "restore cancelled; nothing was "
 		    "changed");
 		return RESTORE_DECLINED;
@@ -409,9 +424,11 @@ confirm(struct restore *r)
 }
 
 /* The roles of the archive (roles.sql in the stage) that this server
- * lacks: created, or with MISSING only counted. */
+ * lacks: created, or with MISSING only counted (and named on LIST unless
+ * it is NULL). */
 static int
-archive_roles(struct restore *r, int *missing, char *err, size_t elen)
+archive_roles(struct restore *r, int *missing, FILE *list, char *err,
+    size_t elen)
 {
 	char *text;
 	int rc;
@@ -427,7 +444,8 @@ archive_roles(struct restore *r, int *missing, char *err, size_t elen)
 		    strerror(errno));
 		return -1;
 	}
-	rc = roles_create(&r->sql, text, missing, r->report, err, elen);
+	rc = roles_create(&r->sql, text, missing, missing ? list : r->report,
+	    err, elen);
 	free(text);
 	return rc;
 }
@@ -449,6 +467,67 @@ load_legacy_archive(struct restore *r)
 		snprintf(h.encoding, sizeof h.encoding, "%s", r->u.h.encoding);
 	}
 	return load_legacy(&r->src, &r->dst, &h, r->err, r->elen);
+}
+
+/* The roles a restore would create, named in the dry run's report. */
+static int
+dry_roles(struct restore *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *list = open_memstream(&text, &len);
+	int missing = 0, rc;
+
+	if (list == NULL)
+		return failf(r, "out of memory"), -1;
+	if (r->u.legacy)
+		rc = roles_create_names(&r->sql,
+		    (const char (*)[64])r->u.db.roles, r->u.db.nroles,
+		    &missing, list, r->err, r->elen);
+	else
+		rc = archive_roles(r, &missing, list, r->err, r->elen);
+	fclose(list);
+	if (rc == 0 && missing == 0)
+		fprintf(r->report, "No role to create: this server has those "
+		    "the archive names.\n");
+	else if (rc == 0)
+		fprintf(r->report, "Roles to create (without a password)%s:\n"
+		    "%s", r->u.legacy ? ", as its dumps name them" : "",
+		    text ? text : "");
+	if (rc == 0 && missing > 0 && !r->may_create_roles)
+		fprintf(r->report, "But '%s' may not create roles: the restore "
+		    "would fail; ALTER ROLE \"%s\" CREATEROLE, or put the "
+		    "server's superuser in '%s'.\n", r->live.user, r->live.user,
+		    r->cfg->env_file);
+	free(text);
+	return rc;
+}
+
+/* What room a restore takes: the unpacked integrations beside the live
+ * ones, and a second database on the server while the current one is
+ * kept. */
+static void
+room(struct restore *r, FILE *f)
+{
+	struct statvfs vfs;
+	uint64_t staged = r->u.bytes > r->u.dump_bytes ?
+	    r->u.bytes - r->u.dump_bytes : 0;
+	char size[64] = "";
+
+	if (integrations_step(r) && statvfs(r->parent, &vfs) == 0)
+		fprintf(f, "Room: the integrations take %.1f MiB in '%s', "
+		    "where %.1f MiB are free.\n", (double)staged / 1048576.0,
+		    r->parent, (double)vfs.f_bavail * (double)vfs.f_frsize /
+		    1048576.0);
+	if (!wants(r, RESTORE_DATABASE) || !r->target_existed)
+		return;
+	if (pgadmin_db_size(&r->sql, r->target, size, sizeof size, r->err,
+	    r->elen) < 0 || size[0] == '\0')
+		return;
+	fprintf(f, "Room: the current database takes %s on the server; the "
+	    "restored one is loaded beside it, which needs about as much "
+	    "again until 'polarity cleanup' removes the kept one%s.\n", size,
+	    r->drop_first ? " (with --drop-first it is dropped first)" : "");
 }
 
 /* Starts the early load into the new database, made with the encoding
@@ -509,7 +588,8 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				start_early(r, early, why, sizeof why);
 			}
 		} else if (strcmp(name, format_dump_member[FORMAT_ROLES]) == 0) {
-			if (archive_roles(r, &missing, why, sizeof why) < 0)
+			if (archive_roles(r, &missing, NULL, why,
+			    sizeof why) < 0)
 				early_stop(early, why);
 			else if (missing > 0)
 				early_stop(early, "roles to create first");
@@ -665,6 +745,7 @@ journal_begin(struct restore *r, char *err, size_t elen)
 		    r->tmpdb);
 		snprintf(j->db_kept, sizeof j->db_kept, "%s", r->kept);
 		j->db_existed = r->target_existed;
+		j->db_dropped = r->dropped;
 		/* After the commit, the settings it connected with are in
 		 * the kept .env when the .env step replaces the live one. */
 		if (wants(r, RESTORE_ENV) && r->have_live_env)
@@ -890,7 +971,9 @@ run(struct restore *r, const struct restore_opts *o)
 
 	/* 2. Check the whole archive; without a question to ask, the load
 	 * starts during the check. */
-	early.on = o->yes && !o->dry_run && wants(r, RESTORE_DATABASE);
+	/* --drop-first: no second database before the current one goes. */
+	early.on = o->yes && !o->dry_run && wants(r, RESTORE_DATABASE) &&
+	    !o->drop_first;
 	log_step("checking and unpacking '%s'", r->archive);
 	rc = check(r, &early, &prepared, &prep_res, prep_err,
 	    sizeof prep_err);
@@ -922,10 +1005,9 @@ run(struct restore *r, const struct restore_opts *o)
 	/* A rehearsal ends here: everything checked, nothing changed. */
 	if (o->dry_run) {
 		plan(r, r->report, "A restore would replace:");
-		if (wants(r, RESTORE_DATABASE) && !r->may_create_roles)
-			fprintf(r->report, "Note: '%s' may not create roles; a "
-			    "restore onto a server that lacks the archive's "
-			    "roles would fail.\n", r->live.user);
+		if (wants(r, RESTORE_DATABASE) && dry_roles(r) < 0)
+			return RESTORE_FAILED;
+		room(r, r->report);
 		fprintf(r->report, "Dry run: the archive, the targets and the "
 		    "server were checked; nothing was changed.\n");
 		return RESTORE_OK;
@@ -934,12 +1016,25 @@ run(struct restore *r, const struct restore_opts *o)
 	/* 3. Ask; create the roles; load beside the current database. */
 	if (!o->yes && (res = confirm(r)) != RESTORE_OK)
 		return res;
+	if (wants(r, RESTORE_DATABASE) && r->drop_first && r->target_existed &&
+	    !io_stop_signal) {
+		/* What the original command did: room for one database. */
+		log_step("dropping the current database %s before the load, as "
+		    "--drop-first asks", r->qtarget);
+		if (pgadmin_drop_now(&r->sql, r->target, r->err, r->elen) < 0)
+			return RESTORE_FAILED;
+		r->target_existed = 0;
+		r->dropped = 1;
+		fprintf(r->report, "The previous database %s was dropped before "
+		    "the load (--drop-first).\n", r->qtarget);
+	}
 	if (!wants(r, RESTORE_DATABASE)) {
 		/* Nothing to load. */
 	} else if (r->u.legacy) {
 		if (load_legacy_archive(r) < 0)
 			return RESTORE_FAILED;
-	} else if (!loaded && (archive_roles(r, NULL, r->err, r->elen) < 0 ||
+	} else if (!loaded && (archive_roles(r, NULL, NULL, r->err,
+	    r->elen) < 0 ||
 	    load_run(&r->src, &r->dst, &r->u.h, r->err, r->elen) < 0)) {
 		return RESTORE_FAILED;
 	}
@@ -1008,6 +1103,7 @@ restore_run(const struct config *c, const char *path,
 	r.sql.to = r.sql.from = -1;
 	r.dry_run = o->dry_run;
 	r.only = o->only;
+	r.drop_first = o->drop_first;
 	r.whole_env = o->whole_env;
 	localtime_r(&now, &tm);
 	strftime(r.stamp, sizeof r.stamp, "%Y%m%d%H%M%S", &tm);
@@ -1023,6 +1119,9 @@ restore_run(const struct config *c, const char *path,
 	res = run(&r, o);
 	if (res == RESTORE_FAILED && io_stop_signal)
 		res = RESTORE_INTERRUPTED;
+	if ((res == RESTORE_FAILED || res == RESTORE_INTERRUPTED) &&
+	    r.dropped && r.j.state != JOURNAL_COMPLETE)
+		res = RESTORE_FAILED_DROPPED;
 	if (res == RESTORE_FAILED && r.live.container)
 		docker_explain(c, r.live.container, err, elen);
 	teardown(&r);

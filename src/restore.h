@@ -22,6 +22,8 @@ enum restore_result {
 	RESTORE_DECLINED,	/* no --yes and no "yes" from a terminal */
 	RESTORE_INTERRUPTED,	/* a signal asked us to stop */
 	RESTORE_RESTART_FAILED,	/* restored, but --restart failed */
+	RESTORE_FAILED_DROPPED,	/* failed after --drop-first dropped the
+				 * database: there is none now */
 };
 
 /* The parts of a restore, for --only. */
@@ -33,6 +35,8 @@ struct restore_opts {
 	unsigned only;		/* the parts to restore; 0: all of them */
 	int whole_env;		/* put the archive's whole .env in place, not
 				 * only its database lines */
+	int drop_first;		/* drop the current database before the load
+				 * (no room for two), as the original did */
 	int yes;		/* do not ask */
 	int restart;		/* run ./down.sh and ./up.sh afterwards */
 	int dry_run;		/* check everything, say the plan, change

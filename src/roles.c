@@ -141,7 +141,14 @@ roles_create(struct pg_session *s, char *text, int *missing, FILE *report,
 		if (exists)
 			continue;
 		if (missing) {
+			/* Counting: REPORT, when given, gets the names. */
 			++*missing;
+			if (report) {
+				char q[520];
+				pg_quote_ident(l.role, q, sizeof q);
+				fprintf(report, "  role %s%s%s\n", q,
+				    l.attrs[0] ? " with " : "", l.attrs);
+			}
 			continue;
 		}
 		if (roles_create_one(s, l.role, l.attrs, report, err,
@@ -180,11 +187,17 @@ roles_create_names(struct pg_session *s, const char (*names)[64], size_t n,
 			return -1;
 		if (exists)
 			continue;
-		if (missing)
+		if (missing) {
 			++*missing;
-		else if (roles_create_one(s, names[i], "", report, err,
-		    elen) < 0)
+			if (report) {
+				char q[520];
+				pg_quote_ident(names[i], q, sizeof q);
+				fprintf(report, "  role %s\n", q);
+			}
+		} else if (roles_create_one(s, names[i], "", report, err,
+		    elen) < 0) {
 			return -1;
+		}
 	}
 	return 0;
 }

@@ -43,14 +43,15 @@ int roles_create_one(struct pg_session *s, const char *role,
 /* Creates the roles of TEXT (roles.sql, changed in place) that the server
  * lacks, then the memberships that involve a role it made (one that
  * cannot be given is a warning).  With MISSING, creates nothing and only
- * counts the roles it would create there.  Returns 0, or -1 with ERR. */
+ * counts the roles it would create there, naming each on REPORT ("  role
+ * x with LOGIN") unless REPORT is NULL.  Returns 0, or -1 with ERR. */
 int roles_create(struct pg_session *s, char *text, int *missing,
     FILE *report, char *err, size_t elen);
 
 /* Creates those of the N role names NAMES (as a legacy archive's dumps
  * name them: legacy.h) that the server lacks, with no attribute and no
- * password; with MISSING, creates nothing and only counts them.  Returns
- * 0, or -1 with ERR. */
+ * password; with MISSING, creates nothing and only counts them (naming
+ * each on REPORT unless it is NULL).  Returns 0, or -1 with ERR. */
 int roles_create_names(struct pg_session *s, const char (*names)[64],
     size_t n, int *missing, FILE *report, char *err, size_t elen);
 

@@ -275,8 +275,10 @@ undo_database(struct undo *u)
 		fprintf(u->report, "The previous database is back as '%s'; the "
 		    "restored one is kept as %s.\n", j->db_target, q);
 	else
-		fprintf(u->report, "The restored database is kept as %s (there "
-		    "was none before).\n", q);
+		fprintf(u->report, "The restored database is kept as %s (%s)."
+		    "\n", q, j->db_dropped ? "the one before it was dropped "
+		    "by --drop-first and cannot come back" : "there was none "
+		    "before");
 	return 0;
 }
 

@@ -77,3 +77,33 @@ ok "--only integrations with the database unreachable"
 run_polarity restore --yes --only everything "$archive"
 expect 2 "--only takes database, integrations or env, not 'everything'"
 ok "a wrong --only is a usage error"
+
+# The dry run names the roles to create and the room it takes.
+sed -i "s/^POLARITY_DB_PORT=.*/POLARITY_DB_PORT=$PGPORT_TEST/" "$WORK/app/.env"
+run_polarity cleanup --yes
+expect 0 ""
+su_psql -d polarity -c 'DROP OWNED BY polarity_reader' -c 'DROP ROLE polarity_reader' >/dev/null
+run_polarity restore --dry-run "$archive"
+expect 0 ""
+grep -q "^Roles to create (without a password):$" "$WORK/out" && grep -q '^  role "polarity_reader"' "$WORK/out" ||
+	fail "dry run: no roles to create: $(cat "$WORK/out")"
+grep -q "^Room: the integrations take [0-9.]* MiB in '.*', where [0-9.]* MiB are free\.$" "$WORK/out" ||
+	fail "dry run: no room for the integrations"
+grep -q "^Room: the current database takes [0-9]* [kMG]B on the server" "$WORK/out" ||
+	fail "dry run: no size of the database"
+ok "a dry run names the roles to create, the room for the integrations and the database's size"
+
+# --drop-first: the database goes before the load; nothing kept of it.
+run_polarity restore --dry-run --drop-first "$archive"
+expect 0 ""
+grep -q "DROPPED before the load (--drop-first)" "$WORK/out" || fail "dry run: --drop-first not in the plan"
+drift
+run_polarity restore --yes --drop-first "$archive"
+expect 0 "dropping the current database \"polarity\" before the load"
+db_is || fail "--drop-first: the database is not the archive's"
+# (cleanup above removed every earlier copy)
+[ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'")" ] ||
+	fail "--drop-first: a copy of the database was kept"
+grep -q "was dropped before the load (--drop-first)" "$WORK/out" || fail "--drop-first: the report does not say so"
+grep -q "loading after the check\|while the archive is checked" "$WORK/err" && fail "--drop-first: a second database was loaded before the drop"
+ok "--drop-first drops the database once all is checked, then loads: no second copy"
