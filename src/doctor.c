@@ -355,9 +355,16 @@ check_backups(const struct config *c, struct doctor *d)
 		return;
 	}
 	human((double)v[0].size, last_s, sizeof last_s);
-	if (avail < (double)v[0].size)
-		add(d, "backups", DOCTOR_FAIL, "'%s' has %s free, less than "
-		    "the last archive (%s): make room, or give --backup-dir",
+	/* The last archive is a guess at the next one's size: under half
+	 * of it cannot be enough; under all of it may not be. */
+	if (avail < (double)v[0].size / 2)
+		add(d, "backups", DOCTOR_FAIL, "'%s' cannot hold the next "
+		    "archive: %s free, and the last one took %s; make room "
+		    "(polarity prune), or give --backup-dir", c->backup_dir,
+		    free_s, last_s);
+	else if (avail < (double)v[0].size)
+		add(d, "backups", DOCTOR_WARN, "'%s' has %s free, less than "
+		    "the last archive (%s): the next one may not fit",
 		    c->backup_dir, free_s, last_s);
 	else
 		add(d, "backups", DOCTOR_OK, "'%s': %s free, the last archive "
@@ -492,13 +499,15 @@ doctor_preflight(const struct config *c, char *err, size_t elen)
 	check_backups(c, &d);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct doctor_check *k = &d.v[i];
-		if (k->state == DOCTOR_FAIL && strcmp(k->name, "platform") == 0) {
+		/* A platform that mounts other integrations, or no room
+		 * for half the last archive: refused before anything is
+		 * written.  Short of that, try, and fail cleanly if the
+		 * space runs out. */
+		if (k->state == DOCTOR_FAIL) {
 			snprintf(err, elen, "%s", k->text);
 			return -1;
 		}
-		/* The last archive is only a guess at the next one's size:
-		 * try, and fail cleanly if the space runs out. */
-		if (k->state == DOCTOR_FAIL)
+		if (k->state == DOCTOR_WARN)
 			log_warn("%s", k->text);
 		else
 			log_detail("%s: %s", k->name, k->text);

@@ -46,8 +46,9 @@ int doctor_run(const struct config *c, struct doctor *d);
 
 /* The checks a backup makes before it starts: the platform container's
  * integrations folder and the backup folder's free space.  Logs each
- * line as a detail (-v); a shortage of space is a warning.  Returns 0, or
- * -1 with the failed check's text in ERR. */
+ * line as a detail (-v); less room than the last archive took is a
+ * warning, less than half of it a failure.  Returns 0, or -1 with the
+ * failed check's text in ERR. */
 int doctor_preflight(const struct config *c, char *err, size_t elen);
 
 /* Writes D as lines ("ok    env  ...") and a verdict, or as JSON. */

@@ -109,6 +109,16 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "full disk: left behind"
 	[ "$(df --output=used -B1 "$WORK/small" | tail -n 1)" -lt 100000 ] || fail "full disk: space still used"
 	ok "backup onto a full disk: 'No space left on device', nothing left"
+	# With an archive there that the folder cannot hold half of again:
+	# refused before anything is written, with the numbers.
+	truncate -s 20M "$WORK/small/backups/polarity-server-backup-20250101000000.tgz"
+	run_polarity --backup-dir "$WORK/small/backups" backup
+	expect 1 "cannot hold the next archive: "
+	grep -q "MB free, and the last one took 21.0 MB; make room (polarity prune)" "$WORK/err" || fail "short of room: no numbers"
+	[ "$(backup_dir_contents "$WORK/small/backups")" = polarity-server-backup-20250101000000.tgz ] ||
+		fail "short of room: something was written"
+	rm "$WORK/small/backups/polarity-server-backup-20250101000000.tgz"
+	ok "backup with no room for half the last archive: refused at once, with the numbers"
 	# An archive larger than the tmpfs, restored with the integrations
 	# folder (and so the staging folder beside it) on the tmpfs.
 	run_polarity -q backup
