@@ -397,6 +397,8 @@ plan(struct restore *r, FILE *f, const char *head)
 		fprintf(f, "  and nothing else (--only)\n");
 }
 
+static void room(struct restore *r, FILE *f);
+
 static enum restore_result
 confirm(struct restore *r)
 {
@@ -405,6 +407,7 @@ confirm(struct restore *r)
 	char want[80];
 
 	plan(r, stderr, "This replaces:");
+	room(r, stderr);
 	if (r->drop_first && r->target_existed) {
 		snprintf(want, sizeof want, "%s\n", r->target);
 		fprintf(stderr, "Type the name of the database to drop, '%s', "
@@ -989,6 +992,18 @@ run(struct restore *r, const struct restore_opts *o)
 	    &r->u.h);
 	if (rc == 0 && io_stop_signal)
 		return RESTORE_INTERRUPTED;
+	if (rc < 0 && !r->u.damaged && strstr(r->err, strerror(ENOSPC))) {
+		/* The numbers, and what to do. */
+		struct statvfs vfs;
+		size_t n = strlen(r->err);
+		if (statvfs(r->parent, &vfs) == 0)
+			snprintf(r->err + n, r->elen - n, " (the integrations "
+			    "are unpacked in '%s', which had %.1f MiB free "
+			    "when %.1f MiB of the archive were read): make room "
+			    "there", r->parent, (double)vfs.f_bavail *
+			    (double)vfs.f_frsize / 1048576.0,
+			    (double)r->u.bytes / 1048576.0);
+	}
 	if (rc < 0)
 		return io_stop_signal ? RESTORE_INTERRUPTED : r->u.damaged ?
 		    RESTORE_BAD_ARCHIVE : RESTORE_FAILED;

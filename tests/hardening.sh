@@ -130,6 +130,8 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 	before_small=$(cd "$WORK/small/app" && find . -printf '%p %s\n' | sort | sha256sum)
 	run_polarity --integrations-dir "$WORK/small/app/integrations" restore --yes "$big"
 	expect 1 "No space left on device"
+	grep -q "(the integrations are unpacked in '$WORK/small/app', which had [0-9.]* MiB free when [0-9.]* MiB of the archive were read): make room there" "$WORK/err" ||
+		fail "a full staging folder: no numbers"
 	[ -z "$(ls -d "$WORK"/small/app/.polarity-restore-* 2>/dev/null)" ] || fail "staging left on a full disk"
 	[ "$(cd "$WORK/small/app" && find . -printf '%p %s\n' | sort | sha256sum)" = "$before_small" ] ||
 		fail "a restore onto a full disk changed the integrations"
