@@ -112,6 +112,19 @@ grant(struct pg_session *s, char *text, char **made, size_t nmade,
 	return 0;
 }
 
+/* "  role x with LOGIN" on REPORT, unless it is NULL: a role that would
+ * be created. */
+static void
+name_missing(FILE *report, const char *role, const char *attrs)
+{
+	char q[520];
+
+	if (report == NULL)
+		return;
+	pg_quote_ident(role, q, sizeof q);
+	fprintf(report, "  role %s%s%s\n", q, attrs[0] ? " with " : "", attrs);
+}
+
 int
 roles_create(struct pg_session *s, char *text, int *missing, FILE *report,
     char *err, size_t elen)
@@ -143,12 +156,7 @@ roles_create(struct pg_session *s, char *text, int *missing, FILE *report,
 		if (missing) {
 			/* Counting: REPORT, when given, gets the names. */
 			++*missing;
-			if (report) {
-				char q[520];
-				pg_quote_ident(l.role, q, sizeof q);
-				fprintf(report, "  role %s%s%s\n", q,
-				    l.attrs[0] ? " with " : "", l.attrs);
-			}
+			name_missing(report, l.role, l.attrs);
 			continue;
 		}
 		if (roles_create_one(s, l.role, l.attrs, report, err,
@@ -189,11 +197,7 @@ roles_create_names(struct pg_session *s, const char (*names)[64], size_t n,
 			continue;
 		if (missing) {
 			++*missing;
-			if (report) {
-				char q[520];
-				pg_quote_ident(names[i], q, sizeof q);
-				fprintf(report, "  role %s\n", q);
-			}
+			name_missing(report, names[i], "");
 		} else if (roles_create_one(s, names[i], "", report, err,
 		    elen) < 0) {
 			return -1;
