@@ -200,6 +200,21 @@ for kind in split custom; do
 	ok "a legacy archive ($kind dumps) restored through the container"
 done
 
+# 2c. undo and cleanup reach the database in its container too.
+run_polarity restore --yes "$archive"
+expect 0 ""
+run_polarity undo --yes
+expect 0 ""
+grep -q "The previous database is back as 'polarity'" "$WORK/out" || fail "undo through the container: $(cat "$WORK/out")"
+c_dump "$C" polarity >"$WORK/after.sql"
+diff "$WORK/before.sql" "$WORK/after.sql" >&2 || fail "after undo: the database differs"
+run_polarity cleanup --yes
+expect 0 ""
+grep -q '^removed database "polarity_undone_' "$WORK/out" || fail "cleanup through the container: $(cat "$WORK/out")"
+[ -z "$(c_psql "$C" -c "SELECT datname FROM pg_database WHERE datname ~ '_(before_restore|undone)_'")" ] ||
+	fail "cleanup left kept databases in the container"
+ok "undo and cleanup through the container"
+
 # 3. A new server: another container with only its superuser; the .env
 # there names that superuser.  The owner roles get created.
 C2=${C}_new
