@@ -827,24 +827,26 @@ hoist_options(int argc, char **argv, int cmd, const struct option *opts)
 static void
 hand_over(const struct config *c, char **argv)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[2][PATH_MAX];
 	const char *slash = strrchr(argv[0], '/');
 
-	if (slash != NULL) {
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - argv[0]),
-		    argv[0]);
-		snprintf(path, sizeof path, "%s/polarity.vendor",
-		    dir[0] ? dir : "/");
-	} else {
-		snprintf(path, sizeof path, "%s/bin/polarity.vendor",
-		    c->app_dir);
-	}
-	if (access(path, X_OK) < 0)
+	/* Beside the program as it was called, then in APP/bin. */
+	if (slash != NULL)
+		snprintf(path[0], sizeof path[0], "%.*s/polarity.vendor",
+		    (int)(slash - argv[0]), argv[0]);
+	else
+		path[0][0] = '\0';
+	snprintf(path[1], sizeof path[1], "%s/bin/polarity.vendor",
+	    c->app_dir);
+	for (int i = 0; i < 2; i++) {
+		if (path[i][0] == '\0' || access(path[i], X_OK) < 0)
+			continue;
+		argv[0] = path[i];
+		execv(path[i], argv);
+		log_warn("cannot run the vendor's utility '%s': %s", path[i],
+		    strerror(errno));
 		return;
-	argv[0] = path;
-	execv(path, argv);
-	log_warn("cannot run the vendor's utility '%s': %s", path,
-	    strerror(errno));
+	}
 }
 
 int

@@ -39,6 +39,9 @@ grep -q "^arg=\[frobnicate\]$" "$WORK/out" || fail "bin/polarity from /app does 
 # Found through the app folder when run by a bare name from PATH.
 (PATH=$app/bin:$PATH; cd / && polarity --app-dir "$app" upgrade) >"$WORK/out" 2>&1 || true
 grep -q "^arg=\[upgrade\]$" "$WORK/out" || fail "a bare name does not find the vendor's in APP/bin"
+# Called from elsewhere by its path: APP/bin is looked in too.
+"$prog" --app-dir "$app" upgrade >"$WORK/out" 2>&1 || true
+grep -q "^arg=\[upgrade\]$" "$WORK/out" || fail "called by a path elsewhere, the vendor's in APP/bin is not found"
 ok "a command ours does not know goes to the vendor's, same arguments, same exit status"
 
 "$app/bin/polarity" --help | grep -q "bin/polarity.vendor" || fail "--help does not say so"
