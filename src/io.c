@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <signal.h>
@@ -404,4 +405,27 @@ io_test_point(const char *point)
 
 	if (at && strcmp(at, point) == 0)
 		raise(SIGKILL);
+}
+
+static uint64_t tree_bytes;
+
+static int
+tree_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	tree_bytes += (uint64_t)st->st_blocks * 512;
+	return 0;
+}
+
+int
+io_tree_size(const char *path, uint64_t *bytes)
+{
+	int rc;
+
+	tree_bytes = 0;
+	rc = nftw(path, tree_add, 16, FTW_PHYS);
+	*bytes = tree_bytes;
+	return rc == 0 ? 0 : -1;
 }

@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -98,6 +99,10 @@ int io_remove_tree(int at, const char *name);
 
 /* Writes S to F as a JSON string, quoted and escaped. */
 void io_json_string(FILE *f, const char *s);
+
+/* The room the tree at PATH takes on disk (blocks in use, links not
+ * followed), into *BYTES.  Returns 0, or -1 with errno set. */
+int io_tree_size(const char *path, uint64_t *bytes);
 
 /* A point a test may stop the program at: when POLARITY_TEST_KILL_AT
  * names POINT, the program kills itself with SIGKILL there, as a power

@@ -149,6 +149,7 @@ check_targets(struct restore *r)
 	char real[PATH_MAX], dir[PATH_MAX], probe[PATH_MAX];
 	struct statvfs vfs;
 	unsigned int flags = 0;
+	uint64_t used;
 	int fd;
 
 	if (access(r->integrations, F_OK) == 0 &&
@@ -157,6 +158,19 @@ check_targets(struct restore *r)
 		    "point, which a restore cannot exchange for the restored "
 		    "one: mount the folder that holds it instead, or restore "
 		    "by hand", r->integrations);
+	/* The restored integrations are unpacked beside the live ones
+	 * before the exchange: their size is the best guess at the
+	 * room needed, and under half of it cannot be enough. */
+	if (wants(r, RESTORE_INTEGRATIONS) && access(r->integrations,
+	    F_OK) == 0 && io_tree_size(r->integrations, &used) == 0 &&
+	    statvfs(r->parent, &vfs) == 0 && (double)vfs.f_bavail *
+	    (double)vfs.f_frsize < (double)used / 2)
+		return failf(r, "'%s' has %.1f MiB free, and the integrations "
+		    "there take %.1f MiB: the restored ones are unpacked "
+		    "beside them first, which cannot fit; make room there, or "
+		    "restore without them (--only database --only env)",
+		    r->parent, (double)vfs.f_bavail * (double)vfs.f_frsize /
+		    1048576.0, (double)used / 1048576.0);
 	if (access(env, F_OK) < 0)
 		return RESTORE_OK;
 	if (realpath(env, real) == NULL)

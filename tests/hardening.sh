@@ -135,6 +135,15 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 	[ -z "$(ls -d "$WORK"/small/app/.polarity-restore-* 2>/dev/null)" ] || fail "staging left on a full disk"
 	[ "$(cd "$WORK/small/app" && find . -printf '%p %s\n' | sort | sha256sum)" = "$before_small" ] ||
 		fail "a restore onto a full disk changed the integrations"
+	# Live integrations that leave less room than half their size:
+	# refused before the archive is read, with the numbers.
+	mkdir -p "$WORK/small/app2/integrations"
+	head -c 2200000 /dev/urandom >"$WORK/small/app2/integrations/big.bin"
+	run_polarity --integrations-dir "$WORK/small/app2/integrations" restore --yes "$big"
+	expect 1 "MiB free, and the integrations there take 2.1 MiB: the restored ones are unpacked beside them first, which cannot fit"
+	grep -q "checking and unpacking" "$WORK/err" && fail "short of room for the integrations: the archive was read"
+	[ -z "$(ls -d "$WORK"/small/app2/.polarity-restore-* 2>/dev/null)" ] || fail "staging left"
+	ok "restore with no room for half the live integrations: refused before the archive is read, with the numbers"
 	rm -f "$big"
 	umount "$WORK/small"
 	trap cleanup EXIT
