@@ -133,3 +133,19 @@ if grep -q '(null)\|igzip\|pigz' "$WORK/err"; then fail "decompressor internals 
 run_polarity restore --yes "$WORK/e"
 expect 1 "is a folder, not an archive"
 ok "a folder, a missing file, a text file, an empty file, a gzip without tar: each its own message and status"
+
+# At a terminal, what changes the server (restore, undo, cleanup) logs to
+# syslog, the rest does not (strace is the seam: the socket of syslog(3)).
+command -v strace >/dev/null && command -v script >/dev/null ||
+	fail "strace and script are needed (scripts/build.sh installs them)"
+syslogged() {
+	rm -f "$WORK/st"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		script -qec "strace -f -qq -e trace=connect -o '$WORK/st' '$POLARITY' --app-dir '$WORK/app' $1 </dev/null" \
+		/dev/null >/dev/null 2>&1 || true
+	grep -q '/dev/log' "$WORK/st"
+}
+syslogged "undo --yes" || fail "undo at a terminal left no trace in syslog"
+syslogged "cleanup --dry-run" || fail "cleanup at a terminal left no trace in syslog"
+syslogged "list" && fail "list at a terminal went to syslog"
+ok "at a terminal, undo and cleanup log to syslog, list does not"
