@@ -204,9 +204,16 @@ cleanup_run(const struct config *cfg, int yes, int dry_run, FILE *out,
 
 	err[0] = '\0';
 	c.s.to = c.s.from = -1;
-	lock = lock_take(cfg->backup_dir, "cleanup", err, elen);
-	if (lock < 0)
-		return errno == EWOULDBLOCK ? CLEANUP_BUSY : CLEANUP_FAILED;
+	/* Without a backup folder no restore runs (it makes one first):
+	 * no lock to take. */
+	if (access(cfg->backup_dir, F_OK) < 0 && errno == ENOENT) {
+		lock = -1;
+	} else {
+		lock = lock_take(cfg->backup_dir, "cleanup", err, elen);
+		if (lock < 0)
+			return errno == EWOULDBLOCK ? CLEANUP_BUSY :
+			    CLEANUP_FAILED;
+	}
 	jr = journal_read(cfg->backup_dir, &j, err, elen);
 	if (jr < 0)
 		goto out;
@@ -292,6 +299,7 @@ out:
 		pg_session_close(&c.s, ignored, sizeof ignored);
 	pg_free(&c.pg);
 	free(c.v);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	return res;
 }

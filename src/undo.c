@@ -367,6 +367,12 @@ undo_run(const struct config *c, int yes, FILE *report, char *err,
 	int lock, rc;
 
 	err[0] = '\0';
+	/* No backup folder: no restore ever ran with these settings. */
+	if (access(c->backup_dir, F_OK) < 0 && errno == ENOENT) {
+		snprintf(err, elen, "no restore to undo: there is no backup "
+		    "folder '%s'", c->backup_dir);
+		return UNDO_NOTHING;
+	}
 	lock = lock_take(c->backup_dir, "undo", err, elen);
 	if (lock < 0)
 		return errno == EWOULDBLOCK ? UNDO_BUSY : UNDO_FAILED;

@@ -149,3 +149,8 @@ syslogged "undo --yes" || fail "undo at a terminal left no trace in syslog"
 syslogged "cleanup --dry-run" || fail "cleanup at a terminal left no trace in syslog"
 syslogged "list" && fail "list at a terminal went to syslog"
 ok "at a terminal, undo and cleanup log to syslog, list does not"
+
+run_polarity --backup-dir "$WORK/no-such-folder" undo --yes
+expect 1 "no restore to undo: there is no backup folder '$WORK/no-such-folder'"
+[ ! -e "$WORK/no-such-folder" ] || fail "undo made a backup folder"
+ok "undo where no backup folder exists: nothing to undo, nothing made"
