@@ -139,6 +139,13 @@ naive() {
 say "naive: pg_dump twice, then tar czf"
 naive_backup=$(timed naive)
 
+# The bare pipeline an engineer would write, at our compressor and level.
+COMP=$(command -v pigz >/dev/null && echo pigz || echo gzip)
+pipe() { pg_dump -d polarity | "$COMP" -5 >"$WORK/pipe.gz"; }
+say "pipe: pg_dump | $COMP -5 > file"
+pipe_backup=$(timed pipe)
+rm -f "$WORK/pipe.gz"
+
 ours_backup_run() { "$POLARITY" -q --app-dir "$WORK/app" backup; }
 AFTER='ls "$B"/*.tgz | head -n -1 | xargs -r rm -f'
 say "ours: polarity backup"
@@ -168,6 +175,11 @@ drop_kept() {
 AFTER=drop_kept
 say "ours: polarity restore --yes (full verification included)"
 ours_restore=$(timed ours_restore_run)
+# The naive archive is what the original utility wrote (a schema and a
+# data dump, the .env, the integrations): a legacy archive.
+legacy_restore_run() { "$POLARITY" -q --app-dir "$WORK/app" restore --yes "$WORK/naive.tgz"; }
+say "ours: polarity restore --yes of the naive (legacy) archive"
+legacy_restore=$(timed legacy_restore_run)
 AFTER=
 
 # Container mode: the same server, its client programs in a container on
@@ -230,9 +242,11 @@ compressor: $(command -v pigz >/dev/null && echo pigz || echo gzip), level 5 (th
                      seconds   ratio
 floor_backup        $(printf '%8.2f' "$floor_backup")   1.00   pg_dump > /dev/null
 naive_backup        $(printf '%8.2f' "$naive_backup")   $(printf '%4.2f' "$(ratio "$naive_backup" "$floor_backup")")   pg_dump x2, tar czf
-ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive)
+pipe_backup         $(printf '%8.2f' "$pipe_backup")   $(printf '%4.2f' "$(ratio "$pipe_backup" "$floor_backup")")   pg_dump | $COMP -5 > file
+ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive, $(ratio "$ours_backup" "$pipe_backup")x the pipe)
 floor_restore       $(printf '%8.2f' "$floor_restore")   1.00   psql -f plain.sql
 ours_restore        $(printf '%8.2f' "$ours_restore")   $(printf '%4.2f' "$(ratio "$ours_restore" "$floor_restore")")   polarity restore --yes
+legacy_restore      $(printf '%8.2f' "$legacy_restore")   $(printf '%4.2f' "$(ratio "$legacy_restore" "$floor_restore")")   polarity restore --yes of the naive archive (legacy)
 $c_rows
 
 archive             $((archive_size / 1048576)) MiB, $(ratio "$archive_size" "$gzip6_size") x gzip -6 of the same content ($((gzip6_size / 1048576)) MiB)
@@ -243,6 +257,7 @@ cat >"$JSON" <<EOF2
 {"scale": $SCALE, "runs": $RUNS, "cores": $(nproc), "db_bytes": $db_size,
  "tree_files": $tree_files, "tree_bytes": $tree_bytes,
  "floor_backup_s": $floor_backup, "naive_backup_s": $naive_backup,
+ "pipe_backup_s": $pipe_backup, "legacy_restore_s": $legacy_restore,
  "ours_backup_s": $ours_backup, "floor_restore_s": $floor_restore,
  "ours_restore_s": $ours_restore, "archive_bytes": $archive_size,
  "gzip6_bytes": $gzip6_size, "rss_backup_kib": $rss_backup_full,
