@@ -271,21 +271,35 @@ type_word(char t)
 	}
 }
 
+/* The folders above NAME, from the top down: call first with *AT NULL;
+ * each call writes the next one into BUF (TAR_NAME_MAX bytes) and
+ * returns 1, then 0 once there is none. */
+static int
+next_parent(const char *name, const char **at, char *buf)
+{
+	const char *p = strchr(*at ? *at + 1 : name, '/');
+	size_t n;
+
+	if (p == NULL)
+		return 0;
+	n = (size_t)(p - name);
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	*at = p;
+	return 1;
+}
+
 /* Nothing may be below a symbolic link or a file. */
 static int
 parents_ok(struct unpack *s, const char *name)
 {
 	char buf[TAR_NAME_MAX];
-	const char *p = name;
+	const char *at = NULL;
 
-	while ((p = strchr(p, '/')) != NULL) {
-		size_t n = (size_t)(p - name);
-		memcpy(buf, name, n);
-		buf[n] = '\0';
+	while (next_parent(name, &at, buf)) {
 		struct member *m = find(s, buf);
 		if (m && m->kind != 'd')
 			return 0;
-		p++;
 	}
 	return 1;
 }
@@ -759,19 +773,14 @@ static int
 legacy_parents(struct unpack *s, const char *name)
 {
 	char buf[TAR_NAME_MAX];
-	const char *p = name;
+	const char *at = NULL;
 
-	while ((p = strchr(p, '/')) != NULL) {
-		size_t n = (size_t)(p - name);
-		memcpy(buf, name, n);
-		buf[n] = '\0';
+	while (next_parent(name, &at, buf))
 		if (mkdirat(s->o.stage, buf, 0755) < 0 && errno != EEXIST) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s", buf,
 			    strerror(errno));
 			return -1;
 		}
-		p++;
-	}
 	return 0;
 }
 
