@@ -24,28 +24,39 @@
 /* Each missing role found by a failed load costs one more load. */
 #define MAX_ROLE_RETRIES 32
 
-/* The environment of a reader of SRC's archive into *ENVP, and its
- * decompressor's command line into CMD.  Returns 0, or -1 with ERR (and
- * *ENVP to free when not NULL). */
+/* Starts a reader of SRC's archive from IN into OUT: the decompressor,
+ * then tar as TARV says, then, with GUNZIP, the decompressor again (for
+ * a member that is gzip-compressed itself), as the stages KIDS (2, or 3
+ * with GUNZIP).  Returns 0, or -1 with ERR. */
 static int
-reader_cmd(const struct load_source *src, char ***envp,
-    struct spawn_cmd *cmd, char *err, size_t elen)
+reader_spawn(const struct load_source *src, char *const tarv[], int gunzip,
+    struct child kids[], int in, int out, char *err, size_t elen)
 {
 	static const char *const dc[] = { "-dc", NULL };
 	char zip[PATH_MAX];
+	struct spawn_cmd cmd;
+	char **envp = spawn_env();
+	int rc = -1;
 
-	*envp = spawn_env();
-	if (*envp == NULL) {
+	if (envp == NULL) {
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
-	config_decompressor(src->cfg, *envp, zip, sizeof zip);
-	if (spawn_cmd(cmd, zip, dc) < 0) {
+	config_decompressor(src->cfg, envp, zip, sizeof zip);
+	if (spawn_cmd(&cmd, zip, dc) < 0) {
 		snprintf(err, elen, "the compressor '%s' is not a command line",
 		    zip);
-		return -1;
+		goto out;
 	}
-	return 0;
+	char *const *const argvs[] = { cmd.argv, tarv, cmd.argv };
+	if (spawn_pipeline(kids, gunzip ? 3 : 2, argvs, in, out, envp) < 0)
+		snprintf(err, elen, "cannot run '%s' and tar: %s",
+		    cmd.argv[0], strerror(errno));
+	else
+		rc = 0;
+out:
+	spawn_env_free(envp);
+	return rc;
 }
 
 int
@@ -55,24 +66,11 @@ load_reader_start(const struct load_source *src, struct child kids[2],
 	char names[3][PATH_MAX];
 	char *tarv[] = { "tar", "--no-wildcards", "-xOf", "-", names[0],
 		names[1], names[2], NULL };
-	struct spawn_cmd cmd;
-	char **envp;
-	int rc = -1;
 
-	if (reader_cmd(src, &envp, &cmd, err, elen) < 0)
-		goto out;
-	char *const *const argvs[] = { cmd.argv, tarv };
 	for (int i = 0; i < 3; i++)
 		snprintf(names[i], sizeof names[i], "%s/%s", src->u->top,
 		    format_dump_member[FORMAT_PRE + i]);
-	if (spawn_pipeline(kids, 2, argvs, in, out, envp) < 0)
-		snprintf(err, elen, "cannot run '%s' and tar: %s",
-		    cmd.argv[0], strerror(errno));
-	else
-		rc = 0;
-out:
-	spawn_env_free(envp);
-	return rc;
+	return reader_spawn(src, tarv, 0, kids, in, out, err, elen);
 }
 
 /* Waits for the N stages of a reader, stopping them first when STOP. */
@@ -344,25 +342,14 @@ legacy_reader_start(const struct load_source *src, const struct legacy_dump *d,
 	/* The name is taken as it is: no pattern, no escapes. */
 	char *tarv[] = { "tar", "--no-wildcards", "--no-unquote", "-xOf", "-",
 		(char *)(uintptr_t)d->member, NULL };
-	struct spawn_cmd cmd;
-	char **envp;
-	int rc = -1;
 
-	if (reader_cmd(src, &envp, &cmd, err, elen) < 0)
-		goto out;
-	char *const *const argvs[] = { cmd.argv, tarv, cmd.argv };
 	*n = d->gzip ? 3 : 2;
-	if (lseek(in, 0, SEEK_SET) < 0)
+	if (lseek(in, 0, SEEK_SET) < 0) {
 		snprintf(err, elen, "cannot read '%s' again: %s", src->archive,
 		    strerror(errno));
-	else if (spawn_pipeline(kids, *n, argvs, in, out, envp) < 0)
-		snprintf(err, elen, "cannot run '%s' and tar: %s",
-		    cmd.argv[0], strerror(errno));
-	else
-		rc = 0;
-out:
-	spawn_env_free(envp);
-	return rc;
+		return -1;
+	}
+	return reader_spawn(src, tarv, d->gzip, kids, in, out, err, elen);
 }
 
 /* Loads the legacy dump D with LOADER: psql, or pg_restore for a
