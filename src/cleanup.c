@@ -172,12 +172,8 @@ static int
 remove_one(struct clean *c, const struct item *it)
 {
 	if (it->kind == 'd') {
-		char q[600];
-		pg_quote_ident(it->name, q, sizeof q);
-		if (pgadmin_end_sessions(&c->s, it->name, c->err,
-		    c->elen) < 0 || pg_session_execf(&c->s, c->err, c->elen,
-		    "DROP DATABASE %s;", q) < 0) {
-			c->connected = 0;
+		if (pgadmin_drop_now(&c->s, it->name, c->err, c->elen) < 0) {
+			c->connected = 0;	/* the session is over */
 			return -1;
 		}
 		return 0;

@@ -205,6 +205,27 @@ nibble(char c)
 	return -1000;
 }
 
+/* Decodes the N hex digits HEX (text sent hex-encoded, so that any
+ * bytes come through one line) into OUT (LEN bytes), with a NUL.
+ * Returns 0; -1 for an odd count, a bad digit or a NUL byte; -2 when
+ * OUT is too small. */
+static int
+from_hex(const char *hex, size_t n, char *out, size_t len)
+{
+	if (n % 2 != 0)
+		return -1;
+	if (n / 2 >= len)
+		return -2;
+	for (size_t i = 0; i < n / 2; i++) {
+		int v = nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]);
+		if (v <= 0)
+			return -1;
+		out[i] = (char)v;
+	}
+	out[n / 2] = '\0';
+	return 0;
+}
+
 /* The locale provider and the ICU locale: columns that not every
  * version has, read through jsonb. */
 static const char provider[] = "CASE to_jsonb(d)->>'datlocprovider' WHEN "
@@ -239,22 +260,17 @@ ask_db(struct pg_session *s, const char *name, const char *expr, char *out,
 	if (pg_session_query(s, sql, hex, hl, err, elen) < 0)
 		goto out;
 	n = strlen(hex);
-	if (n % 2 != 0 || n / 2 >= len) {
+	switch (from_hex(hex, n, out, len)) {
+	case -2:
 		snprintf(err, elen, "a property of the database is too long "
 		    "to record (%zu bytes)", n / 2);
-		goto out;
+		break;
+	case -1:
+		snprintf(err, elen, "cannot read a property of the database");
+		break;
+	default:
+		rc = 0;
 	}
-	for (size_t i = 0; i < n / 2; i++) {
-		int v = nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]);
-		if (v <= 0) {
-			snprintf(err, elen, "cannot read a property of the "
-			    "database");
-			goto out;
-		}
-		out[i] = (char)v;
-	}
-	out[n / 2] = '\0';
-	rc = 0;
 out:
 	free(hex);
 	return rc;
@@ -713,7 +729,6 @@ pgadmin_kept_db(struct pg_session *s, const char *live, int index,
 	static const char dated[] = "_(?:before_restore|undone)_[0-9]{14}"
 	    "(?:_[0-9]+)?$";
 	char lit[QNAME], answer[400], *sp;
-	size_t n, o = 0;
 
 	if (pg_quote_literal(live, lit, sizeof lit) < 0) {
 		snprintf(err, elen, "database name too long");
@@ -730,18 +745,10 @@ pgadmin_kept_db(struct pg_session *s, const char *live, int index,
 	sp = strchr(answer, ' ');
 	if (answer[0] == '\0' || sp == NULL)
 		return 0;
-	*sp = '\0';
-	n = strlen(answer) / 2;
-	for (size_t i = 0; i < n && o + 1 < nlen; i++) {
-		int v = nibble(answer[2 * i]) * 16 + nibble(answer[2 * i + 1]);
-		if (v < 0) {
-			snprintf(err, elen, "a database name the server "
-			    "garbled");
-			return -1;
-		}
-		name[o++] = (char)v;
+	if (from_hex(answer, (size_t)(sp - answer), name, nlen) < 0) {
+		snprintf(err, elen, "a database name the server garbled");
+		return -1;
 	}
-	name[o] = '\0';
 	snprintf(size, slen, "%s", sp + 1);
 	return 1;
 }
@@ -750,15 +757,8 @@ int
 pgadmin_db_size(struct pg_session *s, const char *name, char *out,
     size_t len, char *err, size_t elen)
 {
-	char lit[QNAME];
-
-	if (pg_quote_literal(name, lit, sizeof lit) < 0) {
-		snprintf(err, elen, "database name too long");
-		return -1;
-	}
-	return pg_session_askf(s, out, len, err, elen, "SELECT "
-	    "pg_size_pretty(pg_database_size(datname)) FROM pg_database WHERE "
-	    "datname = %s;", lit);
+	return ask_db(s, name, "pg_size_pretty(pg_database_size(d.oid))", out,
+	    len, err, elen);
 }
 
 int
