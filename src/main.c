@@ -1002,8 +1002,9 @@ main(int argc, char **argv)
 	}
 	/* What changes the server always leaves a trace. */
 	log_open(cmd, c == 1 || c == 7 || c == 8);
-	/* A commit cut short is said first thing, whatever the command. */
-	if (c != 7 && undo_pending(&cfg, err, sizeof err))
+	/* A commit cut short is said first thing; restore, undo and cleanup
+	 * read the record themselves and say it in their own words. */
+	if (c != 1 && c != 7 && c != 8 && undo_pending(&cfg, err, sizeof err))
 		log_warn("%s", err);
 	progress_init(!quiet);
 	setup_signals();
