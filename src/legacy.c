@@ -141,6 +141,18 @@ legacy_member_begin(struct legacy_read *l, const char *member)
 	l->open = 1;
 }
 
+/* Adds NAME to the list ROLES of *N names, unless it is there, too long,
+ * or the list is full. */
+static void
+role_list_add(char (*roles)[LEGACY_ROLE_MAX], size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(roles[i], name) == 0)
+			return;
+	if (*n < LEGACY_MAX_ROLES && strlen(name) < LEGACY_ROLE_MAX)
+		snprintf(roles[(*n)++], LEGACY_ROLE_MAX, "%s", name);
+}
+
 static void
 add_role(struct legacy_read *l, const char *name)
 {
@@ -152,11 +164,7 @@ add_role(struct legacy_read *l, const char *name)
 	for (size_t i = 0; never[i]; i++)
 		if (strcmp(name, never[i]) == 0)
 			return;
-	for (size_t i = 0; i < l->nroles; i++)
-		if (strcmp(l->roles[i], name) == 0)
-			return;
-	if (l->nroles < LEGACY_MAX_ROLES && strlen(name) < LEGACY_ROLE_MAX)
-		snprintf(l->roles[l->nroles++], LEGACY_ROLE_MAX, "%s", name);
+	role_list_add(l->roles, &l->nroles, name);
 }
 
 static int
@@ -790,15 +798,8 @@ legacy_others(const struct legacy_read *l)
 void
 legacy_roles_into(const struct legacy_read *l, struct legacy_set *set)
 {
-	for (size_t i = 0; i < l->nroles; i++) {
-		size_t j;
-		for (j = 0; j < set->nroles; j++)
-			if (strcmp(set->roles[j], l->roles[i]) == 0)
-				break;
-		if (j == set->nroles && set->nroles < LEGACY_MAX_ROLES)
-			snprintf(set->roles[set->nroles++], LEGACY_ROLE_MAX,
-			    "%s", l->roles[i]);
-	}
+	for (size_t i = 0; i < l->nroles; i++)
+		role_list_add(set->roles, &set->nroles, l->roles[i]);
 }
 
 /* The dumps of kind K: their count, the first two in *A and *B. */

@@ -124,11 +124,26 @@ test_members_allowed_by_kind(void **state)
 		assert_true(format_member_allowed(format_dump_member[i], 'f'));
 }
 
+/* Reads the header TEXT (changed in place), whose every line is a header
+ * line, into a zeroed *BACK. */
+static void
+read_back(char *text, struct format_header *back)
+{
+	char *line, *save = NULL;
+
+	memset(back, 0, sizeof *back);
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		assert_false(format_is_member_line(line));
+		format_header_line(back, line);
+	}
+}
+
 static void
 test_header_round_trip(void **state)
 {
 	struct format_header h, back;
-	char text[2048], *line, *save = NULL;
+	char text[2048];
 
 	(void)state;
 	memset(&h, 0, sizeof h);
@@ -142,12 +157,7 @@ test_header_round_trip(void **state)
 	assert_true(format_header_text(&h, text, sizeof text) > 0);
 	assert_non_null(strstr(text, "database polarity db\n"));
 	assert_non_null(strstr(text, "server-version 15.18\n"));
-	memset(&back, 0, sizeof back);
-	for (line = strtok_r(text, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
-		assert_false(format_is_member_line(line));
-		format_header_line(&back, line);
-	}
+	read_back(text, &back);
 	assert_memory_equal(&h, &back, sizeof h);
 	/* A key must be followed by its space: "tools x" is no "tool". */
 	format_header_line(&back, "tools x");
@@ -160,7 +170,6 @@ test_database_properties_round_trip(void **state)
 {
 	static struct format_header h, back;
 	static char text[1 << 16];
-	char *line, *save = NULL;
 	size_t i;
 
 	(void)state;
@@ -182,10 +191,7 @@ test_database_properties_round_trip(void **state)
 	    "\\040b\\012r\\011work_mem=8MB\\012\n"));
 	/* What was not recorded is not written. */
 	assert_null(strstr(text, "db-icu-locale"));
-	memset(&back, 0, sizeof back);
-	for (line = strtok_r(text, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save))
-		format_header_line(&back, line);
+	read_back(text, &back);
 	assert_memory_equal(&h, &back, sizeof h);
 	/* A bad escape is no value. */
 	format_header_line(&back, "db-owner a\\9");
