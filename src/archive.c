@@ -131,27 +131,61 @@ archive_add_data(struct archive *a, const char *name, const void *data,
 	return note(a, 'f', mode, len, sha, name, NULL);
 }
 
-int
-archive_add_fd(struct archive *a, const char *name, int fd,
-    const struct stat *st, const char *source)
+/* Writes the header of the file member NAME as ST describes it. */
+static int
+file_begin(struct archive *a, const char *name, const struct stat *st)
 {
-	char path[PATH_MAX], sha[65], u[64], g[64];
+	char path[PATH_MAX], u[64], g[64];
 	struct tar_entry e = {
 		.path = path, .type = TAR_FILE, .mode = st->st_mode,
 		.size = (uint64_t)st->st_size, .mtime = st->st_mtime,
 		.uid = st->st_uid, .gid = st->st_gid,
 	};
-	unsigned char *buf = a->buf;
-	uint64_t left = (uint64_t)st->st_size;
-	off_t off = 0;
-	int shrank = 0;
-	struct stat after;
 
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
 	owner_names(&e, u, sizeof u, g, sizeof g);
 	if (tar_begin(&a->tar, &e) < 0)
 		return fail(a, "write archive member", name);
+	return 0;
+}
+
+int
+archive_begin_outside(struct archive *a, const char *name,
+    const struct stat *st)
+{
+	if (file_begin(a, name, st) < 0)
+		return -1;
+	if (tar_flush(&a->tar) < 0)
+		return fail(a, "write archive member", name);
+	return 0;
+}
+
+int
+archive_end_outside(struct archive *a, const char *name,
+    const struct stat *st, const char *hex)
+{
+	if (tar_written(&a->tar, (uint64_t)st->st_size) < 0 ||
+	    tar_end(&a->tar, NULL) < 0)
+		return fail(a, "write archive member", name);
+	a->files++;
+	return note(a, 'f', st->st_mode, (unsigned long long)st->st_size, hex,
+	    name, NULL);
+}
+
+int
+archive_add_fd(struct archive *a, const char *name, int fd,
+    const struct stat *st, const char *source)
+{
+	char sha[65];
+	unsigned char *buf = a->buf;
+	uint64_t left = (uint64_t)st->st_size;
+	off_t off = 0;
+	int shrank = 0;
+	struct stat after;
+
+	if (file_begin(a, name, st) < 0)
+		return -1;
 	while (left > 0) {
 		size_t want = left < ARCHIVE_COPY ? (size_t)left : ARCHIVE_COPY;
 		ssize_t n = io_pread(fd, buf, want, off);

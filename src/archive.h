@@ -51,6 +51,22 @@ int archive_add_data(struct archive *a, const char *name, const void *data,
 int archive_add_fd(struct archive *a, const char *name, int fd,
     const struct stat *st, const char *source);
 
+/* Begins the file member NAME whose data the caller brings into the
+ * stream by another way; ST gives its size, mode, owner and time.  The
+ * header is written and A->tar flushed, so that the data can follow at
+ * once: e.g. the caller ends the compressor that took the stream so far,
+ * appends the data compressed on its own, starts a new compressor and
+ * points A->tar.fd at it.  archive_end_outside() then ends the member.
+ * Returns 0 or -1. */
+int archive_begin_outside(struct archive *a, const char *name,
+    const struct stat *st);
+
+/* Ends the member archive_begin_outside() began: all of its data passed
+ * outside, with the SHA-256 HEX (64 lowercase hex digits).  Pads it and
+ * records it in the manifest.  Returns 0 or -1. */
+int archive_end_outside(struct archive *a, const char *name,
+    const struct stat *st, const char *hex);
+
 /* Adds the folder NAME with permission bits MODE.  Returns 0 or -1. */
 int archive_add_dir(struct archive *a, const char *name, mode_t mode);
 

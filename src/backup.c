@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pg.h"
 #include "progress.h"
+#include "relay.h"
 #include "spawn.h"
 #include "status.h"
 
@@ -39,7 +40,9 @@
 static int prune(const struct config *c, int dry_run, FILE *out, char *err,
     size_t elen);
 
-/* The staged dumps, in archive order. */
+/* The dumps, in archive order.  All but the data are staged in temporary
+ * files; the data dump, by far the largest, is compressed while it is
+ * made (see start_data()). */
 #define NSTAGE FORMAT_NDUMPS
 
 struct run {
@@ -54,6 +57,9 @@ struct run {
 	int stage_fd[NSTAGE];
 	struct child zip;
 	int zip_in;		/* our end of the pipe to the compressor */
+	struct relay relay;	/* the data dump, from pg_dump to dzip */
+	struct child dzip;	/* the data dump's own compressor */
+	int data_file;		/* what dzip writes: a temporary file */
 	int out;		/* the archive being written */
 	char tmpname[PATH_MAX];	/* its temporary name, "" when it has
 				 * none */
@@ -152,8 +158,11 @@ name_archive(struct run *r, time_t start, char *path, size_t len)
 	return -1;
 }
 
+/* Starts the compressor writing to OUT; *IN is our end of the pipe to it.
+ * The archive is a series of compressed streams back to back (each
+ * started here), which every gzip reader reads as one. */
 static int
-start_compressor(struct run *r)
+start_compressor(struct run *r, struct child *z, int out, int *in)
 {
 	char cmd[PATH_MAX], level[8];
 	const char *const extra[] = { level, "-n", "-c", NULL };
@@ -180,7 +189,8 @@ start_compressor(struct run *r)
 		spawn_env_free(envp);
 		return -1;
 	}
-	rc = spawn_start(&r->zip, zip.argv, p[0], r->out, envp);
+	spawn_close(z);
+	rc = spawn_start(z, zip.argv, p[0], out, envp);
 	spawn_env_free(envp);
 	if (rc < 0) {
 		int e = errno;
@@ -192,9 +202,10 @@ start_compressor(struct run *r)
 		return -1;
 	}
 	close(p[0]);
-	r->zip_in = p[1];
-	log_detail("compressing with '%s' at level %d", cmd,
-	    r->cfg->compress_level);
+	*in = p[1];
+	if (z == &r->dzip)
+		log_detail("compressing with '%s' at level %d", cmd,
+		    r->cfg->compress_level);
 	return 0;
 }
 
@@ -243,9 +254,18 @@ teardown(struct run *r)
 	for (int i = 0; i < NSTAGE; i++)
 		if (r->dump[i].pid > 0)
 			kill(r->dump[i].pid, SIGTERM);
+	if (r->dzip.pid > 0)
+		kill(r->dzip.pid, SIGTERM);
+	relay_stop(&r->relay);
 	if (r->zip.pid > 0)
 		spawn_wait(&r->zip, ignored, sizeof ignored);
 	spawn_close(&r->zip);
+	if (r->dzip.pid > 0)
+		spawn_wait(&r->dzip, ignored, sizeof ignored);
+	spawn_close(&r->dzip);
+	if (r->data_file >= 0)
+		close(r->data_file);
+	r->data_file = -1;
 	for (int i = 0; i < NSTAGE; i++) {
 		if (r->dump[i].pid > 0)
 			spawn_wait(&r->dump[i], ignored, sizeof ignored);
@@ -339,11 +359,52 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	return BACKUP_OK;
 }
 
+/* Starts the data dump: pg_dump, through a relay that hashes and counts
+ * it, into a compressor of its own writing a temporary file.  So the data
+ * is compressed while it is dumped; put_data() appends it to the archive
+ * once it is complete. */
+static enum backup_result
+start_data(struct run *r, const char *snapshot)
+{
+	int p[2], zin;
+
+	r->data_file = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX, O_RDWR,
+	    NULL, 0);
+	if (r->data_file < 0)
+		return failf(r, "create a temporary file in",
+		    r->cfg->backup_dir, errno);
+	if (start_compressor(r, &r->dzip, r->data_file, &zin) < 0)
+		return BACKUP_FAILED;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		close(zin);
+		return failf(r, "start", "pg_dump", errno);
+	}
+	if (pg_dump_start(&r->pg, &r->dump[FORMAT_DATA],
+	    format_dump_section[FORMAT_DATA], snapshot, p[1], r->err,
+	    r->elen) < 0) {
+		close(p[0]);
+		close(p[1]);
+		close(zin);
+		return BACKUP_FAILED;
+	}
+	close(p[1]);
+	r->dumps_open++;
+	if (relay_start(&r->relay, p[0], zin) < 0)
+		return failf(r, "start", "the relay of the data dump", errno);
+	return BACKUP_OK;
+}
+
 static enum backup_result
 start_dumps(struct run *r, const char *snapshot)
 {
 	for (int i = 0; i < NSTAGE; i++) {
 		int rc;
+		if (i == FORMAT_DATA) {
+			enum backup_result res = start_data(r, snapshot);
+			if (res != BACKUP_OK)
+				return res;
+			continue;
+		}
 		r->stage_fd[i] = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX,
 		    O_RDWR, NULL, 0);
 		if (r->stage_fd[i] < 0)
@@ -378,10 +439,22 @@ archive_failed(struct run *r, struct archive *a)
 	return BACKUP_FAILED;
 }
 
-/* Whether the dump staged in FD ends as pg_dump and pg_dumpall end a
- * whole one ("-- PostgreSQL database [cluster] dump complete", then at
- * most a line or two).  An exit status alone is not enough: a docker
- * client stopped by SIGTERM exits with 0 while its program still runs. */
+/* What pg_dump and pg_dumpall end a whole dump with ("-- PostgreSQL
+ * database [cluster] dump complete", then at most a line or two).  An
+ * exit status alone is not enough: a docker client stopped by SIGTERM
+ * exits with 0 while its program still runs. */
+#define DUMP_END " dump complete\n"
+
+static enum backup_result
+incomplete(struct run *r, int i)
+{
+	snprintf(r->err, r->elen, "'%s'%s exited with status 0 but its dump "
+	    "(%s) is not complete", r->dump[i].name, r->dump[i].where,
+	    format_dump_member[i]);
+	return BACKUP_FAILED;
+}
+
+/* Whether the dump staged in FD ends with DUMP_END. */
 static int
 dump_complete(int fd)
 {
@@ -398,7 +471,7 @@ dump_complete(int fd)
 	if (n <= 0)
 		return 0;
 	tail[n] = '\0';
-	return memmem(tail, (size_t)n, " dump complete\n", 15) != NULL;
+	return memmem(tail, (size_t)n, DUMP_END, strlen(DUMP_END)) != NULL;
 }
 
 /* Waits for the dumps to end, showing on a terminal how much they wrote.
@@ -413,7 +486,9 @@ wait_dumps(struct run *r)
 		for (int i = 0; i < NSTAGE; i++) {
 			struct stat st;
 			running |= !spawn_poll(&r->dump[i]);
-			if (fstat(r->stage_fd[i], &st) == 0)
+			if (i == FORMAT_DATA)
+				done += relay_count(&r->relay);
+			else if (fstat(r->stage_fd[i], &st) == 0)
 				done += (uint64_t)st.st_size;
 		}
 		progress_update(done);
@@ -423,6 +498,80 @@ wait_dumps(struct run *r)
 		    NULL);
 	}
 	progress_end();
+}
+
+/* Adds the staged dump I, once it is seen to be whole. */
+static enum backup_result
+put_staged(struct run *r, struct archive *a, int i, time_t start)
+{
+	struct stat st;
+
+	if (spawn_wait(&r->dump[i], r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	if (!dump_complete(r->stage_fd[i]))
+		return incomplete(r, i);
+	r->dumps_open--;
+	if (fstat(r->stage_fd[i], &st) < 0)
+		return failf(r, "read the staged", format_dump_member[i],
+		    errno);
+	/* The dump files are the running user's; say so plainly rather
+	 * than with the temporary file's mode. */
+	st.st_mode = S_IFREG | 0600;
+	st.st_mtime = start;
+	if (archive_add_fd(a, format_dump_member[i], r->stage_fd[i], &st,
+	    format_dump_member[i]) < 0)
+		return archive_failed(r, a);
+	close(r->stage_fd[i]);
+	r->stage_fd[i] = -1;
+	return BACKUP_OK;
+}
+
+/* Appends the data dump, compressed while it was made, to the archive:
+ * its header ends the compressed stream so far, its compressed data is
+ * copied as it is, and a new compressor takes the rest of the archive. */
+static enum backup_result
+put_data(struct run *r, struct archive *a, time_t start)
+{
+	const char *name = format_dump_member[FORMAT_DATA];
+	struct stat st = { .st_mode = S_IFREG | 0600, .st_mtime = start,
+		.st_uid = geteuid(), .st_gid = getegid() };
+	char hex[65];
+	uint64_t size;
+	int wrote, rc, e;
+
+	rc = relay_wait(&r->relay, hex, &size, &wrote);
+	/* A compressor that died explains a pg_dump killed by SIGPIPE. */
+	if (rc < 0 && wrote && errno == EPIPE &&
+	    spawn_wait(&r->dzip, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	e = errno;
+	if (spawn_wait(&r->dump[FORMAT_DATA], r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	if (rc < 0)
+		return failf(r, wrote ? "compress" : "read", name, e);
+	if (!relay_tail_has(&r->relay, DUMP_END))
+		return incomplete(r, FORMAT_DATA);
+	r->dumps_open--;
+	if (spawn_wait(&r->dzip, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	st.st_size = (off_t)size;
+	if (archive_begin_outside(a, name, &st) < 0)
+		return archive_failed(r, a);
+	close(r->zip_in);
+	r->zip_in = -1;
+	if (spawn_wait(&r->zip, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	if (io_append(r->data_file, r->out) < 0)
+		return failf(r, "write the archive in", r->cfg->backup_dir,
+		    errno);
+	close(r->data_file);
+	r->data_file = -1;
+	if (start_compressor(r, &r->zip, r->out, &r->zip_in) < 0)
+		return BACKUP_FAILED;
+	a->tar.fd = r->zip_in;
+	if (archive_end_outside(a, name, &st, hex) < 0)
+		return archive_failed(r, a);
+	return BACKUP_OK;
 }
 
 static enum backup_result
@@ -459,36 +608,13 @@ write_archive(struct run *r, const char *top, const char *server,
 	wait_dumps(r);
 	progress_begin("compressing", 0);
 	for (int i = 0; i < NSTAGE; i++) {
-		struct stat st;
-		if (spawn_wait(&r->dump[i], r->err, r->elen) < 0) {
+		enum backup_result res = i == FORMAT_DATA ?
+		    put_data(r, &a, start) : put_staged(r, &a, i, start);
+		if (res != BACKUP_OK) {
 			progress_end();
 			archive_close(&a);
-			return BACKUP_FAILED;
+			return res;
 		}
-		if (!dump_complete(r->stage_fd[i])) {
-			progress_end();
-			archive_close(&a);
-			snprintf(r->err, r->elen, "'%s'%s exited with status 0 "
-			    "but its dump (%s) is not complete",
-			    r->dump[i].name, r->dump[i].where,
-			    format_dump_member[i]);
-			return BACKUP_FAILED;
-		}
-		r->dumps_open--;
-		if (fstat(r->stage_fd[i], &st) < 0) {
-			archive_close(&a);
-			return failf(r, "read the staged",
-			    format_dump_member[i], errno);
-		}
-		/* The dump files are the running user's; say so plainly
-		 * rather than with the temporary file's mode. */
-		st.st_mode = S_IFREG | 0600;
-		st.st_mtime = start;
-		if (archive_add_fd(&a, format_dump_member[i], r->stage_fd[i], &st,
-		    format_dump_member[i]) < 0)
-			goto fail;
-		close(r->stage_fd[i]);
-		r->stage_fd[i] = -1;
 	}
 	manifest_header(r, r->head, sizeof r->head, start, server, client);
 	rc = archive_finish(&a, r->head);
@@ -513,14 +639,17 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
     size_t elen, int *pruned, struct status *outcome)
 {
 	struct run r = { .cfg = c, .zip_in = -1, .out = -1, .lock = -1,
-		.err = err, .elen = elen };
+		.data_file = -1, .err = err, .elen = elen };
 	char snapshot[128], server[64] = "", client[64] = "", top[128];
 	enum backup_result res = BACKUP_FAILED;
 	time_t start = time(NULL);
 	struct stat st;
 
-	for (int i = 0; i < NSTAGE; i++)
+	for (int i = 0; i < NSTAGE; i++) {
 		r.stage_fd[i] = -1;
+		r.dump[i].errfd = -1;
+	}
+	r.zip.errfd = r.dzip.errfd = -1;
 	r.sql.to = r.sql.from = -1;
 	err[0] = '\0';
 
@@ -556,7 +685,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		    c->backup_dir, errno);
 		goto out;
 	}
-	if (start_compressor(&r) < 0 ||
+	if (start_compressor(&r, &r.zip, r.out, &r.zip_in) < 0 ||
 	    (res = start_dumps(&r, snapshot)) != BACKUP_OK)
 		goto out;
 	format_name(start, 1, top, sizeof top);

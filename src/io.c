@@ -285,6 +285,47 @@ fail:
 }
 
 int
+io_append(int from, int to)
+{
+	char buf[64 * 1024];
+	loff_t off = 0;
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(from, &st) < 0)
+		return -1;
+	while (off < st.st_size) {
+		n = copy_file_range(from, &off, to, NULL,
+		    (size_t)(st.st_size - off), 0);
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			errno = EIO;	/* FROM shrank under us */
+			return -1;
+		}
+		if (errno == EINTR && !io_stop_signal)
+			continue;
+		/* Across file systems, or where the kernel cannot: copy. */
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+		    errno != EOPNOTSUPP && errno != EBADF)
+			return -1;
+		break;
+	}
+	while (off < st.st_size) {
+		n = io_pread(from, buf, sizeof buf, off);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		if (io_write_all(to, buf, (size_t)n) < 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+int
 io_tmpfile(const char *dir, const char *prefix, int flags, char *name,
     size_t len)
 {

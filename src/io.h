@@ -56,6 +56,11 @@ int io_fsync_dir_of(const char *path);
  * for a bare name.  Returns 0, or -1 with errno ENAMETOOLONG. */
 int io_parent(const char *path, char *out, size_t len);
 
+/* Appends the whole content of the file FROM (from its offset 0) to TO
+ * at TO's offset, in the kernel where it can (copy_file_range(2)).
+ * Returns 0, or -1 with errno set. */
+int io_append(int from, int to);
+
 /* fsyncs the directory DIR.  Returns 0 or -1 with errno set. */
 int io_fsync_dir(const char *dir);
 

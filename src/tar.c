@@ -204,6 +204,24 @@ tar_write(struct tar_writer *w, const void *data, size_t len)
 }
 
 int
+tar_flush(struct tar_writer *w)
+{
+	return flush(w);
+}
+
+int
+tar_written(struct tar_writer *w, uint64_t len)
+{
+	if (len > w->left) {
+		errno = EFBIG;
+		return -1;
+	}
+	w->left -= len;
+	w->offset += len;
+	return 0;
+}
+
+int
 tar_end(struct tar_writer *w, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -213,6 +231,8 @@ tar_end(struct tar_writer *w, char hex[65])
 		errno = EIO;
 		return -1;
 	}
+	if (hex == NULL)
+		return pad(w);
 	if (EVP_DigestFinal_ex(w->md, md, &mdlen) != 1 || mdlen != 32) {
 		errno = ENOMEM;
 		return -1;

@@ -59,9 +59,20 @@ int tar_begin(struct tar_writer *w, const struct tar_entry *e);
  * errno set (EFBIG when that is more than the header announced). */
 int tar_write(struct tar_writer *w, const void *data, size_t len);
 
-/* Ends the current member, padding it to a whole block, and stores the
- * SHA-256 of its data as 64 lowercase hex digits and a NUL in HEX.
- * Returns 0, or -1 with errno set (EIO when the data was short). */
+/* Writes out what the buffer holds.  Returns 0, or -1 with errno set. */
+int tar_flush(struct tar_writer *w);
+
+/* Counts LEN bytes of the current member's data as written: the caller
+ * put them into the stream by another way, after tar_flush() (e.g. the
+ * data compressed on its own, appended after the compressed stream so
+ * far), and knows their hash; tar_end() is then given HEX NULL.  Returns
+ * 0, or -1 with errno EFBIG when that is more than the header announced. */
+int tar_written(struct tar_writer *w, uint64_t len);
+
+/* Ends the current member, padding it to a whole block, and, unless HEX
+ * is NULL, stores the SHA-256 of its data as 64 lowercase hex digits and
+ * a NUL in HEX.  Returns 0, or -1 with errno set (EIO when the data was
+ * short). */
 int tar_end(struct tar_writer *w, char hex[65]);
 
 /* Writes the end-of-archive blocks and flushes the buffer.  Returns 0, or

@@ -82,6 +82,36 @@ expect 1 "'badzip' exited with status 7: badzip: error: disk on fire"
 clean
 ok "compressor failing: named, nothing left"
 
+# The archive is compressed in three streams: the members up to the data
+# dump's header, the data dump (compressed while it is made, by a
+# compressor of its own) and the rest.  Each compressor failing alone is
+# named, and nothing is left.  Which stream a compressor has is told by
+# its first bytes: the tar stream begins with the member FORMAT, the data
+# dump with a comment, the rest with neither.
+for part in data rest; do
+	cat >"$WORK/badzip-$part" <<EOF2
+#!/usr/bin/perl
+binmode STDIN;
+read(STDIN, my \$head, 512);
+my \$part = \$head =~ /^polarity-server-backup-[0-9]+\\/FORMAT\\0/ ? 'first' :
+    \$head =~ /^--/ ? 'data' : 'rest';
+if (\$part eq '$part') {
+	print STDERR "badzip: error: cannot write the \$part\\n";
+	exit 7;
+}
+open(my \$z, '|-', 'gzip', @ARGV) or die;
+binmode \$z;
+print \$z \$head;
+print \$z \$_ while read(STDIN, \$_, 65536);
+close(\$z) or exit 1;
+EOF2
+	chmod 755 "$WORK/badzip-$part"
+	run_polarity --compressor "$WORK/badzip-$part" backup
+	expect 1 "'badzip-$part' exited with status 7: badzip: error: cannot write the $part"
+	clean
+done
+ok "the data dump's compressor and the last one failing: named, nothing left"
+
 # Plain gzip works where pigz is not wanted, and pigz with its own
 # options (threads capped); the archive verifies with either.
 run_polarity --compressor gzip --compress-level 1 backup

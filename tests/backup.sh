@@ -188,3 +188,36 @@ if tar -xzOf "$archive" --wildcards '*/database/*.sql' | grep -q late_table; the
 	fail "schema dump saw a later table"
 fi
 ok "schema and data dumps come from one snapshot"
+
+# The data dump is compressed while it is made: by the time pg_dump has
+# written its last line (and before it exits), a compressor has read the
+# whole of it.  A staged data dump reaches no compressor until every dump
+# has ended.  The compressor's input is then exactly the archive's member.
+cat >"$WORK/teezip" <<EOF2
+#!/bin/bash
+tee "$WORK/zipin.\$\$" | gzip "\$@"
+EOF2
+chmod 755 "$WORK/teezip"
+wrap_pg_dump "$WORK/streambin" "case \"\$*\" in *section=data*)
+	'$PGBIN/pg_dump' \"\$@\" || exit \$?
+	for _ in \$(seq 100); do
+		for f in '$WORK'/zipin.*; do
+			if grep -q 'host-500.example' \"\$f\" 2>/dev/null &&
+			    tail -c 100 \"\$f\" | grep -q ' dump complete'; then
+				echo \"\$f\" >'$WORK/streamed'; exit 0
+			fi
+		done
+		sleep 0.1
+	done
+	exit 0 ;; esac"
+run_polarity --pg-bindir "$WORK/streambin" --compressor "$WORK/teezip" backup
+expect 0 ""
+[ -s "$WORK/streamed" ] ||
+	fail "no compressor had read the data dump before pg_dump ended"
+archive=$(tail -n 1 "$WORK/out")
+tar -xzOf "$archive" --wildcards '*/database/2-data.sql' |
+	cmp - "$(cat "$WORK/streamed")" ||
+	fail "the data member is not what its compressor read"
+run_polarity verify "$archive"
+expect 0 ""
+ok "the data dump is compressed while pg_dump writes it"

@@ -297,6 +297,75 @@ test_remove_tree_never_follows_links(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 }
 
+/* Writes N bytes of a pattern (byte i is i*7 mod 251) to FD. */
+static void
+write_pattern(int fd, size_t n)
+{
+	unsigned char b[4096];
+
+	for (size_t done = 0; done < n; ) {
+		size_t k = n - done < sizeof b ? n - done : sizeof b;
+		for (size_t i = 0; i < k; i++)
+			b[i] = (unsigned char)((done + i) * 7 % 251);
+		assert_int_equal(write(fd, b, k), (ssize_t)k);
+		done += k;
+	}
+}
+
+static void
+test_append_adds_the_whole_file_at_the_offset(void **state)
+{
+	char path[128];
+	unsigned char *got;
+	size_t n = 300 * 1024 + 17;
+	int from, to;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/from", dir);
+	from = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	write_pattern(from, n);
+	/* The source's own offset is at its end: the copy must not care. */
+	snprintf(path, sizeof path, "%s/to", dir);
+	to = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(to, "head", 4), 4);
+	assert_int_equal(io_append(from, to), 0);
+	assert_int_equal(write(to, "tail", 4), 4);
+	got = malloc(n + 8);
+	assert_int_equal(pread(to, got, n + 8, 0), (ssize_t)(n + 8));
+	assert_memory_equal(got, "head", 4);
+	for (size_t i = 0; i < n; i++)
+		if (got[4 + i] != (unsigned char)(i * 7 % 251))
+			fail_msg("byte %zu differs", i);
+	assert_memory_equal(got + 4 + n, "tail", 4);
+	free(got);
+	close(from);
+	close(to);
+}
+
+/* Where the kernel cannot copy (here: into a pipe), bytes are copied by
+ * hand, just as whole. */
+static void
+test_append_into_a_pipe(void **state)
+{
+	char path[128], got[8192];
+	int from, p[2];
+	ssize_t k;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/from", dir);
+	from = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	write_pattern(from, 5000);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(io_append(from, p[1]), 0);
+	close(p[1]);
+	k = io_read_full(p[0], got, sizeof got);
+	assert_int_equal(k, 5000);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal((unsigned char)got[i], i * 7 % 251);
+	close(p[0]);
+	close(from);
+}
+
 int
 main(void)
 {
@@ -323,6 +392,11 @@ main(void)
 		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_remove_tree_never_follows_links,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_append_adds_the_whole_file_at_the_offset,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_append_into_a_pipe,
 		    tmpdir_setup, tmpdir_teardown),
 	};
 
