@@ -306,15 +306,15 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	log_detail("reaching the database with %s", why);
 	if (pg_init(&r->pg, r->cfg, &r->db) < 0)
 		return failf(r, "prepare", "pg_dump", errno);
-	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
-	    r->err, r->elen) < 0)
-		return BACKUP_FAILED;
 	log_step("connecting to database '%s' on %s:%s as '%s'%s%s%s",
 	    r->db.database, r->db.host, r->db.port, r->db.user,
 	    r->db.container ? " in container '" : "",
 	    r->db.container ? r->db.container : "",
 	    r->db.container ? "'" : "");
+	/* pg_dump tells its version while psql starts and connects. */
 	if (pg_session_open(&r->pg, &r->sql, r->err, r->elen) < 0 ||
+	    pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
+	    r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version_num;", num,
 	    sizeof num, r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version;", server, svlen,
@@ -397,14 +397,15 @@ start_data(struct run *r, const char *snapshot)
 static enum backup_result
 start_dumps(struct run *r, const char *snapshot)
 {
+	/* The data dump first: the backup ends when it ends. */
+	enum backup_result res = start_data(r, snapshot);
+
+	if (res != BACKUP_OK)
+		return res;
 	for (int i = 0; i < NSTAGE; i++) {
 		int rc;
-		if (i == FORMAT_DATA) {
-			enum backup_result res = start_data(r, snapshot);
-			if (res != BACKUP_OK)
-				return res;
+		if (i == FORMAT_DATA)
 			continue;
-		}
 		r->stage_fd[i] = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX,
 		    O_RDWR, NULL, 0);
 		if (r->stage_fd[i] < 0)
@@ -494,7 +495,9 @@ wait_dumps(struct run *r)
 		progress_update(done);
 		if (!running || io_stop_signal)
 			break;
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 },
+		/* Often: the archive is finished only once we see the last
+		 * dump end. */
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 },
 		    NULL);
 	}
 	progress_end();

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -80,6 +81,54 @@ test_copies_hashes_and_counts_everything(void **state)
 	close(to);
 	free(got);
 	free(data);
+}
+
+/* Pipe to pipe (the data dump's way, where the kernel passes the data
+ * on): every byte once, in order, while a writer and a reader run. */
+static void
+test_pipe_to_pipe_passes_everything(void **state)
+{
+	size_t n = 5 * RELAY_BUF + 777, got = 0;
+	unsigned char *data = malloc(n), *back = malloc(n + 1);
+	char hex[65], want[65];
+	struct relay r;
+	uint64_t size;
+	int in[2], out[2], wrote;
+	pid_t pid;
+	ssize_t k;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		data[i] = (unsigned char)(i * 31 % 253);
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(in[0]);
+		close(out[0]);
+		close(out[1]);
+		for (size_t at = 0; at < n; at += 1000)
+			if (write(in[1], data + at, n - at < 1000 ? n - at :
+			    1000) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(in[1]);
+	assert_int_equal(relay_start(&r, in[0], out[1]), 0);
+	while ((k = read(out[0], back + got, n + 1 - got)) > 0)
+		got += (size_t)k;
+	assert_int_equal(got, n);
+	assert_memory_equal(back, data, n);
+	assert_int_equal(relay_wait(&r, hex, &size, &wrote), 0);
+	assert_int_equal(size, n);
+	sha256_hex(data, n, want);
+	assert_string_equal(hex, want);
+	relay_stop(&r);
+	close(out[0]);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	free(data);
+	free(back);
 }
 
 static void
@@ -222,6 +271,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_copies_hashes_and_counts_everything,
 		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test(test_pipe_to_pipe_passes_everything),
 		cmocka_unit_test(test_keeps_the_last_bytes),
 		cmocka_unit_test(test_tail_across_small_reads),
 		cmocka_unit_test_setup_teardown(
