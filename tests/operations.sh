@@ -179,20 +179,44 @@ run_polarity --config "$WORK/nonexistent.conf" backup
 expect 2 "cannot read '$WORK/nonexistent.conf'"
 ok "configuration file: used, overridden by options, unknown keys refused with file and line"
 
-# --nice: the dump runs at nice 10 and best-effort I/O level 7.
+# --nice: the whole pipeline runs at nice 10 and best-effort I/O level 7:
+# the dumps, every compressor, and each thread of polarity itself (the
+# relay that feeds the data dump to its compressor among them).
+nice_of() { local f; f=($(sed 's/.*) //' "$1")); echo "${f[16]}"; }
 wrap_pg_dump "$WORK/nicebin" ''
 cat >"$WORK/nicebin/pg_dump" <<EOF2
 #!/bin/bash
+$(declare -f nice_of)
 case "\$*" in *section=data*)
-	fields=(\$(sed 's/.*) //' /proc/\$\$/stat)); echo "\${fields[16]}" >"$WORK/nice.txt"
-	ionice -p \$\$ >"$WORK/ionice.txt" ;; esac
+	nice_of /proc/\$\$/stat >"$WORK/nice.txt"
+	ionice -p \$\$ >"$WORK/ionice.txt"
+	"$PGBIN/pg_dump" "\$@" || exit \$?
+	sleep 0.3	# the relay thread has started by now
+	for t in /proc/\$PPID/task/*; do nice_of "\$t/stat"; done >"$WORK/threads.txt"
+	exit 0 ;; esac
 exec "$PGBIN/pg_dump" "\$@"
 EOF2
-run_polarity --nice --pg-bindir "$WORK/nicebin" backup
+cat >"$WORK/nicezip" <<EOF2
+#!/bin/bash
+$(declare -f nice_of)
+echo "\$(nice_of /proc/\$\$/stat) \$(ionice -p \$\$)" >>"$WORK/zips.txt"
+exec gzip "\$@"
+EOF2
+chmod 755 "$WORK/nicezip"
+rm -f "$WORK/zips.txt"
+run_polarity --nice --pg-bindir "$WORK/nicebin" --compressor "$WORK/nicezip" backup
 expect 0 ""
 [ "$(cat "$WORK/nice.txt")" = 10 ] || fail "pg_dump ran at nice $(cat "$WORK/nice.txt")"
 grep -q 'best-effort: prio 7' "$WORK/ionice.txt" || fail "pg_dump I/O: $(cat "$WORK/ionice.txt")"
-ok "--nice: the pipeline runs at nice 10, best-effort I/O priority 7"
+[ "$(grep -c . "$WORK/zips.txt")" = 3 ] ||
+	fail "not three compressors: $(cat "$WORK/zips.txt")"
+[ "$(grep -c '^10 best-effort: prio 7$' "$WORK/zips.txt")" = 3 ] ||
+	fail "compressors: $(cat "$WORK/zips.txt")"
+[ "$(grep -c . "$WORK/threads.txt")" -ge 2 ] ||
+	fail "polarity ran no second thread: $(cat "$WORK/threads.txt")"
+[ "$(sort -u "$WORK/threads.txt")" = 10 ] ||
+	fail "polarity's threads ran at nice $(sort -u "$WORK/threads.txt" | tr '\n' ' ')"
+ok "--nice: the dumps, the three compressors and polarity's threads run at nice 10, best-effort I/O 7"
 
 # Progress: a line redrawn in place at a terminal, nothing without one.
 if command -v script >/dev/null 2>&1; then
