@@ -22,6 +22,7 @@
 #include "archive.h"
 #include "format.h"
 #include "io.h"
+#include "ledger.h"
 #include "legacy.h"
 #include "progress.h"
 #include "spawn.h"
@@ -34,8 +35,9 @@
 /* A manifest line: a kind, numbers, a hash and two escaped names. */
 #define LINE_MAX_ (2 * 4 * TAR_NAME_MAX + 256)
 
-/* What the archive held, member by member: kept small, as there is one
- * for every file of the integrations tree. */
+/* What an archive of the original utility held, member by member: its
+ * members come in no known order, so its checks look names up in a table
+ * (in memory, kept small).  Ours need no table: see in_order(). */
 struct member {
 	char *name;		/* below the top folder (in the arena) */
 	char *target;		/* link target, or NULL (in the arena) */
@@ -44,9 +46,19 @@ struct member {
 	uint32_t uid, gid;
 	uint16_t mode;
 	char kind;		/* 'f', 'd' or 'l' */
-	char listed;		/* seen in the manifest */
 	char staged;		/* a folder or link made in the stage */
 	unsigned char sha[32];	/* of a file's data */
+};
+
+/* A member of ours, as its ledger record holds it: this, then the name
+ * and the link target (or ""), each ending with a NUL. */
+struct rec {
+	uint64_t size;
+	int64_t mtime;
+	uint32_t uid, gid;
+	uint16_t mode;
+	char kind;
+	unsigned char sha[32];
 };
 
 /* Names live in blocks that never move, without malloc's per-string
@@ -73,6 +85,18 @@ struct unpack {
 	uint32_t *slot;		/* hash table of indexes + 1; 0 is empty */
 	size_t slots;
 	struct arena_block *arena;
+	/* Ours: what each member was, in a ledger on disk (compared with
+	 * the manifest, and read again for the links and folders of the
+	 * stage), and where the previous member stood (see in_order()). */
+	struct ledger led;
+	int led_reading;	/* the ledger is being read back */
+	unsigned long count;	/* members so far */
+	unsigned long matched;	/* ledger records the manifest matched */
+	unsigned fixed;		/* the fixed members seen (fixed_index()) */
+	char prev[TAR_NAME_MAX];	/* the previous member's name */
+	char prev_kind;
+	char cur[TAR_NAME_MAX];	/* the file unpack_next() returns */
+	unsigned char rec[sizeof(struct rec) + 2 * TAR_NAME_MAX];
 	int manifest_seen;
 	unsigned long manifest_lines;
 	int done;		/* MANIFEST read: nothing may follow */
@@ -199,6 +223,19 @@ grow(struct unpack *s)
 	return 0;
 }
 
+/* Tells the caller of member NAME, if it asked. */
+static void
+tell(struct unpack *s, char kind, const char *name,
+    const struct tar_member *tm)
+{
+	if (s->o.on_member) {
+		struct unpack_entry e = { .kind = kind,
+			.mode = (unsigned)(tm->mode & 07777), .size = tm->size,
+			.name = name, .target = kind == 'l' ? tm->linkname : NULL };
+		s->o.on_member(s->o.arg, &e);
+	}
+}
+
 /* Records member M (NAME is copied).  Returns it, or NULL. */
 static struct member *
 record(struct unpack *s, const char *name, char kind,
@@ -226,12 +263,162 @@ record(struct unpack *s, const char *name, char kind,
 	    (s->slots - 1))
 		;
 	s->slot[i] = (uint32_t)++s->n;
-	if (s->o.on_member) {
-		struct unpack_entry e = { .kind = kind, .mode = m->mode,
-			.size = m->size, .name = m->name, .target = m->target };
-		s->o.on_member(s->o.arg, &e);
-	}
+	tell(s, kind, m->name, tm);
 	return m;
+}
+
+/* Ours: checks in the order the members come, and a ledger. */
+
+/* The members the format names: their bit in S->fixed, or -1. */
+static int
+fixed_index(const char *name)
+{
+	static const char *const top[] = { FORMAT_FORMAT, FORMAT_ENV,
+		FORMAT_INTEGRATIONS, FORMAT_DATABASE, FORMAT_MANIFEST };
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(name, top[i]) == 0)
+			return i;
+	for (int i = 0; i < FORMAT_NDUMPS; i++)
+		if (strcmp(name, format_dump_member[i]) == 0)
+			return 5 + i;
+	return -1;
+}
+
+/* Opens the ledger: in the stage when there is one (its room is checked
+ * already), else in TMPDIR or /tmp. */
+static int
+open_ledger(struct unpack *s)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[64];
+
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	if (s->o.stage >= 0 && access("/proc/self/fd", X_OK) == 0) {
+		snprintf(dir, sizeof dir, "/proc/self/fd/%d", s->o.stage);
+		tmp = dir;
+	}
+	if (ledger_open(&s->led, tmp) < 0) {
+		snprintf(s->err, s->elen, "cannot make a temporary file in "
+		    "'%s': %s", tmp == dir ? "the staging folder" : tmp,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Adds member NAME to the ledger; HEX is a file's SHA-256. */
+static int
+note_member(struct unpack *s, const char *name, char kind,
+    const struct tar_member *tm, const char *hex)
+{
+	struct rec r;
+	size_t nl = strlen(name) + 1;
+	const char *target = kind == 'l' ? tm->linkname : "";
+	size_t tl = strlen(target) + 1;
+
+	memset(&r, 0, sizeof r);	/* the padding too: it is written */
+	r.size = kind == 'f' ? tm->size : 0;
+	r.mtime = tm->mtime;
+	r.uid = (uint32_t)tm->uid;
+	r.gid = (uint32_t)tm->gid;
+	r.mode = (uint16_t)(tm->mode & 07777);
+	r.kind = kind;
+	if (hex)
+		unhex(hex, r.sha);
+	memcpy(s->rec, &r, sizeof r);
+	memcpy(s->rec + sizeof r, name, nl);
+	memcpy(s->rec + sizeof r + nl, target, tl);
+	if (ledger_add(&s->led, s->rec, sizeof r + nl + tl) < 0) {
+		snprintf(s->err, s->elen, "cannot keep the list of members: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the next ledger record (backwards when BACK) into S->rec: its
+ * fields into *R, its name and target.  Returns 1, 0 at the end, -1. */
+static int
+next_rec(struct unpack *s, int back, struct rec *r, const char **name,
+    const char **target)
+{
+	ssize_t n = back ? ledger_prev(&s->led, s->rec, sizeof s->rec - 1) :
+	    ledger_next(&s->led, s->rec, sizeof s->rec - 1);
+	size_t nl;
+
+	if (n == 0)
+		return 0;
+	if (n < (ssize_t)sizeof *r + 2) {
+		snprintf(s->err, s->elen, "cannot read the list of members: "
+		    "%s", strerror(n < 0 ? errno : EIO));
+		return -1;
+	}
+	s->rec[n] = '\0';
+	memcpy(r, s->rec, sizeof *r);
+	*name = (const char *)s->rec + sizeof *r;
+	nl = strlen(*name) + 1;
+	*target = sizeof *r + nl < (size_t)n ? *name + nl : "";
+	return 1;
+}
+
+/* Whether NAME may come where it does.  polarity writes each folder's
+ * entries right after it, the integrations in name order (strcmp), so
+ * that a member's folder is the previous member or one of that one's
+ * folders, and its name sorts after the entry of that folder that came
+ * last: this alone rules out duplicates and members below a file or a
+ * link, with nothing remembered but the previous member.  The members the
+ * format names come in its own order, each once. */
+static int
+in_order(struct unpack *s, const struct tar_member *tm, const char *name,
+    char kind)
+{
+	const char *slash = strrchr(name, '/'), *child, *last;
+	size_t plen, prevlen = strlen(s->prev), llen;
+	int fi = fixed_index(name), c;
+
+	if (fi >= 0 && (s->fixed & 1u << fi))
+		return bad(s, "'%s' appears twice", tm->path);
+	if (fi >= 0)
+		s->fixed |= 1u << fi;
+	if (slash == NULL)
+		goto keep;
+	plen = (size_t)(slash - name);
+	child = slash + 1;
+	if (prevlen == plen && memcmp(s->prev, name, plen) == 0) {
+		/* The first entry of the previous member, a folder. */
+		if (s->prev_kind != 'd')
+			return bad(s, "'%s' lies below a symbolic link or a "
+			    "file", tm->path);
+		goto keep;
+	}
+	if (prevlen > plen && memcmp(s->prev, name, plen) == 0 &&
+	    s->prev[plen] == '/') {
+		/* A later entry of one of the previous member's folders. */
+		if (fi >= 0)
+			goto keep;
+		last = s->prev + plen + 1;
+		llen = strcspn(last, "/");
+		c = strncmp(child, last, llen);
+		if (c == 0)
+			c = child[llen] != '\0';
+		if (c == 0)
+			return bad(s, "'%s' appears twice", tm->path);
+		if (c > 0)
+			goto keep;
+	} else if (plen > prevlen && memcmp(s->prev, name, prevlen) == 0 &&
+	    name[prevlen] == '/' && s->prev_kind != 'd') {
+		return bad(s, "'%s' lies below a symbolic link or a file",
+		    tm->path);
+	}
+	return bad(s, "'%s' is out of place (a backup holds each folder's "
+	    "entries right after it, in name order, each once): the archive "
+	    "was altered", tm->path);
+keep:
+	memcpy(s->prev, name, strlen(name) + 1);
+	s->prev_kind = kind;
+	return 0;
 }
 
 /* Whether NAME is a path we would write: no empty, "." or ".."
@@ -479,10 +666,15 @@ read_format(struct unpack *s, struct tar_reader *r,
 		errno = EINVAL;
 		return -1;
 	}
-	struct member *m = record(s, FORMAT_FORMAT, 'f', tm);
-	if (m == NULL)
-		return bad(s, "out of memory reading '%s'", "FORMAT");
-	unhex(sha, m->sha);
+	if (open_ledger(s) < 0)
+		return -1;
+	tell(s, 'f', FORMAT_FORMAT, tm);
+	if (note_member(s, FORMAT_FORMAT, 'f', tm, sha) < 0)
+		return -1;
+	s->fixed |= 1u << fixed_index(FORMAT_FORMAT);
+	snprintf(s->prev, sizeof s->prev, "%s", FORMAT_FORMAT);
+	s->prev_kind = 'f';
+	s->count = 1;
 	s->u->files++;
 	s->u->bytes += got;
 	return 0;
@@ -550,15 +742,20 @@ member_kind(struct unpack *s, const struct tar_member *tm, char *kind)
 	}
 }
 
-/* What every member's NAME must be: safe, new, and below no link or
- * file.  Returns 0 or -1. */
+static int
+unsafe(struct unpack *s, const struct tar_member *tm)
+{
+	return bad(s, "'%.200s' has an unsafe name (empty, '.' or '..' "
+	    "parts, or a part longer than %d bytes)", tm->path, NAME_MAX);
+}
+
+/* What every member's NAME in a legacy archive must be: safe, new, and
+ * below no link or file.  Returns 0 or -1. */
 static int
 name_ok(struct unpack *s, const struct tar_member *tm, const char *name)
 {
 	if (!clean_name(name))
-		return bad(s, "'%.200s' has an unsafe name (empty, '.' or "
-		    "'..' parts, or a part longer than %d bytes)", tm->path,
-		    NAME_MAX);
+		return unsafe(s, tm);
 	if (find(s, name))
 		return bad(s, "'%s' appears twice", tm->path);
 	if (!parents_ok(s, name))
@@ -573,20 +770,19 @@ static int
 take_member(struct unpack *s, struct tar_reader *r,
     const struct tar_member *tm)
 {
-	char name[TAR_NAME_MAX], kind;
+	char *name = s->cur, kind;
 	size_t toplen = strlen(s->u->top), len;
-	struct member *m;
 
 	if (s->done)
 		return bad(s, "'%s' comes after the MANIFEST", tm->path);
-	if (s->n >= s->o.max_members)
+	if (s->count >= s->o.max_members)
 		return bad(s, "more members than a backup has (%s)",
 		    "a tar bomb?");
 	if (strncmp(tm->path, s->u->top, toplen) != 0 ||
 	    tm->path[toplen] != '/')
 		return bad(s, "'%s' is outside the archive's top folder",
 		    tm->path);
-	snprintf(name, sizeof name, "%s", tm->path + toplen + 1);
+	snprintf(name, sizeof s->cur, "%s", tm->path + toplen + 1);
 	len = strlen(name);
 	if (member_kind(s, tm, &kind) < 0)
 		return -1;
@@ -594,8 +790,8 @@ take_member(struct unpack *s, struct tar_reader *r,
 		name[--len] = '\0';
 	if (clean_name(name) && !format_member_allowed(name, kind))
 		return bad(s, "'%s' is not a member a backup has", tm->path);
-	if (name_ok(s, tm, name) < 0)
-		return -1;
+	if (!clean_name(name))
+		return unsafe(s, tm);
 	if (kind == 'l' && (strncmp(name, "integrations/", 13) != 0 ||
 	    archive_link_escapes(name + 13, tm->linkname))) {
 		s->u->damaged = 1;
@@ -606,34 +802,65 @@ take_member(struct unpack *s, struct tar_reader *r,
 	}
 	if (strcmp(name, FORMAT_MANIFEST) == 0)
 		return read_manifest(s, r, tm);
-	m = record(s, name, kind, tm);
-	if (m == NULL)
-		return bad(s, "out of memory reading '%s'", tm->path);
+	if (in_order(s, tm, name, kind) < 0)
+		return -1;
+	s->count++;
+	tell(s, kind, name, tm);
 	switch (kind) {
 	case 'f': {
 		char hex[65];
 		s->u->files++;
 		if (strcmp(name, format_dump_member[FORMAT_ROLES]) == 0)
 			s->u->has_roles = 1;
-		if (write_file(s, r, tm, name, hex) < 0)
+		if (write_file(s, r, tm, name, hex) < 0 ||
+		    note_member(s, name, kind, tm, hex) < 0)
 			return -1;
-		unhex(hex, m->sha);
 		return 1;
 	}
 	case 'd':
 		s->u->dirs++;
-		m->staged = 1;
 		if (s->o.stage >= 0 && mkdirat(s->o.stage, name, 0700) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    name, strerror(errno));
 			return -1;
 		}
-		return 0;
+		return note_member(s, name, kind, tm, NULL);
 	default:
 		s->u->links++;
-		m->staged = 1;
-		return 0;
+		return note_member(s, name, kind, tm, NULL);
 	}
+}
+
+/* The manifest lists NAME where the archive held the member AT (NULL:
+ * none was left): which of the two is wrong, found by reading the ledger
+ * again (a damaged archive's path only). */
+static int
+misplaced(struct unpack *s, const char *name, const char *at)
+{
+	char held[TAR_NAME_MAX] = "";
+	const char *rname, *rtarget;
+	unsigned long i = 0;
+	struct rec r;
+	int rc;
+
+	if (at)
+		snprintf(held, sizeof held, "%s", at);
+	if (ledger_start(&s->led, 0) < 0) {
+		snprintf(s->err, s->elen, "cannot read the list of members: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	while ((rc = next_rec(s, 0, &r, &rname, &rtarget)) == 1 &&
+	    strcmp(rname, name) != 0)
+		i++;
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return bad(s, "the MANIFEST lists '%s', which the archive "
+		    "lacks", name);
+	if (i < s->matched)
+		return bad(s, "the MANIFEST lists '%s' twice", name);
+	return bad(s, "'%s' is not in the MANIFEST", held);
 }
 
 /* Takes one line of the manifest: the format line, a header line, or a
@@ -643,10 +870,12 @@ manifest_take(struct unpack *s, char *line)
 {
 	char *name = s->name, *target = s->target;
 	char kind, sha[65], want[64];
+	const char *rname, *rtarget;
 	unsigned char bin[32];
 	unsigned mode;
 	unsigned long long size;
-	struct member *m;
+	struct rec r;
+	int rc;
 
 	if (s->manifest_lines++ == 0) {
 		format_manifest_magic(want, sizeof want);
@@ -664,18 +893,27 @@ manifest_take(struct unpack *s, char *line)
 	    format_parse_member(line, &kind, &mode, &size, sha, name, target,
 	    sizeof s->name) < 0)
 		return bad(s, "a malformed MANIFEST line: '%.200s'", line);
-	m = find(s, name);
-	if (m == NULL)
-		return bad(s, "the MANIFEST lists '%s', which the archive "
-		    "lacks", name);
-	if (m->listed)
-		return bad(s, "the MANIFEST lists '%s' twice", name);
-	m->listed = 1;
-	if (m->kind != kind ||
-	    (kind != 'l' && (m->mode & 07777) != (mode & 07777)) ||
-	    (kind == 'f' && (m->size != size || strcmp(sha, "-") == 0 ||
-	    (unhex(sha, bin), memcmp(m->sha, bin, sizeof bin) != 0))) ||
-	    (kind == 'l' && strcmp(m->target, target) != 0))
+	/* The manifest lists the members in the archive's order: each line
+	 * is compared with the next record of the ledger. */
+	if (!s->led_reading) {
+		if (ledger_start(&s->led, 0) < 0) {
+			snprintf(s->err, s->elen, "cannot read the list of "
+			    "members: %s", strerror(errno));
+			return -1;
+		}
+		s->led_reading = 1;
+	}
+	rc = next_rec(s, 0, &r, &rname, &rtarget);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || strcmp(rname, name) != 0)
+		return misplaced(s, name, rc ? rname : NULL);
+	s->matched++;
+	if (r.kind != kind ||
+	    (kind != 'l' && (r.mode & 07777) != (mode & 07777)) ||
+	    (kind == 'f' && (r.size != size || strcmp(sha, "-") == 0 ||
+	    (unhex(sha, bin), memcmp(r.sha, bin, sizeof bin) != 0))) ||
+	    (kind == 'l' && strcmp(rtarget, target) != 0))
 		return bad(s, "'%s' does not match the MANIFEST: it was "
 		    "changed or damaged", name);
 	return 0;
@@ -686,22 +924,87 @@ static int
 check_manifest(struct unpack *s)
 {
 	const char *const *needed = format_required;
+	const char *rname, *rtarget;
+	struct rec r;
+	int rc;
 
 	if (!s->manifest_seen)
 		return bad(s, "the archive has no %s (is it cut short?)",
 		    FORMAT_MANIFEST);
-	for (size_t i = 0; i < s->n; i++)
-		if (!s->m[i].listed)
-			return bad(s, "'%s' is not in the MANIFEST",
-			    s->m[i].name);
+	if (!s->led_reading && ledger_start(&s->led, 0) < 0) {
+		snprintf(s->err, s->elen, "cannot read the list of members: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	s->led_reading = 1;
+	rc = next_rec(s, 0, &r, &rname, &rtarget);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return bad(s, "'%s' is not in the MANIFEST", rname);
 	for (size_t i = 0; needed[i]; i++)
-		if (find(s, needed[i]) == NULL)
+		if (!(s->fixed & 1u << fixed_index(needed[i])))
 			return bad(s, "the archive has no '%s'", needed[i]);
 	return 0;
 }
 
+/* Gives the link or folder NAME in the stage the owner and time R says. */
+static void
+settle(struct unpack *s, const char *name, const struct rec *r)
+{
+	struct tar_member tm = { .uid = r->uid, .gid = r->gid };
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = (time_t)r->mtime } };
+
+	set_owner(s->o.stage, name, &tm, AT_SYMLINK_NOFOLLOW);
+	utimensat(s->o.stage, name, t, AT_SYMLINK_NOFOLLOW);
+}
+
 /* Makes the links and gives folders their modes, owners and times, once
- * every file is in place. */
+ * every file is in place: from the ledger, links in order, then folders
+ * last first, so that a folder's time is set after its children's. */
+static int
+finish_ours(struct unpack *s)
+{
+	const char *name, *target;
+	struct rec r;
+	int rc;
+
+	if (ledger_start(&s->led, 0) < 0)
+		goto fail;
+	while ((rc = next_rec(s, 0, &r, &name, &target)) == 1) {
+		if (r.kind != 'l')
+			continue;
+		if (symlinkat(target, s->o.stage, name) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			return -1;
+		}
+		settle(s, name, &r);
+	}
+	if (rc < 0)
+		return -1;
+	if (ledger_start(&s->led, 1) < 0)
+		goto fail;
+	while ((rc = next_rec(s, 1, &r, &name, &target)) == 1) {
+		if (r.kind != 'd')
+			continue;
+		if (fchmodat(s->o.stage, name, r.mode & 01777, 0) < 0) {
+			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
+			    name, strerror(errno));
+			return -1;
+		}
+		settle(s, name, &r);
+	}
+	return rc;
+fail:
+	snprintf(s->err, s->elen, "cannot read the list of members: %s",
+	    strerror(errno));
+	return -1;
+}
+
+/* A legacy archive's stage: makes the links and gives folders their
+ * modes, owners and times, once every file is in place. */
 static int
 finish_stage(struct unpack *s)
 {
@@ -1068,7 +1371,7 @@ unpack_next(struct unpack *s, const char **name)
 		if (rc < 0)
 			break;
 		if (rc == 1) {
-			*name = s->m[s->n - 1].name;
+			*name = s->legacy ? s->m[s->n - 1].name : s->cur;
 			return 1;
 		}
 	}
@@ -1096,10 +1399,11 @@ finish(struct unpack *s, int rc)
 	if (rc == 0)
 		rc = s->legacy ? legacy_finish(s) : check_manifest(s);
 	if (rc == 0 && s->o.stage >= 0)
-		rc = finish_stage(s);
+		rc = s->legacy ? finish_stage(s) : finish_ours(s);
 	if (rc == 0 && s->o.stage >= 0 && s->legacy)
 		rc = legacy_stage(s);
 	legacy_free(s->lg);
+	ledger_close(&s->led);
 	tar_reader_close(&s->r);
 	while (s->arena) {
 		struct arena_block *next = s->arena->next;

@@ -48,13 +48,14 @@ done
 unchanged "flipped bytes"
 ok "$n damaged copies (18 truncations, 12 flipped bytes) refused with exit 4, nothing changed"
 
-# A member declaring a huge size (a tar bomb): refused when the stream
-# ends, the staging folder gone.
+# A member declaring a huge size (a tar bomb) in the place of the last
+# dump: refused when the stream ends, the staging folder gone.
 mkdir "$WORK/x"
 tar -xzf "$WORK/good.tgz" -C "$WORK/x"
 top=$(ls "$WORK/x")
 tar -tzf "$WORK/good.tgz" | grep -v '/MANIFEST$' >"$WORK/list"
-tar -C "$WORK/x" --format=pax --no-recursion -cf "$WORK/bomb.tar" -T "$WORK/list"
+grep -v '/3-post-data.sql$' "$WORK/list" >"$WORK/list.bomb"
+tar -C "$WORK/x" --format=pax --no-recursion -cf "$WORK/bomb.tar" -T "$WORK/list.bomb"
 # A header for a 1 TB file, valid checksum, then nothing.
 python_free_header() {
 	local name=$1 size_octal=$2 h sum
@@ -76,7 +77,7 @@ last=$(tar -tvR -f "$WORK/bomb.tar" | grep '^block [0-9]*: ' | grep -v '\*\*' | 
 blk=${last#block }; blk=${blk%%:*}
 sz=$(echo "$last" | awk '{ print $5 }')
 truncate -s $(( (blk + 1 + (sz + 511) / 512) * 512 )) "$WORK/bomb.tar"
-python_free_header "$top/integrations/bomb" 17777777777 >>"$WORK/bomb.tar"
+python_free_header "$top/database/3-post-data.sql" 17777777777 >>"$WORK/bomb.tar"
 head -c 100000 /dev/zero >>"$WORK/bomb.tar"
 gzip -c "$WORK/bomb.tar" >"$WORK/bad.tgz"
 run_polarity restore --yes "$WORK/bad.tgz"

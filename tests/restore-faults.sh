@@ -66,6 +66,10 @@ f() { sed -i '$d' "$C/MANIFEST"; }
 variant f
 refused "$WORK/bad.tgz" "is not in the MANIFEST" "a member missing from the manifest"
 
+f() { grep '2-data.sql$' "$C/MANIFEST" >"$WORK/line"; cat "$WORK/line" >>"$C/MANIFEST"; }
+variant f
+refused "$WORK/bad.tgz" "the MANIFEST lists 'database/2-data.sql' twice" "a member listed twice"
+
 f() { grep -v '/MANIFEST$' "$WORK/list" >"$L"; }
 variant f
 refused "$WORK/bad.tgz" "has no MANIFEST" "no manifest"
@@ -120,29 +124,53 @@ tar -C "$WORK/v" --format=pax --no-recursion -czf "$WORK/bad.tgz" -T "$L" \
 refused "$WORK/bad.tgz" "has an unsafe name" "a '..' path"
 
 # Builds $WORK/bad.tgz from the copy in $WORK/v, with each DIR:MEMBER
-# argument appended on its own before the MANIFEST (tar appends happily
-# what a single run would merge or refuse).
-with_appended() {
-	grep -v '/MANIFEST$' "$WORK/list" >"$WORK/v.list"
+# argument added on its own (tar adds happily what a single run would
+# merge or refuse) right after the folder integrations/, where an entry
+# named "aa..." sorts first, or (with --end) before the MANIFEST.
+with_added() {
+	local at
+	if [ "$1" = --end ]; then
+		shift
+		at=$(grep -n '/MANIFEST$' "$WORK/list" | cut -d: -f1)
+		at=$((at - 1))
+	else
+		at=$(grep -n "^$top/integrations/\$" "$WORK/list" | cut -d: -f1)
+	fi
+	head -n "$at" "$WORK/list" >"$WORK/v.list"
 	tar -C "$WORK/v" --format=pax --no-recursion -cf "$WORK/bad.tar" -T "$WORK/v.list"
 	for m; do
 		tar -C "${m%%:*}" --format=pax --no-recursion -rf "$WORK/bad.tar" "${m#*:}"
 	done
-	tar -C "$WORK/v" --format=pax --no-recursion -rf "$WORK/bad.tar" "$top/MANIFEST"
+	tail -n +"$((at + 1))" "$WORK/list" >"$WORK/v.list"
+	tar -C "$WORK/v" --format=pax --no-recursion -rf "$WORK/bad.tar" -T "$WORK/v.list"
 	gzip -c "$WORK/bad.tar" >"$WORK/bad.tgz"
 }
 
-f() { echo dup >"$C/integrations/dup"; }
+f() { echo dup >"$C/integrations/aa-dup"; }
 variant f
-with_appended "$WORK/v:$top/integrations/dup" "$WORK/v:$top/integrations/dup"
+with_added "$WORK/v:$top/integrations/aa-dup" "$WORK/v:$top/integrations/aa-dup"
 refused "$WORK/bad.tgz" "appears twice" "a duplicate member"
 
-f() { ln -s virustotal "$C/integrations/vt"; }
+f() { ln -s virustotal "$C/integrations/aa-vt"; }
 variant f
-mkdir -p "$WORK/y/$top/integrations/vt"
-echo x >"$WORK/y/$top/integrations/vt/through"
-with_appended "$WORK/v:$top/integrations/vt" "$WORK/y:$top/integrations/vt/through"
+mkdir -p "$WORK/y/$top/integrations/aa-vt"
+echo x >"$WORK/y/$top/integrations/aa-vt/through"
+with_added "$WORK/v:$top/integrations/aa-vt" "$WORK/y:$top/integrations/aa-vt/through"
 refused "$WORK/bad.tgz" "lies below a symbolic link" "a member written through a symlink"
+
+# The checks hold without a table of every member because a backup
+# writes each folder's entries right after it, in name order: a member
+# anywhere else is refused (here a duplicate of an earlier file, and a
+# new file after the database).
+f() { :; }
+variant f
+with_added --end "$WORK/v:$top/integrations/virustotal/integration.js"
+refused "$WORK/bad.tgz" "'$top/integrations/virustotal/integration.js' is out of place" "a member out of place (a duplicate far from the first)"
+
+f() { echo late >"$C/integrations/zz-late"; }
+variant f
+with_added --end "$WORK/v:$top/integrations/zz-late"
+refused "$WORK/bad.tgz" "is out of place" "a member out of place (after the database)"
 
 f() { echo x >"$C/unexpected"; hostile "$top/unexpected"; }
 variant f

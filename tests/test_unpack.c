@@ -209,9 +209,11 @@ test_more_members_than_a_backup_has(void **state)
 	assert_int_equal(n, 4 * 512);
 	assert_int_equal(write(fd, buf, (size_t)n), n);
 	close(in);
+	folder_header(fd, "polarity-server-backup-20260101000000/"
+	    "integrations/");
 	for (int i = 0; i < 200; i++) {
 		snprintf(name, sizeof name, "polarity-server-backup-"
-		    "20260101000000/integrations/d%d/", i);
+		    "20260101000000/integrations/d%03d/", i);
 		folder_header(fd, name);
 	}
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
