@@ -3,6 +3,7 @@
 # PostgreSQL itself and a plain shell script manage on the same data.
 #
 #   scripts/bench.sh [--scale S] [--runs N] [--json FILE] [--no-container]
+#                    [--files N] [--compare-with OLD-POLARITY]
 #
 # Builds (scripts/build.sh), starts a throwaway PostgreSQL server, makes a
 # Polarity-like data set the same on every run (at scale 1 a database of
@@ -12,20 +13,29 @@
 # resident memory of the polarity process itself (not its children) at
 # the full and a quarter scale.  Prints a table and writes one JSON object
 # (default bench.json).  Figures, not assertions: the machine is shared.
+# Then an integrations tree of N tiny files (--files, default 200,000; 0
+# leaves it out) with an empty database: backup, verify and restore, their
+# times and peak memory (what grows with the number of files).  With
+# --compare-with, an older polarity backs up the same data too, and the
+# two archives are compared member by member (tar -x of both; the dumps'
+# random \restrict key and the manifest's time and dump hashes set
+# aside).
 # Unless --no-container, backup and restore run once more each way with
 # the client programs in a container on the host's network (docker exec,
 # --db-container), against the same server and data: what container mode
 # costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCALE=1 RUNS=3 JSON=bench.json CONTAINER=1
+SCALE=1 RUNS=3 JSON=bench.json CONTAINER=1 FILES=200000 OLD=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scale) SCALE=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
 	--json) JSON=$2; shift 2 ;;
 	--no-container) CONTAINER=0; shift ;;
-	*) echo "usage: scripts/bench.sh [--scale S] [--runs N] [--json FILE] [--no-container]" >&2; exit 2 ;;
+	--files) FILES=$2; shift 2 ;;
+	--compare-with) OLD=$(realpath "$2"); shift 2 ;;
+	*) echo "usage: scripts/bench.sh [--scale S] [--runs N] [--json FILE] [--no-container] [--files N] [--compare-with OLD-POLARITY]" >&2; exit 2 ;;
 	esac
 done
 scripts/build.sh >/dev/null
@@ -144,6 +154,14 @@ COMP=$(command -v pigz >/dev/null && echo pigz || echo gzip)
 pipe() { pg_dump -d polarity | "$COMP" -5 >"$WORK/pipe.gz"; }
 say "pipe: pg_dump | $COMP -5 > file"
 pipe_backup=$(timed pipe)
+# The same pipeline over all that an archive holds: the dump, the .env
+# and the integrations, compressed once.
+pipe_all() {
+	{ pg_dump -d polarity; tar -C "$WORK/app" -cf - .env integrations; } |
+		"$COMP" -5 >"$WORK/pipe.gz"
+}
+say "pipe_all: { pg_dump; tar -c .env integrations; } | $COMP -5 > file"
+pipe_all_backup=$(timed pipe_all)
 rm -f "$WORK/pipe.gz"
 
 ours_backup_run() { "$POLARITY" -q --app-dir "$WORK/app" backup; }
@@ -156,6 +174,49 @@ archive_size=$(stat -c %s "$archive")
 gzip -dc "$archive" >"$WORK/content.tar"
 gzip6_size=$(gzip -6 -c "$WORK/content.tar" | wc -c)
 rm -f "$WORK/content.tar"
+
+# The members of archive $1, one per line: kind, mode, owner, size, name
+# below the top folder.
+members() {
+	tar -tvzf "$1" | awk '{ n = $6; for (i = 7; i <= NF; i++) n = n " " $i;
+		sub("^polarity-server-backup-[0-9]*/", "", n); print $1, $2, $3, n }'
+}
+# Unpacks archive $1 into folder $2 with what differs from run to run set
+# aside: pg_dump's random \restrict key, and in the manifest the time and
+# the dumps' hashes.
+unpack_plain() {
+	mkdir -p "$2"
+	tar -xzf "$1" -C "$2"
+	set -- "$2"/polarity-server-backup-*
+	sed -i -E 's/^(\\(un)?restrict) .*/\1 KEY/' "$1"/database/*.sql
+	sed -i -E -e '/^created /d' \
+		-e 's/^(f [0-7]+ [0-9]+) [0-9a-f]{64} (database\/.*)/\1 - \2/' "$1/MANIFEST"
+	mv "$1" "${1%/*}/top"
+}
+same_content=
+if [ -n "$OLD" ]; then
+	say "the same data backed up by $OLD: the archives compared"
+	rm -f "$B"/*.tgz
+	"$OLD" -q --app-dir "$WORK/app" backup >/dev/null
+	old_archive=$(ls "$B"/*.tgz | tail -n 1)
+	sleep 1
+	"$POLARITY" -q --app-dir "$WORK/app" backup >/dev/null
+	archive=$(ls "$B"/*.tgz | tail -n 1)
+	[ "$old_archive" != "$archive" ]
+	rm -rf "$WORK/cmp"
+	unpack_plain "$old_archive" "$WORK/cmp/old"
+	unpack_plain "$archive" "$WORK/cmp/new"
+	if ! diff <(members "$old_archive") <(members "$archive") >"$WORK/diff"; then
+		same_content="DIFFERENT member lists: $(head -c 300 "$WORK/diff")"
+	elif ! diff -r --no-dereference "$WORK/cmp/old" "$WORK/cmp/new" >"$WORK/diff"; then
+		same_content="DIFFERENT: $(head -c 300 "$WORK/diff")"
+	else
+		same_content="identical: $(members "$archive" | grep -c .) members"
+	fi
+	rm -rf "$WORK/cmp"
+	rm -f "$old_archive"
+	say "content: $same_content"
+fi
 
 say "floor_restore: psql -f plain dump into an empty database"
 pg_dump -d polarity >"$WORK/plain.sql"
@@ -230,6 +291,31 @@ rss_backup_quarter=$(peak_rss -q --app-dir "$WORK/small" backup)
 small_archive=$(ls "$WORK/small/backups/"*.tgz | tail -n 1)
 rss_restore_quarter=$(peak_rss -q --app-dir "$WORK/small" restore --yes "$small_archive")
 
+# Many tiny files: what grows with the number of members.  Each run once,
+# timed, its peak memory sampled.
+timed_rss() { # VAR-PREFIX ARGS...: sets ${1}_s and ${1}_kib
+	local t0 t1 k
+	t0=$(now)
+	k=$(peak_rss "${@:2}")
+	t1=$(now)
+	printf -v "${1}_kib" %s "$k"
+	printf -v "${1}_s" %s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+}
+files_rows= files_json=
+if [ "$FILES" -gt 0 ]; then
+	say "$FILES tiny files: backup, verify, restore"
+	psql -X -q -d postgres -c "CREATE DATABASE files OWNER polarity"
+	mkdir -p "$WORK/files"
+	write_env "$WORK/files/.env" files
+	perl scripts/bench-files.pl "$WORK/files/integrations" "$FILES" >/dev/null
+	timed_rss fb -q --app-dir "$WORK/files" backup
+	files_archive=$(ls "$WORK/files/backups/"*.tgz | tail -n 1)
+	timed_rss fv -q --app-dir "$WORK/files" verify "$files_archive"
+	timed_rss fr -q --app-dir "$WORK/files" restore --yes "$files_archive"
+	files_rows="$FILES files      backup $(printf '%6.2f' "$fb_s") s, $((fb_kib / 1024)) MiB; verify $(printf '%6.2f' "$fv_s") s, $((fv_kib / 1024)) MiB; restore $(printf '%6.2f' "$fr_s") s, $((fr_kib / 1024)) MiB (peak RSS)"
+	files_json=", \"files\": $FILES, \"files_backup_s\": $fb_s, \"files_backup_rss_kib\": $fb_kib, \"files_verify_s\": $fv_s, \"files_verify_rss_kib\": $fv_kib, \"files_restore_s\": $fr_s, \"files_restore_rss_kib\": $fr_kib"
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 cat <<EOF2
@@ -243,7 +329,8 @@ compressor: $(command -v pigz >/dev/null && echo pigz || echo gzip), level 5 (th
 floor_backup        $(printf '%8.2f' "$floor_backup")   1.00   pg_dump > /dev/null
 naive_backup        $(printf '%8.2f' "$naive_backup")   $(printf '%4.2f' "$(ratio "$naive_backup" "$floor_backup")")   pg_dump x2, tar czf
 pipe_backup         $(printf '%8.2f' "$pipe_backup")   $(printf '%4.2f' "$(ratio "$pipe_backup" "$floor_backup")")   pg_dump | $COMP -5 > file
-ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive, $(ratio "$ours_backup" "$pipe_backup")x the pipe)
+pipe_all_backup     $(printf '%8.2f' "$pipe_all_backup")   $(printf '%4.2f' "$(ratio "$pipe_all_backup" "$floor_backup")")   { pg_dump; tar -c .env integrations; } | $COMP -5 > file
+ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive, $(ratio "$ours_backup" "$pipe_backup")x pipe, $(ratio "$ours_backup" "$pipe_all_backup")x pipe_all)
 floor_restore       $(printf '%8.2f' "$floor_restore")   1.00   psql -f plain.sql
 ours_restore        $(printf '%8.2f' "$ours_restore")   $(printf '%4.2f' "$(ratio "$ours_restore" "$floor_restore")")   polarity restore --yes
 legacy_restore      $(printf '%8.2f' "$legacy_restore")   $(printf '%4.2f' "$(ratio "$legacy_restore" "$floor_restore")")   polarity restore --yes of the naive archive (legacy)
@@ -252,17 +339,20 @@ $c_rows
 archive             $((archive_size / 1048576)) MiB, $(ratio "$archive_size" "$gzip6_size") x gzip -6 of the same content ($((gzip6_size / 1048576)) MiB)
 peak RSS (polarity) backup $((rss_backup_full / 1024)) MiB at scale $SCALE, $((rss_backup_quarter / 1024)) MiB at scale $quarter
                     restore $((rss_restore_full / 1024)) MiB at scale $SCALE, $((rss_restore_quarter / 1024)) MiB at scale $quarter
+${files_rows}${same_content:+
+content vs $OLD: $same_content}
 EOF2
 cat >"$JSON" <<EOF2
 {"scale": $SCALE, "runs": $RUNS, "cores": $(nproc), "db_bytes": $db_size,
  "tree_files": $tree_files, "tree_bytes": $tree_bytes,
  "floor_backup_s": $floor_backup, "naive_backup_s": $naive_backup,
- "pipe_backup_s": $pipe_backup, "legacy_restore_s": $legacy_restore,
+ "pipe_backup_s": $pipe_backup, "pipe_all_backup_s": $pipe_all_backup,
+ "legacy_restore_s": $legacy_restore,
  "ours_backup_s": $ours_backup, "floor_restore_s": $floor_restore,
  "ours_restore_s": $ours_restore, "archive_bytes": $archive_size,
  "gzip6_bytes": $gzip6_size, "rss_backup_kib": $rss_backup_full,
  "rss_backup_quarter_kib": $rss_backup_quarter,
  "rss_restore_kib": $rss_restore_full,
- "rss_restore_quarter_kib": $rss_restore_quarter$c_json}
+ "rss_restore_quarter_kib": $rss_restore_quarter$c_json$files_json}
 EOF2
 say "written $JSON"
