@@ -831,6 +831,28 @@ take_member(struct unpack *s, struct tar_reader *r,
 	}
 }
 
+/* Reads the ledger again from its first record (BACK 0) or its last. */
+static int
+led_start(struct unpack *s, int back)
+{
+	if (ledger_start(&s->led, back) == 0)
+		return 0;
+	snprintf(s->err, s->elen, "cannot read the list of members: %s",
+	    strerror(errno));
+	return -1;
+}
+
+/* The ledger read on from the record the manifest's comparison is at
+ * (from the first, the first time). */
+static int
+compared(struct unpack *s)
+{
+	if (!s->led_reading && led_start(s, 0) < 0)
+		return -1;
+	s->led_reading = 1;
+	return 0;
+}
+
 /* The manifest lists NAME where the archive held the member AT (NULL:
  * none was left): which of the two is wrong, found by reading the ledger
  * again (a damaged archive's path only). */
@@ -845,11 +867,8 @@ misplaced(struct unpack *s, const char *name, const char *at)
 
 	if (at)
 		snprintf(held, sizeof held, "%s", at);
-	if (ledger_start(&s->led, 0) < 0) {
-		snprintf(s->err, s->elen, "cannot read the list of members: "
-		    "%s", strerror(errno));
+	if (led_start(s, 0) < 0)
 		return -1;
-	}
 	while ((rc = next_rec(s, 0, &r, &rname, &rtarget)) == 1 &&
 	    strcmp(rname, name) != 0)
 		i++;
@@ -895,14 +914,8 @@ manifest_take(struct unpack *s, char *line)
 		return bad(s, "a malformed MANIFEST line: '%.200s'", line);
 	/* The manifest lists the members in the archive's order: each line
 	 * is compared with the next record of the ledger. */
-	if (!s->led_reading) {
-		if (ledger_start(&s->led, 0) < 0) {
-			snprintf(s->err, s->elen, "cannot read the list of "
-			    "members: %s", strerror(errno));
-			return -1;
-		}
-		s->led_reading = 1;
-	}
+	if (compared(s) < 0)
+		return -1;
 	rc = next_rec(s, 0, &r, &rname, &rtarget);
 	if (rc < 0)
 		return -1;
@@ -931,12 +944,8 @@ check_manifest(struct unpack *s)
 	if (!s->manifest_seen)
 		return bad(s, "the archive has no %s (is it cut short?)",
 		    FORMAT_MANIFEST);
-	if (!s->led_reading && ledger_start(&s->led, 0) < 0) {
-		snprintf(s->err, s->elen, "cannot read the list of members: "
-		    "%s", strerror(errno));
+	if (compared(s) < 0)
 		return -1;
-	}
-	s->led_reading = 1;
 	rc = next_rec(s, 0, &r, &rname, &rtarget);
 	if (rc < 0)
 		return -1;
@@ -970,8 +979,8 @@ finish_ours(struct unpack *s)
 	struct rec r;
 	int rc;
 
-	if (ledger_start(&s->led, 0) < 0)
-		goto fail;
+	if (led_start(s, 0) < 0)
+		return -1;
 	while ((rc = next_rec(s, 0, &r, &name, &target)) == 1) {
 		if (r.kind != 'l')
 			continue;
@@ -984,8 +993,8 @@ finish_ours(struct unpack *s)
 	}
 	if (rc < 0)
 		return -1;
-	if (ledger_start(&s->led, 1) < 0)
-		goto fail;
+	if (led_start(s, 1) < 0)
+		return -1;
 	while ((rc = next_rec(s, 1, &r, &name, &target)) == 1) {
 		if (r.kind != 'd')
 			continue;
@@ -997,10 +1006,6 @@ finish_ours(struct unpack *s)
 		settle(s, name, &r);
 	}
 	return rc;
-fail:
-	snprintf(s->err, s->elen, "cannot read the list of members: %s",
-	    strerror(errno));
-	return -1;
 }
 
 /* A legacy archive's stage: makes the links and gives folders their

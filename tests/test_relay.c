@@ -83,6 +83,14 @@ test_copies_hashes_and_counts_everything(void **state)
 	free(data);
 }
 
+/* Two pipes, for the relay's input and output. */
+static void
+pipes(int in[2], int out[2])
+{
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+}
+
 /* Pipe to pipe (the data dump's way, where the kernel passes the data
  * on): every byte once, in order, while a writer and a reader run. */
 static void
@@ -100,8 +108,7 @@ test_pipe_to_pipe_passes_everything(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		data[i] = (unsigned char)(i * 31 % 253);
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	pipes(in, out);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -141,8 +148,7 @@ test_keeps_the_last_bytes(void **state)
 	int in[2], out[2], wrote;
 
 	(void)state;
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	pipes(in, out);
 	/* "early" is more than RELAY_TAIL bytes from the end: forgotten. */
 	memset(big, 'x', sizeof big);
 	memcpy(big, "early", 5);
@@ -169,8 +175,7 @@ test_tail_across_small_reads(void **state)
 	int in[2], out[2], wrote;
 
 	(void)state;
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	pipes(in, out);
 	assert_int_equal(relay_start(&r, in[0], out[1]), 0);
 	for (int i = 0; i < 400; i++) {
 		char line[16];
@@ -239,8 +244,7 @@ test_stop_while_blocked(void **state)
 	char c;
 
 	(void)state;
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	pipes(in, out);
 	assert_int_equal(relay_start(&r, in[0], out[1]), 0);
 	usleep(20000);
 	relay_stop(&r);
