@@ -174,8 +174,10 @@ start_compressor(struct run *r, struct child *z, int out, int *in)
 	 * its threads.  Its environment is the plain one: the database's
 	 * password is no business of its. */
 	envp = spawn_env();
-	if (envp == NULL)
+	if (envp == NULL) {
+		snprintf(r->err, r->elen, "out of memory");
 		return -1;
+	}
 	config_compressor(r->cfg, envp, cmd, sizeof cmd);
 	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
 	if (spawn_cmd(&zip, cmd, extra) < 0) {
@@ -186,6 +188,8 @@ start_compressor(struct run *r, struct child *z, int out, int *in)
 		return -1;
 	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(r->err, r->elen, "cannot make a pipe: %s",
+		    strerror(errno));
 		spawn_env_free(envp);
 		return -1;
 	}
