@@ -186,8 +186,6 @@ fail:
 static int
 copy_file(const char *from, const char *to, const struct stat *st)
 {
-	char buf[65536];
-	ssize_t n;
 	int in, out, e;
 
 	in = open(from, O_RDONLY | O_CLOEXEC);
@@ -200,13 +198,8 @@ copy_file(const char *from, const char *to, const struct stat *st)
 		errno = e;
 		return -1;
 	}
-	while ((n = io_read(in, buf, sizeof buf)) > 0)
-		if (io_write_all(out, buf, (size_t)n) < 0) {
-			n = -1;
-			break;
-		}
-	if (n < 0 || (geteuid() == 0 && fchown(out, st->st_uid,
-	    st->st_gid) < 0) || fchmod(out, st->st_mode & 0777) < 0 ||
+	if (io_append(in, out) < 0 || (geteuid() == 0 && fchown(out,
+	    st->st_uid, st->st_gid) < 0) || fchmod(out, st->st_mode & 0777) < 0 ||
 	    fsync(out) < 0) {
 		e = errno;
 		close(in);
