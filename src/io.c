@@ -199,8 +199,8 @@ copy_file(const char *from, const char *to, const struct stat *st)
 		return -1;
 	}
 	if (io_append(in, out) < 0 || (geteuid() == 0 && fchown(out,
-	    st->st_uid, st->st_gid) < 0) || fchmod(out, st->st_mode & 0777) < 0 ||
-	    fsync(out) < 0) {
+	    st->st_uid, st->st_gid) < 0) ||
+	    fchmod(out, st->st_mode & 0777) < 0 || fsync(out) < 0) {
 		e = errno;
 		close(in);
 		close(out);
