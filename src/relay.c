@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 
 #include "io.h"
 #include "relay.h"
+#include "tar.h"
 
 /* Keeps the last RELAY_TAIL bytes of what passed. */
 static void
@@ -112,9 +112,6 @@ int
 relay_wait(struct relay *r, char hex[65], uint64_t *size,
     int *failed_write)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
 	if (r->running) {
 		pthread_join(r->thread, NULL);
 		r->running = 0;
@@ -124,12 +121,8 @@ relay_wait(struct relay *r, char hex[65], uint64_t *size,
 		errno = r->error;
 		return -1;
 	}
-	if (EVP_DigestFinal_ex(r->md, md, &mdlen) != 1 || mdlen != 32) {
-		errno = ENOMEM;
+	if (tar_sha256_hex(r->md, hex) < 0)
 		return -1;
-	}
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	*size = r->bytes;
 	return 0;
 }

@@ -204,6 +204,21 @@ tar_write(struct tar_writer *w, const void *data, size_t len)
 }
 
 int
+tar_sha256_hex(void *md, char hex[65])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (unsigned i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return 0;
+}
+
+int
 tar_flush(struct tar_writer *w)
 {
 	return flush(w);
@@ -224,21 +239,12 @@ tar_written(struct tar_writer *w, uint64_t len)
 int
 tar_end(struct tar_writer *w, char hex[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
 	if (w->left != 0) {
 		errno = EIO;
 		return -1;
 	}
-	if (hex == NULL)
-		return pad(w);
-	if (EVP_DigestFinal_ex(w->md, md, &mdlen) != 1 || mdlen != 32) {
-		errno = ENOMEM;
+	if (hex != NULL && tar_sha256_hex(w->md, hex) < 0)
 		return -1;
-	}
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return pad(w);
 }
 
@@ -582,8 +588,7 @@ tar_read(struct tar_reader *r, void *buf, size_t len)
 int
 tar_skip(struct tar_reader *r, char hex[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE], tmp[8192];
-	unsigned int mdlen = 0;
+	unsigned char tmp[8192];
 
 	while (r->left > 0) {
 		ssize_t n = tar_read(r, tmp, sizeof tmp);
@@ -594,10 +599,8 @@ tar_skip(struct tar_reader *r, char hex[65])
 	if (take(r, NULL, (size_t)r->pad) < 0)
 		return -1;
 	r->pad = 0;
-	if (EVP_DigestFinal_ex(r->md, md, &mdlen) != 1 || mdlen != 32)
+	if (tar_sha256_hex(r->md, hex) < 0)
 		return rfail(r, ENOMEM, "out of memory");
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 

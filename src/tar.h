@@ -59,6 +59,11 @@ int tar_begin(struct tar_writer *w, const struct tar_entry *e);
  * errno set (EFBIG when that is more than the header announced). */
 int tar_write(struct tar_writer *w, const void *data, size_t len);
 
+/* Finishes the SHA-256 state MD (an EVP_MD_CTX) and stores the digest as
+ * 64 lowercase hex digits and a NUL in HEX.  Returns 0, or -1 with errno
+ * ENOMEM. */
+int tar_sha256_hex(void *md, char hex[65]);
+
 /* Writes out what the buffer holds.  Returns 0, or -1 with errno set. */
 int tar_flush(struct tar_writer *w);
 
