@@ -363,6 +363,17 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	return BACKUP_OK;
 }
 
+/* Opens a nameless file in the backup folder into *FD. */
+static enum backup_result
+temp_file(struct run *r, int *fd)
+{
+	*fd = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX, O_RDWR, NULL, 0);
+	if (*fd < 0)
+		return failf(r, "create a temporary file in",
+		    r->cfg->backup_dir, errno);
+	return BACKUP_OK;
+}
+
 /* Starts the data dump: pg_dump, through a relay that hashes and counts
  * it, into a compressor of its own writing a temporary file.  So the data
  * is compressed while it is dumped; put_data() appends it to the archive
@@ -372,11 +383,8 @@ start_data(struct run *r, const char *snapshot)
 {
 	int p[2], zin;
 
-	r->data_file = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX, O_RDWR,
-	    NULL, 0);
-	if (r->data_file < 0)
-		return failf(r, "create a temporary file in",
-		    r->cfg->backup_dir, errno);
+	if (temp_file(r, &r->data_file) != BACKUP_OK)
+		return BACKUP_FAILED;
 	if (start_compressor(r, &r->dzip, r->data_file, &zin) < 0)
 		return BACKUP_FAILED;
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -410,11 +418,8 @@ start_dumps(struct run *r, const char *snapshot)
 		int rc;
 		if (i == FORMAT_DATA)
 			continue;
-		r->stage_fd[i] = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX,
-		    O_RDWR, NULL, 0);
-		if (r->stage_fd[i] < 0)
-			return failf(r, "create a temporary file in",
-			    r->cfg->backup_dir, errno);
+		if (temp_file(r, &r->stage_fd[i]) != BACKUP_OK)
+			return BACKUP_FAILED;
 		if (i == FORMAT_ROLES)
 			rc = pg_roles_start(&r->pg, &r->dump[i],
 			    r->stage_fd[i], r->err, r->elen);

@@ -231,7 +231,8 @@ tell(struct unpack *s, char kind, const char *name,
 	if (s->o.on_member) {
 		struct unpack_entry e = { .kind = kind,
 			.mode = (unsigned)(tm->mode & 07777), .size = tm->size,
-			.name = name, .target = kind == 'l' ? tm->linkname : NULL };
+			.name = name,
+			.target = kind == 'l' ? tm->linkname : NULL };
 		s->o.on_member(s->o.arg, &e);
 	}
 }
@@ -842,15 +843,16 @@ led_start(struct unpack *s, int back)
 	return -1;
 }
 
-/* The ledger read on from the record the manifest's comparison is at
- * (from the first, the first time). */
+/* The next record the manifest is compared with (the first, the first
+ * time), as next_rec() reads it. */
 static int
-compared(struct unpack *s)
+next_listed(struct unpack *s, struct rec *r, const char **name,
+    const char **target)
 {
 	if (!s->led_reading && led_start(s, 0) < 0)
 		return -1;
 	s->led_reading = 1;
-	return 0;
+	return next_rec(s, 0, r, name, target);
 }
 
 /* The manifest lists NAME where the archive held the member AT (NULL:
@@ -914,9 +916,7 @@ manifest_take(struct unpack *s, char *line)
 		return bad(s, "a malformed MANIFEST line: '%.200s'", line);
 	/* The manifest lists the members in the archive's order: each line
 	 * is compared with the next record of the ledger. */
-	if (compared(s) < 0)
-		return -1;
-	rc = next_rec(s, 0, &r, &rname, &rtarget);
+	rc = next_listed(s, &r, &rname, &rtarget);
 	if (rc < 0)
 		return -1;
 	if (rc == 0 || strcmp(rname, name) != 0)
@@ -944,9 +944,7 @@ check_manifest(struct unpack *s)
 	if (!s->manifest_seen)
 		return bad(s, "the archive has no %s (is it cut short?)",
 		    FORMAT_MANIFEST);
-	if (compared(s) < 0)
-		return -1;
-	rc = next_rec(s, 0, &r, &rname, &rtarget);
+	rc = next_listed(s, &r, &rname, &rtarget);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
