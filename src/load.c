@@ -187,7 +187,7 @@ early_start(struct early_load *e, const struct load_source *src,
     const struct load_target *t, const struct format_header *replaced,
     char *why, size_t wlen)
 {
-	char proc[64], q[160];
+	char proc[64], q[160], oid[32], guard[320];
 	int in = -1, p[2] = { -1, -1 }, rc = -1;
 
 	e->src = src;
@@ -200,6 +200,25 @@ early_start(struct early_load *e, const struct load_source *src,
 		early_stop(e, why);
 		return -1;
 	}
+	/* A psql that is told to stop may still connect later: in the
+	 * container, stopping `docker exec` leaves it running.  By then the
+	 * database it was meant for may have been dropped and made again,
+	 * under the same name, for the load after the check; so before it
+	 * reads anything it makes sure the database is still the one made
+	 * here. */
+	if (pgadmin_db_oid(t->sql, t->name, oid, sizeof oid, why, wlen) < 0) {
+		early_stop(e, why);
+		return -1;
+	}
+	if (oid[0] == '\0') {
+		snprintf(why, wlen, "the database made for it is gone");
+		early_stop(e, why);
+		return -1;
+	}
+	snprintf(guard, sizeof guard, "DO $$BEGIN IF (SELECT oid FROM "
+	    "pg_catalog.pg_database WHERE datname = "
+	    "pg_catalog.current_database()) <> %s THEN RAISE EXCEPTION "
+	    "'not the database made for this load'; END IF; END$$", oid);
 	/* A description of its own (the check's offset is the check's), of
 	 * the very file the check reads. */
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", src->fd);
@@ -217,7 +236,8 @@ early_start(struct early_load *e, const struct load_source *src,
 	p[1] = -1;
 	if (pg_init(&e->loader, src->cfg, t->db) < 0 ||
 	    pg_set_database(&e->loader, t->name) < 0 ||
-	    pg_load_start(&e->loader, &e->psql, p[0], NULL, why, wlen) < 0) {
+	    pg_load_start(&e->loader, &e->psql, p[0], NULL, guard, why,
+	    wlen) < 0) {
 		char ignored[256];
 		load_reader_end(e->kids, 1, ignored, sizeof ignored);
 		early_stop(e, why);

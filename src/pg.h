@@ -142,12 +142,14 @@ int pg_program_start(struct pg *pg, struct child *c, char *const args[],
 /* The two halves of pg_run_fd(), for a caller that feeds psql from
  * elsewhere: pg_load_start() starts psql with ON_ERROR_STOP, reading SQL
  * from IN (which stays the caller's), or when IN is -1 from *TO, a pipe
- * for the caller to write and close; pg_load_finish() waits for it.  FED
+ * for the caller to write and close; when GUARD is not NULL, psql runs
+ * that statement first and reads nothing when it fails.
+ * pg_load_finish() waits for it.  FED
  * is 0 when everything was written, -1 when psql stopped reading (EPIPE:
  * it says why), or the errno of a failure of the caller's own, which
  * stops psql.  Returns as pg_run_fd() does. */
 int pg_load_start(struct pg *pg, struct child *c, int in, int *to,
-    char *err, size_t elen);
+    const char *guard, char *err, size_t elen);
 int pg_load_finish(struct child *c, int fed, char *errtext, size_t tlen,
     char *err, size_t elen);
 

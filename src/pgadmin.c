@@ -88,6 +88,17 @@ pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
 }
 
 int
+pgadmin_db_oid(struct pg_session *s, const char *name, char *out, size_t len,
+    char *err, size_t elen)
+{
+	char lit[QNAME];
+
+	pg_quote_literal(name, lit, sizeof lit);
+	return pg_session_askf(s, out, len, err, elen, "SELECT oid FROM "
+	    "pg_database WHERE datname = %s;", lit);
+}
+
+int
 pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
     size_t elen)
 {

@@ -44,6 +44,11 @@ int pgadmin_role_exists(struct pg_session *s, const char *name,
 int pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
     size_t len, char *err, size_t elen);
 
+/* The OID of database NAME into OUT ("" when there is no such
+ * database).  Returns 0 or -1. */
+int pgadmin_db_oid(struct pg_session *s, const char *name, char *out,
+    size_t len, char *err, size_t elen);
+
 /* Ends every other session on database NAME.  Returns 0 or -1. */
 int pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
     size_t elen);

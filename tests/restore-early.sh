@@ -159,11 +159,83 @@ drop_kept
 
 # Roles to create: nothing is created before the check ends, so the load
 # waits for it.
-su_psql -d polarity -c 'REASSIGN OWNED BY "Mixed Case Owner" TO postgres' \
-	-c 'DROP OWNED BY "Mixed Case Owner"'
-su_psql -c 'DROP ROLE "Mixed Case Owner"'
+drop_owner() {
+	su_psql -d polarity -c 'REASSIGN OWNED BY "Mixed Case Owner" TO postgres' \
+		-c 'DROP OWNED BY "Mixed Case Owner"'
+	su_psql -c 'DROP ROLE "Mixed Case Owner"'
+}
+drop_owner
 run_polarity -v restore --yes "$archive"
 expect 0 "loading after the check: roles to create first"
 in_order "archive checked:" 'created role "Mixed Case Owner"'
 diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "restore with a role to create differs"
 ok "a role to create: loaded after the check, the role made then"
+drop_kept
+
+# A psql that was told to stop may still start and connect later (in the
+# container, stopping `docker exec` leaves the psql it started).  By then
+# its database may have been dropped and made again under the same name
+# for the load after the check: it must refuse to load into that one.
+# Here the early load's psql goes on in the background once its wrapper
+# is stopped, with what it was given, and connects as soon as its
+# database was made again; the next load waits until it has run.  (The
+# early load is stopped moments after it starts: when that comes before
+# the wrapper has started its background psql, the restore is made
+# again.)
+mkdir -p "$WORK/late"
+ln -sf "$PGBIN/pg_dump" "$WORK/late/pg_dump"
+ln -sf "$PGBIN/pg_dumpall" "$WORK/late/pg_dumpall"
+cat >"$WORK/late/run" <<RUN
+#!/bin/bash
+oid() {
+	PGDATABASE=postgres "$PGBIN/psql" -X -A -t -c \\
+		"SELECT oid FROM pg_database WHERE datname = '\$1'"
+}
+name=\$PGDATABASE
+first=\$(oid "\$name")
+cat >"$WORK/late/input"
+for i in \$(seq 600); do
+	now=\$(oid "\$name")
+	[ -n "\$now" ] && [ "\$now" != "\$first" ] && break
+	sleep 0.05
+done
+echo "first \$first, then \$now" >"$WORK/late/oids"
+"$PGBIN/psql" "\$@" <"$WORK/late/input" >"$WORK/late/out" 2>&1
+echo \$? >"$WORK/late/rc.tmp"
+mv "$WORK/late/rc.tmp" "$WORK/late/rc"
+RUN
+cat >"$WORK/late/psql" <<WRAP
+#!/bin/sh
+trap 'stopped=1' TERM
+case "\$*" in *-A*) exec "$PGBIN/psql" "\$@" ;; esac
+if mkdir "$WORK/late/first" 2>/dev/null; then
+	exec 3<&0
+	setsid "$WORK/late/run" "\$@" <&3 3<&- >/dev/null 2>&1 &
+	touch "$WORK/late/started"
+	while [ -z "\$stopped" ] && kill -0 \$! 2>/dev/null; do sleep 0.05; done
+	exit 0
+fi
+if [ -e "$WORK/late/started" ]; then
+	for i in \$(seq 600); do [ -e "$WORK/late/rc" ] && break; sleep 0.05; done
+fi
+exec "$PGBIN/psql" "\$@"
+WRAP
+chmod 755 "$WORK/late/run" "$WORK/late/psql"
+for try in 1 2 3 4 5; do
+	drop_owner
+	rm -rf "$WORK/late/first" "$WORK/late/started" "$WORK/late/rc" \
+		"$WORK/late/oids" "$WORK/late/out"
+	run_polarity -v --pg-bindir "$WORK/late" restore --yes "$archive"
+	expect 0 "loading after the check: roles to create first"
+	[ -e "$WORK/late/started" ] && break
+	drop_kept
+done
+[ -e "$WORK/late/started" ] || fail "the early load was stopped before its psql started, 5 times"
+[ -e "$WORK/late/rc" ] || fail "the stopped psql never ran"
+grep -q "^first [0-9]*, then [0-9]*$" "$WORK/late/oids" ||
+	fail "the database was not made again: $(cat "$WORK/late/oids")"
+grep -qF "not the database made for this load" "$WORK/late/out" ||
+	fail "the stopped psql loaded into the database made after it: $(cat "$WORK/late/out")"
+[ "$(cat "$WORK/late/rc")" != 0 ] || fail "the stopped psql exited 0"
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the restored database differs"
+ok "a stopped early load that connects late refuses the database made after it (try $try)"
