@@ -28,6 +28,11 @@ fi
 if [ "$rc" != 0 ]; then
 	echo "valgrind: the suite failed under valgrind (logs in $logs)"
 	tail -n 30 "$logs/check.out"
+	# What each failing test said, for a failure seen only here.
+	for t in $(sed -n 's/^\(FAIL\|ERROR\): //p' "$logs/check.out"); do
+		echo "== ${t%.sh}.log"
+		tail -n 40 "${t%.sh}.log" 2>/dev/null
+	done
 	exit "$rc"
 fi
 echo "valgrind: $(ls "$logs"/*.log 2>/dev/null | wc -l) runs, no errors, no leaks"

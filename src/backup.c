@@ -57,6 +57,7 @@ struct run {
 	int stage_fd[NSTAGE];
 	struct child zip;
 	int zip_in;		/* our end of the pipe to the compressor */
+	int zip_said;		/* which compressor it is was logged */
 	struct relay relay;	/* the data dump, from pg_dump to dzip */
 	struct child dzip;	/* the data dump's own compressor */
 	int data_file;		/* what dzip writes: a temporary file */
@@ -168,7 +169,7 @@ start_compressor(struct run *r, struct child *z, int out, int *in)
 	const char *const extra[] = { level, "-n", "-c", NULL };
 	struct spawn_cmd zip;
 	char **envp;
-	int p[2], rc;
+	int p[2], rc, n;
 
 	/* The compressor may carry its own options, e.g. "pigz -p 2" to cap
 	 * its threads.  Its environment is the plain one: the database's
@@ -178,8 +179,9 @@ start_compressor(struct run *r, struct child *z, int out, int *in)
 		snprintf(r->err, r->elen, "out of memory");
 		return -1;
 	}
-	config_compressor(r->cfg, envp, cmd, sizeof cmd);
-	snprintf(level, sizeof level, "-%d", r->cfg->compress_level);
+	config_compressor_for(r->cfg, envp, z == &r->dzip, cmd, sizeof cmd,
+	    &n);
+	snprintf(level, sizeof level, "-%d", n);
 	if (spawn_cmd(&zip, cmd, extra) < 0) {
 		spawn_env_free(envp);
 		snprintf(r->err, r->elen, "the compressor '%s' is not a "
@@ -208,8 +210,11 @@ start_compressor(struct run *r, struct child *z, int out, int *in)
 	close(p[0]);
 	*in = p[1];
 	if (z == &r->dzip)
-		log_detail("compressing with '%s' at level %d", cmd,
-		    r->cfg->compress_level);
+		log_detail("compressing the data dump with '%s' at level %d",
+		    cmd, n);
+	else if (!r->zip_said++)
+		log_detail("compressing the other members with '%s' at level "
+		    "%d", cmd, n);
 	return 0;
 }
 

@@ -221,3 +221,35 @@ tar -xzOf "$archive" --wildcards '*/database/2-data.sql' |
 run_polarity verify "$archive"
 expect 0 ""
 ok "the data dump is compressed while pg_dump writes it"
+
+# The compressors when none is given: the data dump's is pigz at level 5,
+# the other members' (the .env, the schema, the integrations, the
+# post-data dump, the manifest) igzip at level 3, a tenth of the CPU on
+# the integrations.  A level or a compressor given is used for all three.
+command -v igzip >/dev/null || fail "igzip is needed (scripts/build.sh installs isal)"
+command -v pigz >/dev/null || fail "pigz is needed (scripts/build.sh installs it)"
+mkdir -p "$WORK/zipbin"
+for z in igzip pigz; do
+	cat >"$WORK/zipbin/$z" <<EOF
+#!/bin/sh
+echo "$z \$*" >>"$WORK/zips.log"
+exec $(command -v $z) "\$@"
+EOF
+	chmod 755 "$WORK/zipbin/$z"
+done
+rm -f "$WORK/zips.log"
+PATH="$WORK/zipbin:$PATH" run_polarity -v backup
+expect 0 "compressing the other members with 'igzip' at level 3"
+grep -qF "compressing the data dump with 'pigz' at level 5" "$WORK/err" ||
+	fail "the data dump's compressor: $(grep compressing "$WORK/err")"
+[ "$(sort "$WORK/zips.log" | uniq -c | sed 's/^ *//')" = "2 igzip -3 -n -c
+1 pigz -5 -n -c" ] || fail "the compressors run: $(cat "$WORK/zips.log")"
+a=$(tail -n 1 "$WORK/out")
+run_polarity verify "$a"
+expect 0 ""
+rm -f "$WORK/zips.log"
+PATH="$WORK/zipbin:$PATH" run_polarity --compress-level 6 -q backup
+expect 0 ""
+[ "$(sort "$WORK/zips.log" | uniq -c | sed 's/^ *//')" = "3 pigz -6 -n -c" ] ||
+	fail "with a level given, the compressors run: $(cat "$WORK/zips.log")"
+ok "by default the data dump's compressor is pigz -5 and the others' igzip -3; a level given is for all three"

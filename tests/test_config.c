@@ -27,7 +27,7 @@ test_defaults_derive_from_app_dir(void **state)
 	assert_string_equal(c.env_file, "/app/.env");
 	assert_string_equal(c.backup_dir, "/app/backups");
 	assert_string_equal(c.integrations_dir, "/app/integrations");
-	assert_int_equal(c.compress_level, 5);
+	assert_int_equal(c.compress_level, 0);	/* not given: 5 */
 }
 
 static void
@@ -186,6 +186,52 @@ test_compressor_and_decompressor_choice(void **state)
 	assert_int_equal(system(rm), 0);
 }
 
+/* Fails unless C with the PATH of ENVP compresses the data dump with DZIP
+ * at DLEVEL and the other members with ZIP at LEVEL. */
+static void
+expect_for(const struct config *c, char *envp[], const char *dzip,
+    int dlevel, const char *zip, int level)
+{
+	char out[PATH_MAX];
+	int n = -1;
+
+	config_compressor_for(c, envp, 1, out, sizeof out, &n);
+	assert_string_equal(out, dzip);
+	assert_int_equal(n, dlevel);
+	config_compressor_for(c, envp, 0, out, sizeof out, &n);
+	assert_string_equal(out, zip);
+	assert_int_equal(n, level);
+}
+
+/* The data dump: the compressor (given, or pigz, or gzip) at the level
+ * given, else 5; the other members: igzip -3 when it is installed and
+ * neither was given, else the same as the data dump. */
+static void
+test_compressor_for_the_data_and_the_rest(void **state)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[PATH_MAX + 8];
+	char rm[PATH_MAX + 16];
+	char *envp[] = { path, NULL };
+	struct config c;
+
+	(void)state;
+	config_init(&c);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "PATH=%s", dir);
+	expect_for(&c, envp, "gzip", 5, "gzip", 5);
+	make_program(dir, "pigz");
+	expect_for(&c, envp, "pigz", 5, "pigz", 5);
+	make_program(dir, "igzip");
+	expect_for(&c, envp, "pigz", 5, "igzip", 3);
+	c.compress_level = 9;
+	expect_for(&c, envp, "pigz", 9, "pigz", 9);
+	c.compress_level = 0;
+	snprintf(c.compressor, sizeof c.compressor, "gzip");
+	expect_for(&c, envp, "gzip", 5, "gzip", 5);
+	snprintf(rm, sizeof rm, "rm -r %s", dir);
+	assert_int_equal(system(rm), 0);
+}
+
 /* Writes TEXT to a new temporary file; its path goes to PATH. */
 static void
 write_temp(char *path, size_t len, const char *text)
@@ -327,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_empty_host_is_an_error),
 		cmocka_unit_test(test_pg_program_path),
 		cmocka_unit_test(test_compressor_and_decompressor_choice),
+		cmocka_unit_test(test_compressor_for_the_data_and_the_rest),
 		cmocka_unit_test(test_set_takes_dashes_and_checks_values),
 		cmocka_unit_test(test_file_sets_keys_in_their_sections),
 		cmocka_unit_test(test_file_errors_name_file_line_and_key),
