@@ -323,7 +323,7 @@ cat <<EOF2
 polarity benchmark, scale $SCALE, median of $RUNS runs
 machine: $(nproc) cores, $cpu, $(free -g | awk '/^Mem/ { print $2 }') GiB, $(. /etc/os-release && echo "$PRETTY_NAME")
 data: database $((db_size / 1048576)) MiB on disk, integrations $tree_files files, $((tree_bytes / 1048576)) MiB
-compressor: $(command -v pigz >/dev/null && echo pigz || echo gzip), level 5 (the default); decompressor: $(command -v igzip >/dev/null && echo igzip || { command -v pigz >/dev/null && echo pigz || echo gzip; })
+compressor: $(command -v pigz >/dev/null && echo pigz || echo gzip), level 5 (the default)$(command -v igzip >/dev/null && echo ", the other members igzip -3"); decompressor: $(command -v igzip >/dev/null && echo igzip || { command -v pigz >/dev/null && echo pigz || echo gzip; })
 
                      seconds   ratio
 floor_backup        $(printf '%8.2f' "$floor_backup")   1.00   pg_dump > /dev/null

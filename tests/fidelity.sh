@@ -210,7 +210,9 @@ grep -q "^A restore would replace:$" "$WORK/out" || fail "the dry run shows no p
 grep -q "database 'fid' on 127.0.0.1:$PGPORT_TEST (the current one is kept as 'fid_before_restore_" "$WORK/out" ||
 	fail "the plan does not name the database"
 grep -q "nothing was changed" "$WORK/out" || fail "the dry run does not say it changed nothing"
-[ "$(dry_state)" = "$before_dry" ] || fail "the dry run changed something"
+after_dry=$(dry_state)
+[ "$after_dry" = "$before_dry" ] ||
+	fail "the dry run changed something: $(diff <(echo "$before_dry") <(echo "$after_dry"))"
 ok "restore --dry-run: the plan, and nothing changed (no --yes, no terminal needed)"
 
 # A role that may not create databases is told so before anything.
