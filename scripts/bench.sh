@@ -8,8 +8,9 @@
 # Builds (scripts/build.sh), starts a throwaway PostgreSQL server, makes a
 # Polarity-like data set the same on every run (at scale 1 a database of
 # about 1 GB on disk and an integrations tree of about 20,000 files and
-# 150 MB), then times each contender N times (default 3) and reports the
-# medians, their ratios, the archive size against gzip -6, and the peak
+# 150 MB), then times each contender N times (default 3; the pipelines
+# and the backup in turn, and psql and the restores in turn, so that the
+# machine's drift weighs on each alike) and reports the medians, ratios, the archive size against gzip -6, and the peak
 # resident memory of the polarity process itself (not its children) at
 # the full and a quarter scale.  Prints a table and writes one JSON object
 # (default bench.json).  Figures, not assertions: the machine is shared.
@@ -103,6 +104,27 @@ tree_files=$(find "$WORK/app/integrations" -type f | wc -l)
 tree_bytes=$(du -sb "$WORK/app/integrations" | cut -f1)
 say "database $((db_size / 1048576)) MiB, integrations $tree_files files $((tree_bytes / 1048576)) MiB"
 
+# Runs the contenders NAME... (shell functions) in turn, RUNS rounds, so
+# that the machine's drift weighs on each alike.  NAME_before and
+# NAME_after, when defined, run before and after each, untimed.  The
+# times go to $WORK/times.NAME; med NAME prints their median.
+rounds() {
+	local r n t0 t1
+	for n in "$@"; do : >"$WORK/times.$n"; done
+	for r in $(seq "$RUNS"); do
+		for n in "$@"; do
+			if declare -F "${n}_before" >/dev/null; then "${n}_before"; fi
+			t0=$(now)
+			"$n" >/dev/null
+			t1=$(now)
+			if declare -F "${n}_after" >/dev/null; then "${n}_after"; fi
+			awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' \
+				>>"$WORK/times.$n"
+		done
+	done
+}
+med() { median <"$WORK/times.$1"; }
+
 # Runs "$@" RUNS times; prints the median wall time in seconds.
 timed() {
 	local i t0 t1
@@ -152,23 +174,20 @@ naive_backup=$(timed naive)
 # The bare pipeline an engineer would write, at our compressor and level.
 COMP=$(command -v pigz >/dev/null && echo pigz || echo gzip)
 pipe() { pg_dump -d polarity | "$COMP" -5 >"$WORK/pipe.gz"; }
-say "pipe: pg_dump | $COMP -5 > file"
-pipe_backup=$(timed pipe)
 # The same pipeline over all that an archive holds: the dump, the .env
 # and the integrations, compressed once.
 pipe_all() {
 	{ pg_dump -d polarity; tar -C "$WORK/app" -cf - .env integrations; } |
 		"$COMP" -5 >"$WORK/pipe.gz"
 }
-say "pipe_all: { pg_dump; tar -c .env integrations; } | $COMP -5 > file"
-pipe_all_backup=$(timed pipe_all)
-rm -f "$WORK/pipe.gz"
-
 ours_backup_run() { "$POLARITY" -q --app-dir "$WORK/app" backup; }
-AFTER='ls "$B"/*.tgz | head -n -1 | xargs -r rm -f'
-say "ours: polarity backup"
-ours_backup=$(timed ours_backup_run)
-AFTER=
+ours_backup_run_after() { ls "$B"/*.tgz | head -n -1 | xargs -r rm -f; }
+say "in turn: pg_dump | $COMP -5 > file; { pg_dump; tar -c .env integrations; } | $COMP -5 > file; polarity backup"
+rounds pipe pipe_all ours_backup_run
+pipe_backup=$(med pipe)
+pipe_all_backup=$(med pipe_all)
+ours_backup=$(med ours_backup_run)
+rm -f "$WORK/pipe.gz"
 archive=$(ls "$B"/*.tgz | tail -n 1)
 archive_size=$(stat -c %s "$archive")
 gzip -dc "$archive" >"$WORK/content.tar"
@@ -218,14 +237,12 @@ if [ -n "$OLD" ]; then
 	say "content: $same_content"
 fi
 
-say "floor_restore: psql -f plain dump into an empty database"
 pg_dump -d polarity >"$WORK/plain.sql"
-BEFORE='psql -X -q -d postgres -c "DROP DATABASE IF EXISTS floor" -c "CREATE DATABASE floor"'
-floor_restore=$(timed psql -X -q -v ON_ERROR_STOP=1 -d floor -f "$WORK/plain.sql")
-BEFORE=
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS floor"
-rm -f "$WORK/plain.sql"
-
+floor_restore_run() { psql -X -q -v ON_ERROR_STOP=1 -d floor -f "$WORK/plain.sql"; }
+floor_restore_run_before() {
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS floor" -c "CREATE DATABASE floor"
+}
+floor_restore_run_after() { psql -X -q -d postgres -c "DROP DATABASE floor"; }
 ours_restore_run() { "$POLARITY" -q --app-dir "$WORK/app" restore --yes "$archive"; }
 drop_kept() {
 	for d in $(psql -X -A -t -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'"); do
@@ -233,15 +250,17 @@ drop_kept() {
 	done
 	rm -rf "$WORK/app/integrations.before-restore-"* "$WORK/app/.env.before-restore-"*
 }
-AFTER=drop_kept
-say "ours: polarity restore --yes (full verification included)"
-ours_restore=$(timed ours_restore_run)
+ours_restore_run_after() { drop_kept; }
 # The naive archive is what the original utility wrote (a schema and a
 # data dump, the .env, the integrations): a legacy archive.
 legacy_restore_run() { "$POLARITY" -q --app-dir "$WORK/app" restore --yes "$WORK/naive.tgz"; }
-say "ours: polarity restore --yes of the naive (legacy) archive"
-legacy_restore=$(timed legacy_restore_run)
-AFTER=
+legacy_restore_run_after() { drop_kept; }
+say "in turn: psql -f plain dump into an empty database; polarity restore --yes (full verification included); the same of the naive (legacy) archive"
+rounds floor_restore_run ours_restore_run legacy_restore_run
+floor_restore=$(med floor_restore_run)
+ours_restore=$(med ours_restore_run)
+legacy_restore=$(med legacy_restore_run)
+rm -f "$WORK/plain.sql"
 
 # Container mode: the same server, its client programs in a container on
 # the host's network, reached through docker exec.
