@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,6 +470,34 @@ incomplete(struct run *r, int i)
 	return BACKUP_FAILED;
 }
 
+/* Whether the file system of FD is full (under 1 MiB free, counting
+ * what only root may use when we are root).  pg_dump and pg_dumpall exit
+ * 0 when the file they write runs out of room: a dump cut short on a
+ * full file system is that, not a fault of theirs. */
+static int
+full(int fd)
+{
+	struct statvfs v;
+	unsigned long long left;
+
+	if (fstatvfs(fd, &v) < 0)
+		return 0;
+	left = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) *
+	    v.f_frsize;
+	return left < 1024 * 1024;
+}
+
+/* The staged dump I stopped short on a full file system. */
+static enum backup_result
+stopped_short(struct run *r, int i)
+{
+	snprintf(r->err, r->elen, "cannot stage the dump %s in '%s': %s "
+	    "('%s'%s stopped short of its end)", format_dump_member[i],
+	    r->cfg->backup_dir, strerror(ENOSPC), r->dump[i].name,
+	    r->dump[i].where);
+	return BACKUP_FAILED;
+}
+
 /* Whether the dump staged in FD ends with DUMP_END. */
 static int
 dump_complete(int fd)
@@ -526,7 +555,8 @@ put_staged(struct run *r, struct archive *a, int i, time_t start)
 	if (spawn_wait(&r->dump[i], r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	if (!dump_complete(r->stage_fd[i]))
-		return incomplete(r, i);
+		return full(r->stage_fd[i]) ? stopped_short(r, i) :
+		    incomplete(r, i);
 	r->dumps_open--;
 	if (fstat(r->stage_fd[i], &st) < 0)
 		return failf(r, "read the staged", format_dump_member[i],

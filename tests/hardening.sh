@@ -110,6 +110,25 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "full disk: left behind"
 	[ "$(df --output=used -B1 "$WORK/small" | tail -n 1)" -lt 100000 ] || fail "full disk: space still used"
 	ok "backup onto a full disk: 'No space left on device', nothing left"
+	# pg_dumpall exits 0 when its file runs out of room: a staged dump
+	# cut short on a full file system is told as that.  (Its wrapper
+	# fills the file system first, as the archive being written would.)
+	mkdir -p "$WORK/fillbin"
+	ln -sf "$PGBIN/psql" "$WORK/fillbin/psql"
+	ln -sf "$PGBIN/pg_dump" "$WORK/fillbin/pg_dump"
+	cat >"$WORK/fillbin/pg_dumpall" <<EOF2
+#!/bin/sh
+head -c 4000000 /dev/zero >"$WORK/small/filler" 2>/dev/null
+exec "$PGBIN/pg_dumpall" "\$@"
+EOF2
+	chmod 755 "$WORK/fillbin/pg_dumpall"
+	mv "$WORK/app/integrations/incompressible.bin" "$WORK/incompressible.bin"
+	run_polarity --pg-bindir "$WORK/fillbin" --backup-dir "$WORK/small/backups" backup
+	mv "$WORK/incompressible.bin" "$WORK/app/integrations/incompressible.bin"
+	rm -f "$WORK/small/filler"
+	expect 1 "cannot stage the dump database/roles.sql in '$WORK/small/backups': No space left on device ('pg_dumpall' stopped short of its end)"
+	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "a dump cut short: left behind"
+	ok "a staged dump cut short by a full disk: 'No space left on device', nothing left"
 	# With an archive there that the folder cannot hold half of again:
 	# refused before anything is written, with the numbers.
 	truncate -s 20M "$WORK/small/backups/polarity-server-backup-20250101000000.tgz"
