@@ -58,7 +58,7 @@ struct run {
 	int stage_fd[NSTAGE];
 	struct child zip;
 	int zip_in;		/* our end of the pipe to the compressor */
-	int zip_said;		/* which compressor it is was logged */
+	int zip_said;		/* the other members' compressor logged */
 	struct relay relay;	/* the data dump, from pg_dump to dzip */
 	struct child dzip;	/* the data dump's own compressor */
 	int data_file;		/* what dzip writes: a temporary file */
@@ -471,9 +471,9 @@ incomplete(struct run *r, int i)
 }
 
 /* Whether the file system of FD is full (under 1 MiB free, counting
- * what only root may use when we are root).  pg_dump and pg_dumpall exit
- * 0 when the file they write runs out of room: a dump cut short on a
- * full file system is that, not a fault of theirs. */
+ * what only root may use when we are root).  pg_dumpall exits 0 when the
+ * file it writes runs out of room: a dump cut short on a full file
+ * system is that, not a fault of the program's. */
 static int
 full(int fd)
 {
