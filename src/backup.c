@@ -440,6 +440,40 @@ start_dumps(struct run *r, const char *snapshot)
 	return BACKUP_OK;
 }
 
+/* Whether the file system of FD is full (under 1 MiB free, counting
+ * what only root may use when we are root).  pg_dumpall exits 0 when the
+ * file it writes runs out of room: a dump cut short on a full file
+ * system is that, not a fault of the program's. */
+static int
+full(int fd)
+{
+	struct statvfs v;
+	unsigned long long left;
+
+	if (fstatvfs(fd, &v) < 0)
+		return 0;
+	left = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) *
+	    v.f_frsize;
+	return left < 1024 * 1024;
+}
+
+/* Waits for the compressor Z.  One that failed on a full file system
+ * is told as that: igzip's own words do not say it. */
+static int
+wait_compressor(struct run *r, struct child *z)
+{
+	char why[1024];
+
+	if (spawn_wait(z, r->err, r->elen) == 0)
+		return 0;
+	if (r->out >= 0 && full(r->out)) {
+		snprintf(why, sizeof why, "%s", r->err);
+		snprintf(r->err, r->elen, "cannot write the archive in '%s': "
+		    "%s (%s)", r->cfg->backup_dir, strerror(ENOSPC), why);
+	}
+	return -1;
+}
+
 static enum backup_result
 archive_failed(struct run *r, struct archive *a)
 {
@@ -448,7 +482,7 @@ archive_failed(struct run *r, struct archive *a)
 	if (errno == EPIPE && r->zip.pid > 0) {
 		close(r->zip_in);
 		r->zip_in = -1;
-		if (spawn_wait(&r->zip, r->err, r->elen) < 0)
+		if (wait_compressor(r, &r->zip) < 0)
 			return BACKUP_FAILED;
 	}
 	snprintf(r->err, r->elen, "%s", a->err);
@@ -468,23 +502,6 @@ incomplete(struct run *r, int i)
 	    "(%s) is not complete", r->dump[i].name, r->dump[i].where,
 	    format_dump_member[i]);
 	return BACKUP_FAILED;
-}
-
-/* Whether the file system of FD is full (under 1 MiB free, counting
- * what only root may use when we are root).  pg_dumpall exits 0 when the
- * file it writes runs out of room: a dump cut short on a full file
- * system is that, not a fault of the program's. */
-static int
-full(int fd)
-{
-	struct statvfs v;
-	unsigned long long left;
-
-	if (fstatvfs(fd, &v) < 0)
-		return 0;
-	left = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) *
-	    v.f_frsize;
-	return left < 1024 * 1024;
 }
 
 /* The staged dump I stopped short on a full file system. */
@@ -589,7 +606,7 @@ put_data(struct run *r, struct archive *a, time_t start)
 	rc = relay_wait(&r->relay, hex, &size, &wrote);
 	/* A compressor that died explains a pg_dump killed by SIGPIPE. */
 	if (rc < 0 && wrote && errno == EPIPE &&
-	    spawn_wait(&r->dzip, r->err, r->elen) < 0)
+	    wait_compressor(r, &r->dzip) < 0)
 		return BACKUP_FAILED;
 	e = errno;
 	if (spawn_wait(&r->dump[FORMAT_DATA], r->err, r->elen) < 0)
@@ -599,14 +616,14 @@ put_data(struct run *r, struct archive *a, time_t start)
 	if (!relay_tail_has(&r->relay, DUMP_END))
 		return incomplete(r, FORMAT_DATA);
 	r->dumps_open--;
-	if (spawn_wait(&r->dzip, r->err, r->elen) < 0)
+	if (wait_compressor(r, &r->dzip) < 0)
 		return BACKUP_FAILED;
 	st.st_size = (off_t)size;
 	if (archive_begin_outside(a, name, &st) < 0)
 		return archive_failed(r, a);
 	close(r->zip_in);
 	r->zip_in = -1;
-	if (spawn_wait(&r->zip, r->err, r->elen) < 0)
+	if (wait_compressor(r, &r->zip) < 0)
 		return BACKUP_FAILED;
 	if (io_append(r->data_file, r->out) < 0)
 		return failf(r, "write the archive in", r->cfg->backup_dir,
@@ -744,7 +761,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		goto out;
 	close(r.zip_in);
 	r.zip_in = -1;
-	if (spawn_wait(&r.zip, err, elen) < 0)
+	if (wait_compressor(&r, &r.zip) < 0)
 		goto out;
 	log_step("syncing the archive to disk");
 	if (fsync(r.out) < 0) {

@@ -129,6 +129,27 @@ EOF2
 	expect 1 "cannot stage the dump database/roles.sql in '$WORK/small/backups': No space left on device ('pg_dumpall' stopped short of its end)"
 	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "a dump cut short: left behind"
 	ok "a staged dump cut short by a full disk: 'No space left on device', nothing left"
+	# A compressor that fails on a full disk without saying so (igzip
+	# says "Error encountered while writing to file"): told as that.
+	# The last of the three fails, once every dump has ended.
+	cat >"$WORK/fullzip" <<EOF2
+#!/bin/sh
+mkdir "$WORK/zip1" 2>/dev/null || mkdir "$WORK/zip2" 2>/dev/null ||
+	{ cat >/dev/null
+	  head -c 4000000 /dev/zero >"$WORK/small/filler" 2>/dev/null
+	  echo "fullzip: cannot write" >&2
+	  exit 1; }
+exec gzip "\$@"
+EOF2
+	chmod 755 "$WORK/fullzip"
+	mv "$WORK/app/integrations/incompressible.bin" "$WORK/incompressible.bin"
+	run_polarity --compressor "$WORK/fullzip" --backup-dir "$WORK/small/backups" backup
+	mv "$WORK/incompressible.bin" "$WORK/app/integrations/incompressible.bin"
+	rm -rf "$WORK/small/filler" "$WORK/zip1" "$WORK/zip2"
+	expect 1 "cannot write the archive in '$WORK/small/backups': No space left on device ('"
+	grep -qF "fullzip: cannot write" "$WORK/err" || fail "the compressor's own words are gone"
+	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "a compressor on a full disk: left behind"
+	ok "a compressor failing on a full disk without saying so: 'No space left on device', its words, nothing left"
 	# With an archive there that the folder cannot hold half of again:
 	# refused before anything is written, with the numbers.
 	truncate -s 20M "$WORK/small/backups/polarity-server-backup-20250101000000.tgz"
