@@ -432,6 +432,45 @@ io_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static void *
+flush_run(void *arg)
+{
+	struct io_flush *f = arg;
+
+	f->rc = syncfs(f->fd);
+	f->err = f->rc < 0 ? errno : 0;
+	return NULL;
+}
+
+void
+io_flush_start(struct io_flush *f, int fd)
+{
+	sigset_t all, old;
+
+	f->fd = fd;
+	f->rc = -1;
+	f->err = 0;
+	/* The thread is born with every signal blocked: they stay the main
+	 * thread's to take. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	f->started = pthread_create(&f->thread, NULL, flush_run, f) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int
+io_flush_wait(struct io_flush *f)
+{
+	if (!f->started) {
+		flush_run(f);
+	} else {
+		pthread_join(f->thread, NULL);
+		f->started = 0;
+	}
+	errno = f->err;
+	return f->rc;
+}
+
 void
 io_test_point(const char *point)
 {

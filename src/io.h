@@ -11,6 +11,7 @@
 #ifndef POLARITY_IO_H
 #define POLARITY_IO_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +109,20 @@ void io_json_string(FILE *f, const char *s);
 /* The room the tree at PATH takes on disk (blocks in use, links not
  * followed), into *BYTES.  Returns 0, or -1 with errno set. */
 int io_tree_size(const char *path, uint64_t *bytes);
+
+/* A syncfs() of FD's file system in a thread of its own (every signal
+ * blocked there), so that the flush overlaps other work: what was written
+ * before io_flush_start() is on disk once io_flush_wait() returns 0.
+ * io_flush_wait() returns the flush's result (0, or -1 with errno set);
+ * when the thread could not start, it flushes then. */
+struct io_flush {
+	pthread_t thread;
+	int fd;
+	int started;		/* the thread runs, or ran */
+	int rc, err;		/* its syncfs()'s result and errno */
+};
+void io_flush_start(struct io_flush *f, int fd);
+int io_flush_wait(struct io_flush *f);
 
 /* A point a test may stop the program at: when POLARITY_TEST_KILL_AT
  * names POINT, the program kills itself with SIGKILL there, as a power

@@ -47,6 +47,8 @@ struct restore {
 	char stage_path[PATH_MAX];
 	char staged[PATH_MAX];		/* the integrations in the stage */
 	int parent_fd, stage_fd;
+	struct io_flush flush;		/* the unpacked tree's, once checked */
+	int flushing;			/* and it was started */
 	int archive_fd;
 	struct unpacked u;
 	struct dotenv live_env, arch_env;
@@ -821,12 +823,19 @@ commit(struct restore *r)
 
 	/* A rename does not carry the files' data to disk: without this a
 	 * power cut soon after "restore complete" could leave the live
-	 * integrations empty.  One syncfs of the staging file system
-	 * flushes every unpacked file and folder. */
-	log_step("syncing the unpacked integrations to disk");
-	if (integrations_step(r) && syncfs(r->stage_fd) < 0)
-		return failf(r, "cannot flush the unpacked integrations to "
-		    "disk: %s", strerror(errno));
+	 * integrations empty.  One syncfs of the staging file system,
+	 * started once the check ended, flushes every unpacked file and
+	 * folder. */
+	if (integrations_step(r)) {
+		if (!r->flushing)
+			log_step("syncing the unpacked integrations to disk");
+		rc = r->flushing ? io_flush_wait(&r->flush) :
+		    syncfs(r->stage_fd);
+		r->flushing = 0;
+		if (rc < 0)
+			return failf(r, "cannot flush the unpacked "
+			    "integrations to disk: %s", strerror(errno));
+	}
 	log_step("putting the restored database, integrations and settings "
 	    "in place");
 	r->dir.live = r->integrations;
@@ -932,6 +941,8 @@ teardown(struct restore *r)
 
 	pg_session_close(&r->sql, ignored, sizeof ignored);
 	pg_free(&r->pg);
+	if (r->flushing)
+		io_flush_wait(&r->flush);
 	if (r->stage_fd >= 0)
 		close(r->stage_fd);
 	if (r->stage_name[0] && r->parent_fd >= 0 &&
@@ -1002,6 +1013,15 @@ run(struct restore *r, const struct restore_opts *o)
 		log_step("archive checked: %lu files, %lu folders, %lu links, "
 		    "database '%s' from %s", r->u.files, r->u.dirs, r->u.links,
 		    r->u.h.database, r->u.h.created);
+	/* The unpacked tree goes to disk while the load ends: it must be
+	 * there before it is put in place (commit()). */
+	if (rc == 0 && !o->dry_run && integrations_step(r) &&
+	    !io_stop_signal) {
+		log_step("syncing the unpacked integrations to disk (in "
+		    "the background)");
+		io_flush_start(&r->flush, r->stage_fd);
+		r->flushing = 1;
+	}
 	loaded = early_settle(&early, rc == 0 && !io_stop_signal,
 	    &r->u.h);
 	if (rc == 0 && io_stop_signal)

@@ -29,6 +29,8 @@ in_order() {
 run_polarity -v restore --yes "$archive"
 expect 0 ""
 in_order "while the archive is checked" "archive checked:"
+# The unpacked tree goes to disk while the load ends.
+in_order "syncing the unpacked integrations to disk" "finishing the load into"
 diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "early load differs"
 [ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE '%restoring%'")" ] ||
 	fail "a loading database was left"

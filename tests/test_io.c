@@ -366,6 +366,32 @@ test_append_into_a_pipe(void **state)
 	close(from);
 }
 
+/* A flush in its own thread: its result, and a failure's errno, come
+ * back through io_flush_wait(). */
+static void
+test_flush_in_a_thread(void **state)
+{
+	struct io_flush f;
+	char path[128];
+	int fd, d;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/written", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	write_pattern(fd, 5000);
+	close(fd);
+	d = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(d >= 0);
+	io_flush_start(&f, d);
+	assert_true(f.started);
+	assert_int_equal(io_flush_wait(&f), 0);
+	close(d);
+	io_flush_start(&f, -1);
+	errno = 0;
+	assert_int_equal(io_flush_wait(&f), -1);
+	assert_int_equal(errno, EBADF);
+}
+
 int
 main(void)
 {
@@ -397,6 +423,8 @@ main(void)
 		    test_append_adds_the_whole_file_at_the_offset,
 		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_append_into_a_pipe,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_in_a_thread,
 		    tmpdir_setup, tmpdir_teardown),
 	};
 
