@@ -76,29 +76,6 @@ pgadmin_role_exists(struct pg_session *s, const char *name, int *exists,
 }
 
 int
-pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
-    size_t len, char *err, size_t elen)
-{
-	char lit[QNAME];
-
-	pg_quote_literal(name, lit, sizeof lit);
-	return pg_session_askf(s, out, len, err, elen, "SELECT "
-	    "pg_encoding_to_char(encoding) FROM pg_database WHERE datname = "
-	    "%s;", lit);
-}
-
-int
-pgadmin_db_oid(struct pg_session *s, const char *name, char *out, size_t len,
-    char *err, size_t elen)
-{
-	char lit[QNAME];
-
-	pg_quote_literal(name, lit, sizeof lit);
-	return pg_session_askf(s, out, len, err, elen, "SELECT oid FROM "
-	    "pg_database WHERE datname = %s;", lit);
-}
-
-int
 pgadmin_end_sessions(struct pg_session *s, const char *name, char *err,
     size_t elen)
 {
@@ -285,6 +262,21 @@ ask_db(struct pg_session *s, const char *name, const char *expr, char *out,
 out:
 	free(hex);
 	return rc;
+}
+
+int
+pgadmin_db_encoding(struct pg_session *s, const char *name, char *out,
+    size_t len, char *err, size_t elen)
+{
+	return ask_db(s, name, "pg_encoding_to_char(d.encoding)", out, len,
+	    err, elen);
+}
+
+int
+pgadmin_db_oid(struct pg_session *s, const char *name, char *out, size_t len,
+    char *err, size_t elen)
+{
+	return ask_db(s, name, "d.oid", out, len, err, elen);
 }
 
 int
