@@ -562,20 +562,14 @@ loader_start(struct pg *pg, struct child *c, char *const argv[], int in,
 
 int
 pg_load_start(struct pg *pg, struct child *c, int in, int *to,
-    const char *guard, char *err, size_t elen)
+    char *guard, char *err, size_t elen)
 {
-	char g[512];
 	char *argv[] = { "psql", "-X", "-q", "--no-password", "-v",
 		"ON_ERROR_STOP=1", NULL, NULL, NULL, NULL, NULL };
 
 	if (guard != NULL) {
-		if ((size_t)snprintf(g, sizeof g, "%s", guard) >= sizeof g) {
-			snprintf(err, elen, "the load's first statement is too "
-			    "long");
-			return -1;
-		}
 		argv[6] = "-c";
-		argv[7] = g;
+		argv[7] = guard;
 		argv[8] = "-f";
 		argv[9] = "-";
 	}

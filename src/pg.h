@@ -149,7 +149,7 @@ int pg_program_start(struct pg *pg, struct child *c, char *const args[],
  * it says why), or the errno of a failure of the caller's own, which
  * stops psql.  Returns as pg_run_fd() does. */
 int pg_load_start(struct pg *pg, struct child *c, int in, int *to,
-    const char *guard, char *err, size_t elen);
+    char *guard, char *err, size_t elen);
 int pg_load_finish(struct child *c, int fed, char *errtext, size_t tlen,
     char *err, size_t elen);
 
