@@ -122,10 +122,15 @@ head -c 4000000 /dev/zero >"$WORK/small/filler" 2>/dev/null
 exec "$PGBIN/pg_dumpall" "\$@"
 EOF2
 	chmod 755 "$WORK/fillbin/pg_dumpall"
-	mv "$WORK/app/integrations/incompressible.bin" "$WORK/incompressible.bin"
-	run_polarity --pg-bindir "$WORK/fillbin" --backup-dir "$WORK/small/backups" backup
-	mv "$WORK/incompressible.bin" "$WORK/app/integrations/incompressible.bin"
-	rm -f "$WORK/small/filler"
+	# A backup onto the small folder that a wrapper fills, without the
+	# large file (the wrapper is what fills it).
+	filled_backup() {
+		mv "$WORK/app/integrations/incompressible.bin" "$WORK/incompressible.bin"
+		run_polarity "$@" --backup-dir "$WORK/small/backups" backup
+		mv "$WORK/incompressible.bin" "$WORK/app/integrations/incompressible.bin"
+		rm -rf "$WORK/small/filler"
+	}
+	filled_backup --pg-bindir "$WORK/fillbin"
 	expect 1 "cannot stage the dump database/roles.sql in '$WORK/small/backups': No space left on device ('pg_dumpall' stopped short of its end)"
 	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "a dump cut short: left behind"
 	ok "a staged dump cut short by a full disk: 'No space left on device', nothing left"
@@ -142,10 +147,8 @@ mkdir "$WORK/zip1" 2>/dev/null || mkdir "$WORK/zip2" 2>/dev/null ||
 exec gzip "\$@"
 EOF2
 	chmod 755 "$WORK/fullzip"
-	mv "$WORK/app/integrations/incompressible.bin" "$WORK/incompressible.bin"
-	run_polarity --compressor "$WORK/fullzip" --backup-dir "$WORK/small/backups" backup
-	mv "$WORK/incompressible.bin" "$WORK/app/integrations/incompressible.bin"
-	rm -rf "$WORK/small/filler" "$WORK/zip1" "$WORK/zip2"
+	filled_backup --compressor "$WORK/fullzip"
+	rm -rf "$WORK/zip1" "$WORK/zip2"
 	expect 1 "cannot write the archive in '$WORK/small/backups': No space left on device ('"
 	grep -qF "fullzip: cannot write" "$WORK/err" || fail "the compressor's own words are gone"
 	[ -z "$(backup_dir_contents "$WORK/small/backups")" ] || fail "a compressor on a full disk: left behind"
