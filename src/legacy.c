@@ -10,6 +10,7 @@
 
 #include "legacy.h"
 #include "pg.h"
+#include "sqllex.h"
 
 /* Of each line, what is kept to read its meaning: pg_dump's statements
  * that name roles, and its comments, are far shorter. */
@@ -17,20 +18,6 @@
 #define ZBUF (64 * 1024)
 /* A plain script names itself in its first lines. */
 #define HEADER_LINES 3
-
-/* Where psql's lexer is, as far as a restore cares. */
-enum lex {
-	L_NORMAL,		/* between tokens, or in a bare word */
-	L_LINECOMMENT,		/* -- to the end of the line */
-	L_BLOCK,		/* slash-star, nested */
-	L_SQUOTE,		/* '...' */
-	L_ESQUOTE,		/* E'...': backslashes escape */
-	L_DQUOTE,		/* "..." */
-	L_DOLLAR_TAG,		/* $tag being read */
-	L_DOLLAR,		/* $tag$...$tag$ */
-	L_META,			/* \command being read */
-	L_META_ARGS		/* a psql command's arguments */
-};
 
 enum content { C_UNKNOWN, C_PLAIN, C_CUSTOM, C_OTHER };
 
@@ -51,16 +38,9 @@ struct scan {
 	char line[LINE_KEEP + 1];
 	size_t len;
 	unsigned long lines;
-	enum lex lex, start;	/* now, and where the line began */
-	int depth;		/* of block comments */
-	char tag[66];		/* "$tag$" being closed */
-	size_t taglen, tagmatch;
-	int prev, prev2;	/* the bytes before, in this state */
-	enum lex reopen;	/* a quote just closed: doubled, it reopens */
-	char meta[32];
-	size_t metalen;
+	struct sqllex x;	/* x.nonstd: standard_conforming_strings = off */
+	enum sqllex_state start;	/* where the line began */
 	int copy;		/* in COPY data */
-	int nonstd;		/* standard_conforming_strings = off */
 	int header, complete, schema, data, createdb, connect;
 	char badmeta[40];
 	char encoding[64], server[64], dumper[64];
@@ -167,13 +147,6 @@ add_role(struct legacy_read *l, const char *name)
 	role_list_add(l->roles, &l->nroles, name);
 }
 
-static int
-ident_byte(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
-}
-
 /* A token of a statement's line. */
 enum tok_kind { T_WORD, T_QID, T_STR, T_PUNCT };
 struct tok {
@@ -214,7 +187,7 @@ tokens(const char *p, struct tok *t)
 					p++;
 			} else {
 				k->text[0] = '\0';
-				while (ident_byte((unsigned char)*p))
+				while (sqllex_ident_byte((unsigned char)*p))
 					p++;
 			}
 		} else if (*p == '\'') {
@@ -386,11 +359,11 @@ line_meaning(struct legacy_read *l, struct scan *s)
 	    sizeof s->encoding))
 		return;
 	if (strcmp(line, "SET standard_conforming_strings = off;") == 0) {
-		s->nonstd = 1;
+		s->x.nonstd = 1;
 		return;
 	}
 	if (strcmp(line, "SET standard_conforming_strings = on;") == 0) {
-		s->nonstd = 0;
+		s->x.nonstd = 0;
 		return;
 	}
 	if (strncasecmp(line, "CREATE DATABASE ", 16) == 0) {
@@ -400,7 +373,7 @@ line_meaning(struct legacy_read *l, struct scan *s)
 	if (strncmp(line, "COPY ", 5) == 0 && s->len >= 12 &&
 	    s->len < LINE_KEEP &&
 	    strcmp(line + s->len - 12, " FROM stdin;") == 0 &&
-	    s->lex == L_NORMAL) {
+	    s->x.state == SQLLEX_NORMAL) {
 		s->copy = 1;
 		return;
 	}
@@ -417,148 +390,27 @@ line_end(struct legacy_read *l, struct scan *s)
 	s->lines++;
 	if (s->len > 0 && s->line[s->len - 1] == '\r')
 		s->line[--s->len] = '\0';
-	if (s->start == L_NORMAL)
+	if (s->start == SQLLEX_NORMAL)
 		line_meaning(l, s);
 	if (s->lines == HEADER_LINES && !s->header)
 		s->content = C_OTHER;	/* some other SQL or text */
-	if (s->lex == L_LINECOMMENT || s->lex == L_META_ARGS ||
-	    s->lex == L_META)
-		s->lex = L_NORMAL;
-	s->start = s->lex;
+	sqllex_next_line(&s->x);
+	s->start = s->x.state;
 	s->len = 0;
-	s->prev = s->prev2 = 0;
-	s->reopen = L_NORMAL;
 }
 
 /* The psql command \META ended: one a restore runs, or a flaw. */
 static void
 meta_end(struct scan *s)
 {
-	s->meta[s->metalen] = '\0';
-	if (strcmp(s->meta, "restrict") == 0 ||
-	    strcmp(s->meta, "unrestrict") == 0)
+	const char *meta = s->x.meta;
+
+	if (strcmp(meta, "restrict") == 0 || strcmp(meta, "unrestrict") == 0)
 		return;
-	if (strcmp(s->meta, "connect") == 0 || strcmp(s->meta, "c") == 0)
+	if (strcmp(meta, "connect") == 0 || strcmp(meta, "c") == 0)
 		s->connect = 1;
 	else if (s->badmeta[0] == '\0')
-		snprintf(s->badmeta, sizeof s->badmeta, "\\%s", s->meta);
-}
-
-/* One byte of a plain script outside COPY data, as psql's lexer takes
- * it. */
-static void
-lex_byte(struct scan *s, int c)
-{
-	switch (s->lex) {
-	case L_NORMAL:
-		if (s->reopen != L_NORMAL && c == (s->reopen == L_DQUOTE ?
-		    '"' : '\'')) {
-			s->lex = s->reopen;	/* a doubled quote */
-			s->reopen = L_NORMAL;
-			break;
-		}
-		s->reopen = L_NORMAL;
-		if (c == '-' && s->prev == '-')
-			s->lex = L_LINECOMMENT;
-		else if (c == '*' && s->prev == '/') {
-			s->lex = L_BLOCK;
-			s->depth = 1;
-			c = 0;
-		} else if (c == '\'')
-			s->lex = s->nonstd || ((s->prev == 'E' ||
-			    s->prev == 'e') && !ident_byte(s->prev2)) ?
-			    L_ESQUOTE : L_SQUOTE;
-		else if (c == '"')
-			s->lex = L_DQUOTE;
-		else if (c == '$' && !ident_byte(s->prev)) {
-			s->lex = L_DOLLAR_TAG;
-			s->tag[0] = '$';
-			s->taglen = 1;
-		} else if (c == '\\') {
-			s->lex = L_META;
-			s->metalen = 0;
-		}
-		break;
-	case L_LINECOMMENT:
-	case L_META_ARGS:
-		break;
-	case L_BLOCK:
-		if (c == '*' && s->prev == '/') {
-			s->depth++;
-			c = 0;
-		} else if (c == '/' && s->prev == '*') {
-			if (--s->depth == 0)
-				s->lex = L_NORMAL;
-			c = 0;
-		}
-		break;
-	case L_SQUOTE:
-		if (c == '\'') {
-			s->lex = L_NORMAL;
-			s->reopen = L_SQUOTE;
-			c = 0;
-		}
-		break;
-	case L_ESQUOTE:
-		if (s->prev == '\\') {
-			c = 0;		/* escaped */
-		} else if (c == '\'') {
-			s->lex = L_NORMAL;
-			s->reopen = L_ESQUOTE;
-			c = 0;
-		}
-		break;
-	case L_DQUOTE:
-		if (c == '"') {
-			s->lex = L_NORMAL;
-			s->reopen = L_DQUOTE;
-			c = 0;
-		}
-		break;
-	case L_DOLLAR_TAG:
-		if (c == '$') {
-			s->tag[s->taglen++] = '$';
-			s->tag[s->taglen] = '\0';
-			s->tagmatch = 0;
-			s->lex = L_DOLLAR;
-			c = 0;
-		} else if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    c == '_' || c >= 0x80 || (s->taglen > 1 && c >= '0' &&
-		    c <= '9')) && s->taglen < sizeof s->tag - 2) {
-			s->tag[s->taglen++] = (char)c;
-		} else {
-			/* A parameter ($1) or a word's '$': not a quote. */
-			s->lex = L_NORMAL;
-			s->prev = '$';
-			lex_byte(s, c);
-			return;
-		}
-		break;
-	case L_DOLLAR:
-		if (c == s->tag[s->tagmatch]) {
-			if (++s->tagmatch == s->taglen) {
-				s->lex = L_NORMAL;
-				c = 0;
-			}
-		} else {
-			s->tagmatch = c == '$' ? 1 : 0;
-		}
-		break;
-	case L_META:
-		if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) &&
-		    s->metalen + 1 < sizeof s->meta) {
-			s->meta[s->metalen++] = (char)c;
-			break;
-		}
-		if (s->metalen == 0 && c != '\n' && s->metalen + 1 <
-		    sizeof s->meta)
-			s->meta[s->metalen++] = (char)c;
-		meta_end(s);
-		s->lex = L_META_ARGS;
-		break;
-	}
-	s->prev2 = s->prev;
-	s->prev = c;
+		snprintf(s->badmeta, sizeof s->badmeta, "\\%s", meta);
 }
 
 /* Bytes of a plain script. */
@@ -593,7 +445,7 @@ plain_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
 		int c = *p++;
 		n--;
 		if (c == '\n') {
-			if (s->lex == L_META)
+			if (sqllex_line_end(&s->x) == SQLLEX_META_END)
 				meta_end(s);
 			line_end(l, s);
 			continue;
@@ -601,7 +453,8 @@ plain_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
 		if (s->len < LINE_KEEP)
 			s->line[s->len] = (char)c;
 		s->len++;
-		lex_byte(s, c);
+		if (sqllex_byte(&s->x, c) == SQLLEX_META_END)
+			meta_end(s);
 	}
 }
 
@@ -726,7 +579,7 @@ plain_flaw(const struct scan *s, char *flaw, size_t len)
 	else if (s->badmeta[0])
 		snprintf(flaw, len, "it holds the psql command '%s', which a "
 		    "restore never runs", s->badmeta);
-	else if (!s->complete || s->copy || s->lex != L_NORMAL)
+	else if (!s->complete || s->copy || s->x.state != SQLLEX_NORMAL)
 		snprintf(flaw, len, "it ends before pg_dump's closing line "
 		    "(cut short when it was written?)");
 }
@@ -751,7 +604,7 @@ legacy_member_end(struct legacy_read *l, char *err, size_t elen)
 	if (s->content == C_UNKNOWN && s->headn > 0)
 		s->content = C_OTHER;
 	if (s->content == C_PLAIN && s->len > 0) {
-		if (s->lex == L_META)
+		if (sqllex_line_end(&s->x) == SQLLEX_META_END)
 			meta_end(s);
 		line_end(l, s);
 	}
