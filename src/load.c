@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "load.h"
 #include "log.h"
 #include "pgadmin.h"
+#include "postdata.h"
 #include "progress.h"
 #include "roles.h"
 
@@ -63,11 +65,11 @@ int
 load_reader_start(const struct load_source *src, struct child kids[2],
     int in, int out, char *err, size_t elen)
 {
-	char names[3][PATH_MAX];
+	char names[2][PATH_MAX];
 	char *tarv[] = { "tar", "--no-wildcards", "-xOf", "-", names[0],
-		names[1], names[2], NULL };
+		names[1], NULL };
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		snprintf(names[i], sizeof names[i], "%s/%s", src->u->top,
 		    format_dump_member[FORMAT_PRE + i]);
 	return reader_spawn(src, tarv, 0, kids, in, out, err, elen);
@@ -94,10 +96,59 @@ load_reader_end(struct child kids[2], int stop, char *why, size_t len)
 	return reader_end(kids, 2, stop, why, len);
 }
 
-/* Loads the dumps once, from the start of the archive, with LOADER. */
+/* The statement each psql of a load into T->name runs first: it stops
+ * unless its database is the one made for the load, by OID.  A psql told
+ * to stop may still connect later: in the container, stopping `docker
+ * exec` leaves it running.  By then the database it was meant for may
+ * have been dropped and made again, under the same name, for the next
+ * load.  Returns 0, or -1 with ERR. */
 static int
-load_once(const struct load_source *src, struct pg *loader, char *errtext,
-    size_t tlen, char *err, size_t elen)
+load_guard(const struct load_target *t, char *guard, size_t glen, char *err,
+    size_t elen)
+{
+	char oid[32];
+
+	if (pgadmin_db_oid(t->sql, t->name, oid, sizeof oid, err, elen) < 0)
+		return -1;
+	if (oid[0] == '\0') {
+		snprintf(err, elen, "the database made for it is gone");
+		return -1;
+	}
+	snprintf(guard, glen, "DO $$BEGIN IF (SELECT oid FROM "
+	    "pg_catalog.pg_database WHERE datname = "
+	    "pg_catalog.current_database()) <> %s THEN RAISE EXCEPTION "
+	    "'not the database made for this load'; END IF; END$$", oid);
+	return 0;
+}
+
+/* Loads the post-data dump of SRC, unpacked in the stage, with LOADER,
+ * as O says.  Returns as postdata_run(). */
+static int
+load_post(const struct load_source *src, struct pg *loader,
+    const struct postdata_opts *o, char *errtext, size_t tlen, char *err,
+    size_t elen)
+{
+	int fd, rc;
+
+	fd = openat(src->stage, format_dump_member[FORMAT_POST],
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, elen, "cannot read the unpacked '%s': %s",
+		    format_dump_member[FORMAT_POST], strerror(errno));
+		return -1;
+	}
+	log_step("building the indexes and keys");
+	rc = postdata_run(loader, fd, src->u->post_bytes, o, errtext, tlen,
+	    err, elen);
+	close(fd);
+	return rc;
+}
+
+/* Loads the dumps once, from the start of the archive, with LOADER; the
+ * post-data dump's psql run GUARD first. */
+static int
+load_once(const struct load_source *src, struct pg *loader, char *guard,
+    char *errtext, size_t tlen, char *err, size_t elen)
 {
 	struct child kids[2];
 	char why[1024];
@@ -118,7 +169,8 @@ load_once(const struct load_source *src, struct pg *loader, char *errtext,
 		return -1;
 	}
 	close(p[1]);
-	rc = pg_run_fd(loader, p[0], src->u->dump_bytes, errtext, tlen, err, elen);
+	rc = pg_run_fd(loader, p[0], src->u->dump_bytes - src->u->post_bytes,
+	    errtext, tlen, err, elen);
 	close(p[0]);
 	zrc = load_reader_end(kids, rc < 0, why, sizeof why);
 	if (rc == 0 && zrc < 0) {
@@ -126,6 +178,10 @@ load_once(const struct load_source *src, struct pg *loader, char *errtext,
 		    src->archive, why);
 		rc = -1;
 	}
+	if (rc == 0)
+		rc = load_post(src, loader, &(struct postdata_opts){
+		    .jobs = POSTDATA_JOBS, .guard = guard }, errtext, tlen,
+		    err, elen);
 	return rc;
 }
 
@@ -133,7 +189,7 @@ int
 load_run(const struct load_source *src, const struct load_target *t,
     const struct format_header *h, char *err, size_t elen)
 {
-	char errtext[8192], q[160];
+	char errtext[8192], q[160], guard[320];
 	struct pg loader;
 	int rc = -1;
 
@@ -149,9 +205,13 @@ load_run(const struct load_source *src, const struct load_target *t,
 		if (io_stop_signal || pgadmin_create_marked(t->sql, t->name,
 		    h->encoding, h, t->owner, err, elen) < 0)
 			break;
+		if (load_guard(t, guard, sizeof guard, err, elen) < 0) {
+			pgadmin_drop(t->admin, t->sql, t->name);
+			break;
+		}
 		log_step("loading the database into %s", q);
 		errtext[0] = '\0';
-		if (load_once(src, &loader, errtext, sizeof errtext, err,
+		if (load_once(src, &loader, guard, errtext, sizeof errtext, err,
 		    elen) == 0) {
 			rc = 0;
 			break;
@@ -179,6 +239,7 @@ early_stop(struct early_load *e, const char *why)
 		if (e->psql.pid > 0)
 			kill(e->psql.pid, SIGTERM);
 		e->stopped = 1;
+		e->stop = 1;	/* the post-data sessions, if started */
 	}
 }
 
@@ -187,7 +248,7 @@ early_start(struct early_load *e, const struct load_source *src,
     const struct load_target *t, const struct format_header *replaced,
     char *why, size_t wlen)
 {
-	char proc[64], q[160], oid[32], guard[320];
+	char proc[64], q[160];
 	int in = -1, p[2] = { -1, -1 }, rc = -1;
 
 	e->src = src;
@@ -200,25 +261,12 @@ early_start(struct early_load *e, const struct load_source *src,
 		early_stop(e, why);
 		return -1;
 	}
-	/* A psql that is told to stop may still connect later: in the
-	 * container, stopping `docker exec` leaves it running.  By then the
-	 * database it was meant for may have been dropped and made again,
-	 * under the same name, for the load after the check; so before it
-	 * reads anything it makes sure the database is still the one made
-	 * here. */
-	if (pgadmin_db_oid(t->sql, t->name, oid, sizeof oid, why, wlen) < 0) {
+	/* Before it reads anything, psql makes sure the database is still
+	 * the one made here (load_guard()). */
+	if (load_guard(t, e->guard, sizeof e->guard, why, wlen) < 0) {
 		early_stop(e, why);
 		return -1;
 	}
-	if (oid[0] == '\0') {
-		snprintf(why, wlen, "the database made for it is gone");
-		early_stop(e, why);
-		return -1;
-	}
-	snprintf(guard, sizeof guard, "DO $$BEGIN IF (SELECT oid FROM "
-	    "pg_catalog.pg_database WHERE datname = "
-	    "pg_catalog.current_database()) <> %s THEN RAISE EXCEPTION "
-	    "'not the database made for this load'; END IF; END$$", oid);
 	/* A description of its own (the check's offset is the check's), of
 	 * the very file the check reads. */
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", src->fd);
@@ -236,7 +284,7 @@ early_start(struct early_load *e, const struct load_source *src,
 	p[1] = -1;
 	if (pg_init(&e->loader, src->cfg, t->db) < 0 ||
 	    pg_set_database(&e->loader, t->name) < 0 ||
-	    pg_load_start(&e->loader, &e->psql, p[0], NULL, guard, why,
+	    pg_load_start(&e->loader, &e->psql, p[0], NULL, e->guard, why,
 	    wlen) < 0) {
 		char ignored[256];
 		load_reader_end(e->kids, 1, ignored, sizeof ignored);
@@ -264,7 +312,7 @@ early_fed(struct early_load *e)
 {
 	char path[64], line[128], *end;
 	unsigned long long n;
-	uint64_t fed = e->src->u->dump_bytes;
+	uint64_t fed = e->src->u->dump_bytes - e->src->u->post_bytes;
 	FILE *f;
 
 	snprintf(path, sizeof path, "/proc/%d/io", (int)e->kids[1].pid);
@@ -295,7 +343,8 @@ early_wait(struct early_load *e)
 
 	pg_quote_ident(e->t->name, q, sizeof q);
 	log_step("finishing the load into %s", q);
-	progress_begin("loading", e->src->u->dump_bytes);
+	progress_begin("loading", e->src->u->dump_bytes -
+	    e->src->u->post_bytes);
 	while (!spawn_poll(&e->psql) && !io_stop_signal) {
 		progress_update(early_fed(e));
 		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 },
@@ -304,26 +353,110 @@ early_wait(struct early_load *e)
 	progress_end();
 }
 
+/* Waits for the reader and psql of the pre-data and data dumps, then
+ * loads the post-data dump from the stage.  Returns 0, or -1 with WHY
+ * (E->why). */
+static int
+early_finish(struct early_load *e)
+{
+	char errtext[8192], why[1024], zipwhy[1024];
+	int zrc, prc;
+
+	/* A stopped reader was sent its signal by early_stop(). */
+	zrc = load_reader_end(e->kids, 0, zipwhy, sizeof zipwhy);
+	prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0, errtext,
+	    sizeof errtext, why, sizeof why);
+	if (e->stopped || io_stop_signal) {
+		snprintf(e->why, sizeof e->why, "stopped");
+		return -1;
+	}
+	if (prc < 0 || zrc < 0) {
+		snprintf(e->why, sizeof e->why, "the early load failed: %s",
+		    prc < 0 ? why : zipwhy);
+		return -1;
+	}
+	e->phase = 1;
+	if (load_post(e->src, &e->loader, &(struct postdata_opts){
+	    .jobs = POSTDATA_JOBS, .guard = e->guard, .stop = &e->stop,
+	    .done = e->finishing ? &e->post_done : NULL }, errtext,
+	    sizeof errtext, why, sizeof why) < 0) {
+		snprintf(e->why, sizeof e->why, "the post-data dump failed: "
+		    "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+finish_run(void *arg)
+{
+	struct early_load *e = arg;
+
+	e->rc = early_finish(e);
+	e->phase = 2;
+	return NULL;
+}
+
+void
+early_post_ready(struct early_load *e)
+{
+	sigset_t all, old;
+
+	if (!e->started || e->stopped || e->finishing)
+		return;
+	/* Signals are the main thread's (io.h). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e->finishing = pthread_create(&e->finisher, NULL, finish_run, e) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Shows how far the finisher is, at a terminal, until it ends. */
+static void
+early_watch(struct early_load *e)
+{
+	static const struct timespec tenth = { .tv_nsec = 100 * 1000 * 1000 };
+
+	progress_begin("loading", e->src->u->dump_bytes -
+	    e->src->u->post_bytes);
+	while (e->phase == 0 && !io_stop_signal) {
+		progress_update(early_fed(e));
+		nanosleep(&tenth, NULL);
+	}
+	progress_end();
+	progress_begin("indexing", e->src->u->post_bytes);
+	while (e->phase == 1 && !io_stop_signal) {
+		progress_update(e->post_done);
+		nanosleep(&tenth, NULL);
+	}
+	progress_end();
+}
+
 int
 early_settle(struct early_load *e, int checked, const struct format_header *h)
 {
-	char errtext[8192], why[1024], zipwhy[1024], enc[64] = "";
+	char why[1024], enc[64] = "";
 	const char *encoding = h->encoding;
-	int ok = 0, zrc, prc, same = 1;
+	int ok = 0, same = 1;
 
 	if (e->started) {
 		if (!checked)
 			early_stop(e, NULL);
-		else if (!e->stopped)
-			early_wait(e);
-		/* A stopped reader was sent its signal by early_stop(). */
-		zrc = load_reader_end(e->kids, 0, zipwhy, sizeof zipwhy);
-		prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0,
-		    errtext, sizeof errtext, why, sizeof why);
-		ok = checked && !e->stopped && zrc == 0 && prc == 0;
+		if (e->finishing) {
+			char q[160];
+			pg_quote_ident(e->t->name, q, sizeof q);
+			log_step("finishing the load into %s", q);
+			early_watch(e);
+			pthread_join(e->finisher, NULL);
+			e->finishing = 0;
+		} else {
+			if (!e->stopped)
+				early_wait(e);
+			e->rc = early_finish(e);
+		}
+		ok = checked && !e->stopped && e->rc == 0;
 		if (checked && !e->stopped && !ok)
-			log_detail("loading after the check: the early load "
-			    "failed: %s", prc < 0 ? why : zipwhy);
+			log_detail("loading after the check: %s", e->why);
 		e->started = 0;
 	}
 	/* The database must have the encoding the manifest names. */

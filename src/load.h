@@ -1,10 +1,13 @@
 /* load.h - the dumps of a checked archive, loaded into a new database.
  *
- * The dumps are never unpacked: a reader (the decompressor, then tar
- * writing the three dumps in order to its standard output) feeds psql
- * straight from the archive, so a restore needs no room for them.  The
- * database loaded into is made for the load and marked (pgadmin.h); what
- * a failed load made is dropped again.
+ * The pre-data and data dumps are never unpacked: a reader (the
+ * decompressor, then tar writing the two dumps in order to its standard
+ * output) feeds psql straight from the archive, so a restore needs no
+ * room for them.  The post-data dump, small, is unpacked in the stage by
+ * the check, and loaded from there once the rows are in, its index
+ * builds side by side (postdata.h).  The database loaded into is made for
+ * the load and marked (pgadmin.h); what a failed load made is dropped
+ * again.
  *
  * The early load runs the same reader on a second description of the
  * archive while the check of the first is still going on, so that the
@@ -16,6 +19,7 @@
 #ifndef POLARITY_LOAD_H
 #define POLARITY_LOAD_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +36,8 @@ struct load_source {
 	int fd;				/* the archive, open */
 	const struct unpacked *u;	/* its top folder, and the size of
 					 * the dumps (as far as checked) */
+	int stage;			/* the stage: the post-data dump is
+					 * there once checked */
 };
 
 /* Where they go. */
@@ -44,9 +50,9 @@ struct load_target {
 	FILE *report;			/* roles created are said here */
 };
 
-/* Starts the reader of SRC's dumps on IN (from where it stands) into
- * OUT, as the stages KIDS (the decompressor and tar).  Returns 0, or -1
- * with ERR. */
+/* Starts the reader of SRC's pre-data and data dumps on IN (from where
+ * it stands) into OUT, as the stages KIDS (the decompressor and tar).
+ * Returns 0, or -1 with ERR. */
 int load_reader_start(const struct load_source *src, struct child kids[2],
     int in, int out, char *err, size_t elen);
 
@@ -86,6 +92,16 @@ struct early_load {
 	struct pg loader;
 	struct child kids[2];	/* the decompressor and tar */
 	struct child psql;
+	char guard[320];	/* what each of its psql runs first */
+	pthread_t finisher;	/* waits for the rows, then loads the
+				 * post-data dump */
+	int finishing;		/* it was started */
+	volatile int stop;	/* tells it to stop */
+	int rc;			/* how it went: 0, or -1 with WHY */
+	volatile int phase;	/* 0: the rows, 1: the post-data dump,
+				 * 2: it ended */
+	volatile uint64_t post_done;	/* how far the builds are */
+	char why[1200];
 };
 
 /* Makes T->name, in the encoding and locale of the database it replaces
@@ -96,6 +112,14 @@ struct early_load {
 int early_start(struct early_load *e, const struct load_source *src,
     const struct load_target *t, const struct format_header *replaced,
     char *why, size_t wlen);
+
+/* The check has unpacked the post-data dump in the stage: a thread of
+ * its own waits for the rows to be in and loads it (postdata.h), so that
+ * the indexes are built as soon as they can be, while the check ends.
+ * Its signals blocked, it only runs the load's programs; early_stop()
+ * stops it, early_settle() waits for it.  Without it (it could not start,
+ * or the check never got that far) early_settle() does the same. */
+void early_post_ready(struct early_load *e);
 
 /* Stops the early load (when it runs), giving WHY (or NULL) as a line
  * of detail. */

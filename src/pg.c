@@ -196,11 +196,25 @@ pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
 int
 pg_session_open(struct pg *pg, struct pg_session *s, char *err, size_t elen)
 {
+	return pg_session_open_guarded(pg, s, NULL, err, elen);
+}
+
+int
+pg_session_open_guarded(struct pg *pg, struct pg_session *s, char *guard,
+    char *err, size_t elen)
+{
 	/* -X: no ~/.psqlrc; -A -t: bare values; ON_ERROR_STOP: an error
 	 * ends psql, so that we see it as an exit status. */
 	char *argv[] = { "psql", "-X", "-A", "-t", "-q", "--no-password",
-		"-v", "ON_ERROR_STOP=1", NULL };
+		"-v", "ON_ERROR_STOP=1", NULL, NULL, NULL, NULL, NULL };
 	int in[2], out[2];
+
+	if (guard != NULL) {
+		argv[8] = "-c";
+		argv[9] = guard;
+		argv[10] = "-f";
+		argv[11] = "-";
+	}
 
 	memset(s, 0, sizeof *s);
 	s->to = s->from = -1;
@@ -240,49 +254,89 @@ session_end(struct pg_session *s, char *err, size_t elen)
 		close(s->from);
 	s->to = s->from = -1;
 	rc = spawn_wait(&s->c, err, elen);
-	spawn_close(&s->c);
+	if (!s->keep_stderr)
+		spawn_close(&s->c);
 	return rc;
+}
+
+/* psql ended before it answered: describes how, and ends the session. */
+static int
+died(struct pg_session *s, char *err, size_t elen)
+{
+	if (session_end(s, err, elen) == 0)
+		snprintf(err, elen, "'psql' ended before answering");
+	return -1;
+}
+
+int
+pg_session_send(struct pg_session *s, const char *sql, size_t len,
+    char *err, size_t elen)
+{
+	/* A marker line after each statement tells us its answer is
+	 * complete, and makes psql flush its output. */
+	static const char mark[] = "\\echo __polarity_done__\n";
+
+	if (io_write_all(s->to, sql, len) < 0 ||
+	    io_write_all(s->to, "\n", 1) < 0 ||
+	    io_write_all(s->to, mark, sizeof mark - 1) < 0)
+		return died(s, err, elen);
+	return 0;
+}
+
+/* Takes the whole lines in S's buffer: the first one not the marker goes
+ * into OUT, if it is still empty.  Returns 1 once the marker came, else
+ * 0. */
+static int
+answer_lines(struct pg_session *s, char *out, size_t olen)
+{
+	char *nl;
+
+	while ((nl = memchr(s->buf, '\n', s->have)) != NULL) {
+		size_t l = (size_t)(nl - s->buf);
+		*nl = '\0';
+		int done = strcmp(s->buf, "__polarity_done__") == 0;
+		if (!done && out && out[0] == '\0')
+			snprintf(out, olen, "%s", s->buf);
+		memmove(s->buf, nl + 1, s->have - l - 1);
+		s->have -= l + 1;
+		if (done)
+			return 1;
+	}
+	if (s->have == sizeof s->buf)
+		s->have = 0;	/* an absurd line: drop it */
+	return 0;
+}
+
+int
+pg_session_answered(struct pg_session *s, char *err, size_t elen)
+{
+	ssize_t n;
+
+	if (answer_lines(s, NULL, 0))
+		return 1;
+	n = io_read(s->from, s->buf + s->have, sizeof s->buf - s->have);
+	if (n <= 0)
+		return died(s, err, elen);
+	s->have += (size_t)n;
+	return answer_lines(s, NULL, 0);
 }
 
 int
 pg_session_query(struct pg_session *s, const char *sql, char *out,
     size_t olen, char *err, size_t elen)
 {
-	/* A marker line after each statement tells us its answer is
-	 * complete, and makes psql flush its output. */
-	static const char mark[] = "\\echo __polarity_done__\n";
-	char *nl;
-
-	if (io_write_all(s->to, sql, strlen(sql)) < 0 ||
-	    io_write_all(s->to, "\n", 1) < 0 ||
-	    io_write_all(s->to, mark, sizeof mark - 1) < 0)
-		goto died;
+	if (pg_session_send(s, sql, strlen(sql), err, elen) < 0)
+		return -1;
 	if (out && olen)
 		out[0] = '\0';
-	for (;;) {
-		while ((nl = memchr(s->buf, '\n', s->have)) != NULL) {
-			size_t l = (size_t)(nl - s->buf);
-			*nl = '\0';
-			int done = strcmp(s->buf, "__polarity_done__") == 0;
-			if (!done && out && out[0] == '\0')
-				snprintf(out, olen, "%s", s->buf);
-			memmove(s->buf, nl + 1, s->have - l - 1);
-			s->have -= l + 1;
-			if (done)
-				return 0;
-		}
-		if (s->have == sizeof s->buf)
-			s->have = 0;	/* an absurd line: drop it */
+	while (!answer_lines(s, out, olen)) {
 		ssize_t n = io_read(s->from, s->buf + s->have,
 		    sizeof s->buf - s->have);
 		if (n <= 0)
-			goto died;
+			return died(s, err, elen);
 		s->have += (size_t)n;
 	}
-died:
-	if (session_end(s, err, elen) == 0)
-		snprintf(err, elen, "'psql' ended before answering");
-	return -1;
+	return 0;
 }
 
 /* pg_session_query() of a statement made from FMT and AP. */
@@ -369,6 +423,27 @@ pg_session_close(struct pg_session *s, char *err, size_t elen)
 	if (s->c.pid == 0 && s->to < 0)
 		return 0;
 	return session_end(s, err, elen);
+}
+
+int
+pg_session_end(struct pg_session *s, int stop, char *errtext, size_t tlen,
+    char *err, size_t elen)
+{
+	int rc;
+
+	if (stop && s->c.pid > 0)
+		kill(s->c.pid, SIGTERM);
+	if (s->to >= 0)
+		close(s->to);
+	if (s->from >= 0)
+		close(s->from);
+	s->to = s->from = -1;
+	if (s->c.pid == 0 && s->c.errfd < 0)
+		return 0;	/* ended before */
+	rc = spawn_wait(&s->c, err, elen);
+	spawn_stderr(&s->c, errtext, tlen);
+	spawn_close(&s->c);
+	return rc;
 }
 
 int

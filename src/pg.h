@@ -51,11 +51,29 @@ struct pg_session {
 	int from;		/* psql's standard output */
 	size_t have;
 	char buf[4096];
+	int keep_stderr;	/* once psql ended, its error output stays
+				 * for pg_session_end() */
 };
 
 /* Starts psql on the database.  Returns 0 or -1. */
 int pg_session_open(struct pg *pg, struct pg_session *s, char *err,
     size_t elen);
+
+/* pg_session_open() of a psql that first runs GUARD (as pg_load_start()
+ * takes it) and reads nothing when it fails. */
+int pg_session_open_guarded(struct pg *pg, struct pg_session *s, char *guard,
+    char *err, size_t elen);
+
+/* The two halves of pg_session_query(), for a caller that waits on
+ * several sessions (poll() on S->from): pg_session_send() sends the LEN
+ * bytes of SQL, whatever they answer, and pg_session_answered() reads
+ * once what psql wrote since.  It returns 1 once psql has done all that
+ * was sent, 0 when it is not done yet, and -1 when psql ended (ERR says
+ * how; the session is over, and pg_session_end() gives its error
+ * output).  pg_session_send() returns 0 or -1 in the same way. */
+int pg_session_send(struct pg_session *s, const char *sql, size_t len,
+    char *err, size_t elen);
+int pg_session_answered(struct pg_session *s, char *err, size_t elen);
 
 /* Sends SQL (one statement returning one row of one column, or none if
  * OUT is NULL) and reads the answer into OUT.  Returns 0 or -1 (psql
@@ -82,6 +100,13 @@ int pg_session_try(struct pg_session *s, const char *stmt, char *why,
 /* Ends the session (its transaction, if any, is rolled back).  Returns 0
  * or -1 when psql did not end well. */
 int pg_session_close(struct pg_session *s, char *err, size_t elen);
+
+/* Ends the session, with SIGTERM first when STOP, and waits for psql.
+ * Returns 0, or -1 when psql did not end well (ERR says how), with its
+ * whole error output in ERRTEXT either way.  A session already ended
+ * returns 0. */
+int pg_session_end(struct pg_session *s, int stop, char *errtext, size_t tlen,
+    char *err, size_t elen);
 
 /* Starts pg_dump for SECTION ("pre-data", "data" or "post-data") inside
  * the exported SNAPSHOT, writing to OUT.  The caller waits for C. */

@@ -612,6 +612,10 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				early_stop(early, why);
 			else if (missing > 0)
 				early_stop(early, "roles to create first");
+		} else if (strcmp(name, format_dump_member[FORMAT_POST]) == 0) {
+			/* The rest of the load need not wait for the rest of
+			 * the check. */
+			early_post_ready(early);
 		}
 		r->err = check_err;
 		r->elen = check_elen;
@@ -995,7 +999,7 @@ run(struct restore *r, const struct restore_opts *o)
 		return failf(r, "cannot read '%s': %s", r->archive,
 		    strerror(errno));
 	r->src = (struct load_source){ .cfg = r->cfg, .archive = r->archive,
-		.fd = r->archive_fd, .u = &r->u };
+		.fd = r->archive_fd, .u = &r->u, .stage = r->stage_fd };
 
 	/* 2. Check the whole archive; without a question to ask, the load
 	 * starts during the check. */

@@ -70,8 +70,20 @@ struct arena_block {
 	char data[];
 };
 
+/* The last user and group names looked up, and what they gave: the
+ * members of a tree mostly share their owner, and each lookup reads
+ * /etc/passwd or /etc/group again. */
+struct owners {
+	char uname[sizeof ((struct tar_member *)0)->uname];
+	char gname[sizeof ((struct tar_member *)0)->gname];
+	uid_t uid;
+	gid_t gid;
+	int uid_found, gid_found;	/* the name is known here */
+};
+
 struct unpack {
 	struct unpacked *u;
+	struct owners own;
 	struct unpack_opts o;
 	const char *path;
 	struct child zip;	/* the decompressor (pid 0: none) */
@@ -493,8 +505,8 @@ parents_ok(struct unpack *s, const char *name)
 }
 
 static void
-set_owner(int dirfd, const char *name, const struct tar_member *tm,
-    int flags)
+set_owner(struct owners *o, int dirfd, const char *name,
+    const struct tar_member *tm, int flags)
 {
 	/* Only root can give files away; others keep them as their own. */
 	if (geteuid() != 0)
@@ -506,22 +518,35 @@ set_owner(int dirfd, const char *name, const struct tar_member *tm,
 	char buf[4096];
 
 	/* Names first, as tar does: uids differ between hosts. */
-	if (tm->uname[0] && getpwnam_r(tm->uname, &pw, buf, sizeof buf,
-	    &pwp) == 0 && pwp)
-		uid = pw.pw_uid;
-	if (tm->gname[0] && getgrnam_r(tm->gname, &gr, buf, sizeof buf,
-	    &grp) == 0 && grp)
-		gid = gr.gr_gid;
+	if (tm->uname[0] && strcmp(tm->uname, o->uname) != 0) {
+		snprintf(o->uname, sizeof o->uname, "%s", tm->uname);
+		o->uid_found = getpwnam_r(tm->uname, &pw, buf, sizeof buf,
+		    &pwp) == 0 && pwp;
+		if (o->uid_found)
+			o->uid = pw.pw_uid;
+	}
+	if (tm->uname[0] && o->uid_found)
+		uid = o->uid;
+	if (tm->gname[0] && strcmp(tm->gname, o->gname) != 0) {
+		snprintf(o->gname, sizeof o->gname, "%s", tm->gname);
+		o->gid_found = getgrnam_r(tm->gname, &gr, buf, sizeof buf,
+		    &grp) == 0 && grp;
+		if (o->gid_found)
+			o->gid = gr.gr_gid;
+	}
+	if (tm->gname[0] && o->gid_found)
+		gid = o->gid;
 	(void)fchownat(dirfd, name, uid, gid, flags);
 }
 
-/* Whether NAME is one of the dumps a restore loads. */
+/* Whether NAME is one of the dumps a restore loads: 2 for the post-data
+ * dump, 1 for the others, else 0. */
 static int
 is_loaded_dump(const char *name)
 {
 	for (int i = FORMAT_PRE; i <= FORMAT_POST; i++)
 		if (strcmp(name, format_dump_member[i]) == 0)
-			return 1;
+			return i == FORMAT_POST ? 2 : 1;
 	return 0;
 }
 
@@ -568,7 +593,10 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 
 	if (is_loaded_dump(name))
 		s->u->dump_bytes += tm->size;
-	if (s->o.stage >= 0 && !(s->o.skip_dumps && is_loaded_dump(name))) {
+	if (is_loaded_dump(name) == 2)
+		s->u->post_bytes = tm->size;
+	if (s->o.stage >= 0 && !(s->o.skip_dumps &&
+	    is_loaded_dump(name) == 1)) {
 		fd = openat(s->o.stage, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
@@ -610,7 +638,7 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 			close(fd);
 			return -1;
 		}
-		set_owner(fd, "", tm, AT_EMPTY_PATH);
+		set_owner(&s->own, fd, "", tm, AT_EMPTY_PATH);
 		if (close(fd) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    name, strerror(errno));
@@ -963,7 +991,7 @@ settle(struct unpack *s, const char *name, const struct rec *r)
 	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
 		{ .tv_sec = (time_t)r->mtime } };
 
-	set_owner(s->o.stage, name, &tm, AT_SYMLINK_NOFOLLOW);
+	set_owner(&s->own, s->o.stage, name, &tm, AT_SYMLINK_NOFOLLOW);
 	utimensat(s->o.stage, name, t, AT_SYMLINK_NOFOLLOW);
 }
 
@@ -1023,7 +1051,8 @@ finish_stage(struct unpack *s)
 			    m->name, strerror(errno));
 			return -1;
 		}
-		set_owner(s->o.stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
+		set_owner(&s->own, s->o.stage, m->name, &tm,
+		    AT_SYMLINK_NOFOLLOW);
 		utimensat(s->o.stage, m->name, t, AT_SYMLINK_NOFOLLOW);
 	}
 	/* Children before parents: a folder's time is set last. */
@@ -1039,7 +1068,8 @@ finish_stage(struct unpack *s)
 			    m->name, strerror(errno));
 			return -1;
 		}
-		set_owner(s->o.stage, m->name, &tm, AT_SYMLINK_NOFOLLOW);
+		set_owner(&s->own, s->o.stage, m->name, &tm,
+		    AT_SYMLINK_NOFOLLOW);
 		utimensat(s->o.stage, m->name, t, AT_SYMLINK_NOFOLLOW);
 	}
 	return 0;

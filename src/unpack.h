@@ -44,6 +44,7 @@ struct unpacked {
 	unsigned long files, dirs, links;
 	uint64_t bytes;		/* data bytes of all files */
 	uint64_t dump_bytes;	/* of the three dumps a restore loads */
+	uint64_t post_bytes;	/* of which the post-data dump's */
 	uint64_t stream;	/* bytes of the uncompressed stream */
 	int damaged;		/* on failure: the archive's fault (not ours,
 				 * e.g. a full disk) */
@@ -71,7 +72,9 @@ struct unpack_opts {
 	int stage;		/* the folder to unpack below, or -1: only
 				 * check */
 	int skip_dumps;		/* check the database dumps, but do not
-				 * write them in the stage */
+				 * write the pre-data and data dumps in
+				 * the stage (the post-data dump is, for
+				 * the load to take apart) */
 	unsigned long max_members;	/* 0: UNPACK_MAX_MEMBERS */
 	/* Told of each member as it is read (NULL: nobody), with ARG. */
 	void (*on_member)(void *arg, const struct unpack_entry *e);

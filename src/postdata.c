@@ -1,0 +1,583 @@
+/* postdata.c - the post-data dump, its index builds side by side. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "postdata.h"
+#include "progress.h"
+#include "sqllex.h"
+
+/* What is read of a statement to know what it is: two qualified names
+ * and the words around them. */
+#define HEAD_MAX 600
+#define READ_BUF 65536
+#define NONE UINT64_MAX
+
+/* The words of a statement's head: a bare word folded to upper case, a
+ * quoted name as "Q", any other byte as itself. */
+#define MAX_WORDS 24
+struct words {
+	char w[MAX_WORDS][16];
+	size_t n;
+};
+
+static void
+split_words(const char *p, const char *end, struct words *ws)
+{
+	ws->n = 0;
+	while (p < end && ws->n < MAX_WORDS) {
+		char *w = ws->w[ws->n];
+		size_t o = 0;
+
+		if (*p == ' ' || *p == '\t' || *p == '\r') {
+			p++;
+			continue;
+		}
+		if (*p == '"') {
+			/* A quoted name: "" inside is one quote. */
+			for (p++; p < end; p++) {
+				if (*p == '"' && !(p + 1 < end && p[1] == '"'))
+					break;
+				if (*p == '"')
+					p++;
+			}
+			if (p < end)
+				p++;
+			snprintf(w, sizeof ws->w[0], "Q");
+		} else if (sqllex_ident_byte((unsigned char)*p) && *p != '$') {
+			for (; p < end && sqllex_ident_byte((unsigned char)*p);
+			    p++)
+				if (o + 1 < sizeof ws->w[0])
+					w[o++] = (char)(*p >= 'a' && *p <= 'z' ?
+					    *p - 'a' + 'A' : *p);
+			w[o] = '\0';
+		} else {
+			w[0] = *p++;
+			w[1] = '\0';
+		}
+		ws->n++;
+	}
+}
+
+/* Whether word I of WS is WORD. */
+static int
+word(const struct words *ws, size_t i, const char *w)
+{
+	return i < ws->n && strcmp(ws->w[i], w) == 0;
+}
+
+/* Past the qualified name at word I of WS (name, or name.name...), or 0
+ * when there is none. */
+static size_t
+qualified(const struct words *ws, size_t i)
+{
+	for (;;) {
+		if (i >= ws->n || !(ws->w[i][0] == 'Q' || ws->w[i][0] == '_' ||
+		    (ws->w[i][0] >= 'A' && ws->w[i][0] <= 'Z') ||
+		    (unsigned char)ws->w[i][0] >= 0x80))
+			return 0;
+		if (!word(ws, i + 1, "."))
+			return i + 1;
+		i += 2;
+	}
+}
+
+enum postdata_kind
+postdata_kind(const char *head, size_t len)
+{
+	struct words ws;
+	size_t i;
+
+	split_words(head, head + len, &ws);
+	if (word(&ws, 0, "SET") || word(&ws, 0, "RESET"))
+		return POSTDATA_SETTING;
+	if (word(&ws, 0, "SELECT") && word(&ws, 1, "PG_CATALOG") &&
+	    word(&ws, 2, ".") && word(&ws, 3, "SET_CONFIG") &&
+	    word(&ws, 4, "("))
+		return POSTDATA_SETTING;
+	/* COPY brings data after it; a function's body may hold what
+	 * psql reads as the end of a statement (BEGIN ATOMIC); a
+	 * transaction would be taken apart. */
+	if (word(&ws, 0, "COPY") || word(&ws, 0, "BEGIN") ||
+	    word(&ws, 0, "START") || word(&ws, 0, "COMMIT") ||
+	    word(&ws, 0, "END") || word(&ws, 0, "ROLLBACK"))
+		return POSTDATA_UNSURE;
+	if (word(&ws, 0, "CREATE")) {
+		i = word(&ws, 1, "OR") && word(&ws, 2, "REPLACE") ? 3 : 1;
+		if (word(&ws, i, "FUNCTION") || word(&ws, i, "PROCEDURE"))
+			return POSTDATA_UNSURE;
+		i = word(&ws, 1, "UNIQUE") ? 2 : 1;
+		return word(&ws, i, "INDEX") ? POSTDATA_BUILD : POSTDATA_OTHER;
+	}
+	if (word(&ws, 0, "ALTER") && word(&ws, 1, "TABLE")) {
+		i = word(&ws, 2, "ONLY") ? 3 : 2;
+		if ((i = qualified(&ws, i)) == 0 || !word(&ws, i, "ADD") ||
+		    !word(&ws, i + 1, "CONSTRAINT") ||
+		    (i = qualified(&ws, i + 2)) == 0)
+			return POSTDATA_OTHER;
+		if ((word(&ws, i, "PRIMARY") && word(&ws, i + 1, "KEY")) ||
+		    word(&ws, i, "UNIQUE"))
+			return POSTDATA_BUILD;
+	}
+	return POSTDATA_OTHER;
+}
+
+/* A statement of the script: its bytes [start, end), the semicolon
+ * included. */
+struct stmt {
+	uint64_t start, end;
+	enum postdata_kind kind;
+};
+
+typedef int (*stmt_fn)(void *arg, const struct stmt *st);
+
+/* Reads the script FD from its start and calls FN (with ARG) for each
+ * statement; FN returns 0, or -1 to stop.  Returns 0, 1 when the script
+ * is not one to take apart (POSTDATA_UNSURE), or -1 (ERR: a read failed,
+ * or FN's own failure). */
+static int
+scan(int fd, stmt_fn fn, void *arg, char *err, size_t elen)
+{
+	unsigned char *buf = malloc(READ_BUF);
+	char head[HEAD_MAX];
+	struct sqllex x;
+	struct stmt st;
+	size_t headlen = 0;
+	uint64_t off = 0;
+	ssize_t got;
+	int rc = 0;
+
+	if (buf == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	memset(&x, 0, sizeof x);
+	st.start = NONE;
+	while (rc == 0 && (got = pread(fd, buf, READ_BUF, (off_t)off)) > 0) {
+		for (ssize_t k = 0; k < got && rc == 0; k++, off++) {
+			int c = buf[k];
+			enum sqllex_state before = x.state;
+			enum sqllex_event ev;
+
+			ev = c == '\n' ? sqllex_line_end(&x) :
+			    sqllex_byte(&x, c);
+			if (ev == SQLLEX_META_END) {
+				/* Only pg_dump's own, between statements. */
+				if (st.start != NONE ||
+				    (strcmp(x.meta, "restrict") != 0 &&
+				    strcmp(x.meta, "unrestrict") != 0))
+					rc = 1;
+				continue;
+			}
+			if (c == '\n')
+				sqllex_next_line(&x);
+			if (x.state == SQLLEX_META ||
+			    x.state == SQLLEX_META_ARGS)
+				continue;
+			if (st.start == NONE) {
+				if (before != SQLLEX_NORMAL || c == ' ' ||
+				    c == '\n' || c == '\t' || c == '\r')
+					continue;
+				st.start = off;
+				headlen = 0;
+			} else if ((x.state == SQLLEX_LINECOMMENT ||
+			    x.state == SQLLEX_BLOCK) && st.start + 1 == off) {
+				/* It was the opening of a comment. */
+				st.start = NONE;
+				continue;
+			}
+			if (headlen < sizeof head)
+				head[headlen++] = c == '\n' ? ' ' : (char)c;
+			if (ev != SQLLEX_END)
+				continue;
+			st.end = off + 1;
+			st.kind = postdata_kind(head, headlen);
+			if (st.kind == POSTDATA_UNSURE) {
+				rc = 1;
+				continue;
+			}
+			if (st.kind == POSTDATA_SETTING && headlen > 0) {
+				/* What changes how quotes are read. */
+				head[headlen - 1] = '\0';
+				if (strcmp(head, "SET standard_conforming_"
+				    "strings = off") == 0)
+					x.nonstd = 1;
+				else if (strcmp(head, "SET standard_"
+				    "conforming_strings = on") == 0)
+					x.nonstd = 0;
+			}
+			if (fn(arg, &st) < 0)
+				rc = -1;
+			st.start = NONE;
+		}
+	}
+	if (rc == 0 && got < 0) {
+		snprintf(err, elen, "cannot read the post-data dump: %s",
+		    strerror(errno));
+		rc = -1;
+	}
+	/* Cut off inside a statement or a quote. */
+	if (rc == 0 && (st.start != NONE || (x.state != SQLLEX_NORMAL &&
+	    x.state != SQLLEX_LINECOMMENT && x.state != SQLLEX_META_ARGS)))
+		rc = 1;
+	free(buf);
+	return rc;
+}
+
+static int
+count_build(void *arg, const struct stmt *st)
+{
+	if (st->kind == POSTDATA_BUILD)
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The builds, side by side. */
+struct range {
+	uint64_t off;
+	size_t len;
+};
+
+struct builds {
+	int fd;
+	unsigned n;			/* sessions */
+	struct pg_session w[POSTDATA_JOBS];
+	int open[POSTDATA_JOBS];
+	int busy[POSTDATA_JOBS];
+	size_t sent[POSTDATA_JOBS];	/* settings each one has had */
+	struct range *set;		/* the settings so far */
+	size_t nset, capset;
+	int failed;			/* the session that failed, or -1 */
+	const volatile int *stop;
+	volatile uint64_t *done;
+	uint64_t size;
+	char *err;
+	size_t elen;
+};
+
+/* Reads the LEN bytes at OFF of FD into BUF.  Returns 0, or -1 with
+ * errno set (EIO: the file is shorter). */
+static int
+pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, buf, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* Appends the LEN bytes at OFF of the script to *BUF (*N used of
+ * *CAP).  Returns 0 or -1. */
+static int
+append(struct builds *b, char **buf, size_t *n, size_t *cap, uint64_t off,
+    size_t len)
+{
+	if (*n + len + 1 > *cap) {
+		size_t c = (*n + len + 1) * 2;
+		char *p = realloc(*buf, c);
+		if (p == NULL) {
+			snprintf(b->err, b->elen, "out of memory");
+			return -1;
+		}
+		*buf = p;
+		*cap = c;
+	}
+	if (pread_all(b->fd, *buf + *n, len, (off_t)off) < 0) {
+		snprintf(b->err, b->elen, "cannot read the post-data dump: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	*n += len;
+	(*buf)[*n] = '\0';
+	return 0;
+}
+
+/* Waits until a session is free (ALL: every one).  Returns the index of
+ * a free one, or -1 (a session failed: b->failed; or a signal). */
+static int
+wait_free(struct builds *b, int all)
+{
+	for (;;) {
+		struct pollfd p[POSTDATA_JOBS];
+		unsigned ix[POSTDATA_JOBS], np = 0;
+		int freed = -1;
+
+		for (unsigned i = 0; i < b->n; i++) {
+			if (!b->busy[i]) {
+				freed = (int)i;
+				continue;
+			}
+			p[np].fd = b->w[i].from;
+			p[np].events = POLLIN;
+			ix[np++] = i;
+		}
+		if (np == 0 || (!all && freed >= 0))
+			return freed;
+		if (io_stop_signal || (b->stop && *b->stop)) {
+			snprintf(b->err, b->elen, "interrupted");
+			return -1;
+		}
+		/* A stop is seen within a fifth of a second. */
+		if (poll(p, np, 200) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(b->err, b->elen, "cannot wait for psql: %s",
+			    strerror(errno));
+			return -1;
+		}
+		for (unsigned k = 0; k < np; k++) {
+			int r;
+			if (p[k].revents == 0)
+				continue;
+			r = pg_session_answered(&b->w[ix[k]], b->err, b->elen);
+			if (r < 0) {
+				b->failed = (int)ix[k];
+				return -1;
+			}
+			if (r == 1)
+				b->busy[ix[k]] = 0;
+		}
+	}
+}
+
+/* A statement of the builds pass: settings are kept, builds sent to a
+ * free session after the settings it has not had yet. */
+static int
+build_one(void *arg, const struct stmt *st)
+{
+	struct builds *b = arg;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int i, rc = -1;
+
+	if (st->kind == POSTDATA_SETTING) {
+		if (b->nset == b->capset) {
+			size_t c = b->capset ? b->capset * 2 : 32;
+			struct range *r = realloc(b->set, c * sizeof *r);
+			if (r == NULL) {
+				snprintf(b->err, b->elen, "out of memory");
+				return -1;
+			}
+			b->set = r;
+			b->capset = c;
+		}
+		b->set[b->nset++] = (struct range){ st->start,
+			(size_t)(st->end - st->start) };
+		return 0;
+	}
+	if (st->kind != POSTDATA_BUILD)
+		return 0;
+	if ((i = wait_free(b, 0)) < 0)
+		return -1;
+	for (size_t k = b->sent[i]; k < b->nset; k++)
+		if (append(b, &buf, &n, &cap, b->set[k].off,
+		    b->set[k].len) < 0)
+			goto out;
+	if (append(b, &buf, &n, &cap, st->start,
+	    (size_t)(st->end - st->start)) < 0)
+		goto out;
+	b->sent[i] = b->nset;
+	if (pg_session_send(&b->w[i], buf, n, b->err, b->elen) < 0) {
+		b->failed = i;
+		goto out;
+	}
+	b->busy[i] = 1;
+	if (b->done)
+		*b->done = st->end;
+	else
+		progress_update(st->end);
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* The rest, in order, fed to one psql: every byte of the script but the
+ * builds'. */
+struct rest {
+	int fd, to;
+	uint64_t at;		/* what is fed up to */
+	int fed;		/* as pg_load_finish() takes it */
+	char *buf;
+};
+
+/* Feeds the script's bytes from R->at up to END. */
+static int
+feed_to(struct rest *r, uint64_t end)
+{
+	while (r->fed == 0 && r->at < end) {
+		size_t len = end - r->at < READ_BUF ? (size_t)(end - r->at) :
+		    READ_BUF;
+		if (pread_all(r->fd, r->buf, len, (off_t)r->at) < 0 ||
+		    io_write_all(r->to, r->buf, len) < 0) {
+			/* EPIPE: psql stopped at an error; it says which. */
+			r->fed = errno == EPIPE ? -1 : errno;
+			return -1;
+		}
+		r->at += len;
+	}
+	return r->fed == 0 ? 0 : -1;
+}
+
+static int
+rest_one(void *arg, const struct stmt *st)
+{
+	struct rest *r = arg;
+
+	if (st->kind != POSTDATA_BUILD)
+		return 0;
+	if (feed_to(r, st->start) < 0)
+		return -1;
+	r->at = st->end;
+	return 0;
+}
+
+/* Runs the script whole in one psql (FD its standard input), or, with
+ * SKIP_BUILDS, all of it but the builds.  Returns as postdata_run(). */
+static int
+run_rest(struct pg *pg, int fd, uint64_t size, int skip_builds, char *guard,
+    char *errtext, size_t tlen, char *err, size_t elen)
+{
+	struct rest r = { .fd = fd, .to = -1 };
+	struct child c;
+	char why[512];
+	int rc;
+
+	if (!skip_builds) {
+		if (lseek(fd, 0, SEEK_SET) < 0) {
+			snprintf(err, elen, "cannot read the post-data dump: "
+			    "%s", strerror(errno));
+			return -1;
+		}
+		if (pg_load_start(pg, &c, fd, NULL, guard, err, elen) < 0)
+			return -1;
+		return pg_load_finish(&c, 0, errtext, tlen, err, elen);
+	}
+	if ((r.buf = malloc(READ_BUF)) == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
+	if (pg_load_start(pg, &c, -1, &r.to, guard, err, elen) < 0) {
+		free(r.buf);
+		return -1;
+	}
+	rc = scan(fd, rest_one, &r, why, sizeof why);
+	if (rc == 0)
+		feed_to(&r, size);
+	else if (r.fed == 0)
+		r.fed = EIO;	/* it read the same bytes before */
+	close(r.to);
+	free(r.buf);
+	return pg_load_finish(&c, r.fed, errtext, tlen, err, elen);
+}
+
+/* Ends every session of B; with STOP, as soon as they can.  The failed
+ * one's error output goes to ERRTEXT.  Returns 0, or -1 when one of them
+ * did not end well (ERR says how, unless it was said before). */
+static int
+end_builds(struct builds *b, int stop, char *errtext, size_t tlen)
+{
+	char why[1024], ignored[2048];
+	int rc = 0;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		if (!b->open[i])
+			continue;
+		b->open[i] = 0;
+		if ((int)i == b->failed) {
+			pg_session_end(&b->w[i], 0, errtext, tlen, why,
+			    sizeof why);
+			rc = -1;
+		} else if (pg_session_end(&b->w[i], stop, stop ? ignored :
+		    errtext, stop ? sizeof ignored : tlen, why,
+		    sizeof why) < 0 && !stop) {
+			snprintf(b->err, b->elen, "%s", why);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int
+postdata_run(struct pg *pg, int fd, uint64_t size,
+    const struct postdata_opts *o, char *errtext, size_t tlen, char *err,
+    size_t elen)
+{
+	unsigned jobs = o->jobs;
+	char *guard = o->guard;
+	struct builds b;
+	size_t builds = 0;
+	int rc;
+
+	errtext[0] = '\0';
+	if (jobs > POSTDATA_JOBS)
+		jobs = POSTDATA_JOBS;
+	rc = jobs < 2 ? 1 : scan(fd, count_build, &builds, err, elen);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 || builds < 2) {
+		log_detail("post-data: run whole by one psql (%s)", jobs < 2 ?
+		    "one session asked" : rc == 1 ? "it holds more than "
+		    "pg_dump's statements" : "fewer than two indexes to build");
+		return run_rest(pg, fd, size, 0, guard, errtext, tlen, err,
+		    elen);
+	}
+	memset(&b, 0, sizeof b);
+	b.fd = fd;
+	b.n = jobs;
+	b.failed = -1;
+	b.stop = o->stop;
+	b.done = o->done;
+	b.size = size;
+	b.err = err;
+	b.elen = elen;
+	log_detail("post-data: %zu indexes and keys built in %u sessions, "
+	    "then the rest in order", builds, jobs);
+	rc = 0;
+	for (unsigned i = 0; i < jobs && rc == 0; i++) {
+		if (pg_session_open_guarded(pg, &b.w[i], guard, err,
+		    elen) < 0) {
+			rc = -1;
+			break;
+		}
+		b.w[i].keep_stderr = 1;
+		b.open[i] = 1;
+	}
+	if (b.done == NULL)
+		progress_begin("indexing", size);
+	if (rc == 0)
+		rc = scan(fd, build_one, &b, err, elen);
+	if (rc == 0 && wait_free(&b, 1) < 0)
+		rc = -1;
+	if (b.done == NULL)
+		progress_end();
+	if (rc == 1) {
+		snprintf(err, elen, "the post-data dump changed while it was "
+		    "read");
+		rc = -1;
+	}
+	if (end_builds(&b, rc < 0, errtext, tlen) < 0)
+		rc = -1;
+	free(b.set);
+	if (rc < 0)
+		return -1;
+	return run_rest(pg, fd, size, 1, guard, errtext, tlen, err, elen);
+}

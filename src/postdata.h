@@ -1,0 +1,66 @@
+/* postdata.h - the post-data dump, its index builds side by side.
+ *
+ * Once the rows are in, a load is mostly the post-data dump: every index
+ * and key is built by reading its whole table, one after the other.
+ * Here the statements that build one (CREATE [UNIQUE] INDEX, ALTER TABLE
+ * ... ADD CONSTRAINT ... PRIMARY KEY or UNIQUE) run in several psql
+ * sessions at once, each one after the settings (SET ..., set_config())
+ * the script had made before it; then everything else runs in one more
+ * session, in the script's order.  Nothing of a post-data dump that is
+ * not a build comes before a build it needs: foreign keys need the keys,
+ * an index is attached or clustered on once it exists, a comment or a
+ * grant follows its object.  A script read here is pg_dump's, checked
+ * against the manifest; one that holds anything else (a psql command
+ * other than \restrict and \unrestrict, a function's body, COPY data, a
+ * statement cut off), or fewer than two builds, is run whole by one
+ * psql, as psql -f would.
+ */
+#ifndef POLARITY_POSTDATA_H
+#define POLARITY_POSTDATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg.h"
+
+/* Sessions that build at once: the server's cores are not known here
+ * (it may be another host), and two are what the usual post-data dump
+ * needs, its one long GIN or GiST build beside all the others. */
+#define POSTDATA_JOBS 2
+
+/* A statement of a post-data dump, by its first words. */
+enum postdata_kind {
+	POSTDATA_OTHER,		/* run in order, after the builds */
+	POSTDATA_BUILD,		/* builds an index: may run beside others */
+	POSTDATA_SETTING,	/* SET, RESET, set_config(): a build needs
+				 * the ones before it */
+	POSTDATA_UNSURE		/* the script is run whole, as it is */
+};
+
+/* What the statement whose first LEN bytes are HEAD (from its first
+ * word; the rest of a longer one is not needed) is. */
+enum postdata_kind postdata_kind(const char *head, size_t len);
+
+/* How to load it. */
+struct postdata_opts {
+	unsigned jobs;		/* sessions that build at once, at most
+				 * POSTDATA_JOBS; 1: the script whole */
+	char *guard;		/* what each psql runs first
+				 * (pg_load_start()), or NULL */
+	const volatile int *stop;	/* once set, the builds stop, as on a
+					 * signal (io.h); or NULL */
+	volatile uint64_t *done;	/* where to keep how far the builds
+					 * are (bytes of the script), for a
+					 * caller that shows it; NULL: the
+					 * progress is shown here */
+};
+
+/* Loads the post-data script FD (a regular file, read from its start;
+ * SIZE bytes) into PG's database as O says.  Returns 0, or -1 with ERR;
+ * the failing psql's whole error output is left in ERRTEXT (TLEN
+ * bytes). */
+int postdata_run(struct pg *pg, int fd, uint64_t size,
+    const struct postdata_opts *o, char *errtext, size_t tlen, char *err,
+    size_t elen);
+
+#endif
