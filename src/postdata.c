@@ -240,6 +240,13 @@ count_build(void *arg, const struct stmt *st)
 	return 0;
 }
 
+int
+postdata_plan(int fd, size_t *builds, char *err, size_t elen)
+{
+	*builds = 0;
+	return scan(fd, count_build, builds, err, elen);
+}
+
 /* The builds, side by side. */
 struct range {
 	uint64_t off;
@@ -530,7 +537,7 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 	errtext[0] = '\0';
 	if (jobs > POSTDATA_JOBS)
 		jobs = POSTDATA_JOBS;
-	rc = jobs < 2 ? 1 : scan(fd, count_build, &builds, err, elen);
+	rc = jobs < 2 ? 1 : postdata_plan(fd, &builds, err, elen);
 	if (rc < 0)
 		return -1;
 	if (rc == 1 || builds < 2) {

@@ -41,6 +41,11 @@ enum postdata_kind {
  * word; the rest of a longer one is not needed) is. */
 enum postdata_kind postdata_kind(const char *head, size_t len);
 
+/* Reads the script FD from its start: returns 0 when it can be taken
+ * apart, with the count of its builds in *BUILDS; 1 when it is to be run
+ * whole; -1 when it cannot be read (ERR). */
+int postdata_plan(int fd, size_t *builds, char *err, size_t elen);
+
 /* How to load it. */
 struct postdata_opts {
 	unsigned jobs;		/* sessions that build at once, at most
