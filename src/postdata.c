@@ -161,7 +161,12 @@ scan(int fd, stmt_fn fn, void *arg, char *err, size_t elen)
 	}
 	memset(&x, 0, sizeof x);
 	st.start = NONE;
-	while (rc == 0 && (got = pread(fd, buf, READ_BUF, (off_t)off)) > 0) {
+	for (;;) {
+		got = pread(fd, buf, READ_BUF, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (rc != 0 || got <= 0)
+			break;
 		for (ssize_t k = 0; k < got && rc == 0; k++, off++) {
 			int c = buf[k];
 			enum sqllex_state before = x.state;

@@ -281,6 +281,16 @@ state_of() {
 	} | sha256sum
 }
 
+# Drops what a restore of the sample app kept (the previous database,
+# integrations and .env), so that state_of() compares.
+drop_kept() {
+	local d
+	for d in $(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'"); do
+		su_psql -c "DROP DATABASE \"$d\""
+	done
+	rm -rf "$WORK/app/integrations.before-restore-"* "$WORK/app/.env.before-restore-"*
+}
+
 # The full dump of database DB, without the lines that differ per run.
 dump_db() {
 	PGPASSWORD=$PG_SUPERPASS "$PGBIN/pg_dump" -h 127.0.0.1 -p "$PGPORT_TEST" \

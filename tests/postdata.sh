@@ -57,14 +57,6 @@ SQL
 sample_backup
 dump_db polarity >"$WORK/before.sql"
 
-drop_kept() {
-	local d
-	for d in $(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'polarity_before_restore_%'"); do
-		su_psql -c "DROP DATABASE \"$d\""
-	done
-	rm -rf "$WORK/app/integrations.before-restore-"* "$WORK/app/.env.before-restore-"*
-}
-
 # The restored database is the one backed up, its index in its
 # tablespace.
 same_db() {
