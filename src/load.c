@@ -353,38 +353,55 @@ early_wait(struct early_load *e)
 	progress_end();
 }
 
-/* Waits for the reader and psql of the pre-data and data dumps, then
- * loads the post-data dump from the stage.  Returns 0, or -1 with WHY
- * (E->why). */
+/* Waits for the reader and psql of the pre-data and data dumps of the
+ * early load ARG.  Returns 0, or -1 with ERR. */
 static int
-early_finish(struct early_load *e)
+rows_in(void *arg, char *err, size_t elen)
 {
+	struct early_load *e = arg;
 	char errtext[8192], why[1024], zipwhy[1024];
 	int zrc, prc;
 
+	if (e->rows_waited)
+		return 0;
+	e->rows_waited = 1;
 	/* A stopped reader was sent its signal by early_stop(). */
 	zrc = load_reader_end(e->kids, 0, zipwhy, sizeof zipwhy);
 	prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0, errtext,
 	    sizeof errtext, why, sizeof why);
-	if (e->stopped || io_stop_signal) {
-		snprintf(e->why, sizeof e->why, "stopped");
-		return -1;
-	}
-	if (prc < 0 || zrc < 0) {
-		snprintf(e->why, sizeof e->why, "the early load failed: %s",
-		    prc < 0 ? why : zipwhy);
-		return -1;
-	}
 	e->phase = 1;
-	if (load_post(e->src, &e->loader, &(struct postdata_opts){
+	if (e->stopped || io_stop_signal)
+		snprintf(err, elen, "stopped");
+	else if (prc < 0 || zrc < 0)
+		snprintf(err, elen, "the early load failed: %s", prc < 0 ?
+		    why : zipwhy);
+	else
+		return 0;
+	e->rows_failed = 1;
+	return -1;
+}
+
+/* Loads the post-data dump of the early load E once its rows are in (its
+ * sessions start before).  Returns 0, or -1 with E->why. */
+static int
+early_finish(struct early_load *e)
+{
+	char errtext[8192], why[1024];
+	int rc;
+
+	rc = load_post(e->src, &e->loader, &(struct postdata_opts){
 	    .jobs = POSTDATA_JOBS, .guard = e->guard, .stop = &e->stop,
-	    .done = e->finishing ? &e->post_done : NULL }, errtext,
-	    sizeof errtext, why, sizeof why) < 0) {
+	    .done = e->finishing ? &e->post_done : NULL, .ready = rows_in,
+	    .ready_arg = e }, errtext, sizeof errtext, why, sizeof why);
+	/* The rows are waited for whatever came first. */
+	if (!e->rows_waited && rows_in(e, why, sizeof why) < 0)
+		rc = -1;
+	if (rc < 0 && e->rows_failed)
+		snprintf(e->why, sizeof e->why, "%s", why);
+	else if (rc < 0)
 		snprintf(e->why, sizeof e->why, "the post-data dump failed: "
 		    "%s", why);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 static void *

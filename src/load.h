@@ -101,6 +101,8 @@ struct early_load {
 	volatile int phase;	/* 0: the rows, 1: the post-data dump,
 				 * 2: it ended */
 	volatile uint64_t post_done;	/* how far the builds are */
+	int rows_waited, rows_failed;	/* the pre-data and data load
+					 * was waited for; it failed */
 	char why[1200];
 };
 

@@ -462,43 +462,50 @@ rest_one(void *arg, const struct stmt *st)
 	return 0;
 }
 
-/* Runs the script whole in one psql (FD its standard input), or, with
- * SKIP_BUILDS, all of it but the builds.  Returns as postdata_run(). */
+/* Runs the script whole in one psql (FD its standard input), once O's
+ * ready() said so.  Returns as postdata_run(). */
 static int
-run_rest(struct pg *pg, int fd, uint64_t size, int skip_builds, char *guard,
+run_whole(struct pg *pg, int fd, const struct postdata_opts *o,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
-	struct rest r = { .fd = fd, .to = -1 };
 	struct child c;
+
+	if (o->ready && o->ready(o->ready_arg, err, elen) < 0)
+		return -1;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		snprintf(err, elen, "cannot read the post-data dump: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (pg_load_start(pg, &c, fd, NULL, o->guard, err, elen) < 0)
+		return -1;
+	return pg_load_finish(&c, 0, errtext, tlen, err, elen);
+}
+
+/* Feeds R's psql (started, reading R->to) all of the script but the
+ * builds, unless STOP, and waits for it.  Returns as postdata_run(). */
+static int
+run_rest(struct rest *r, struct child *c, uint64_t size, int stop,
+    char *errtext, size_t tlen, char *err, size_t elen)
+{
 	char why[512];
 	int rc;
 
-	if (!skip_builds) {
-		if (lseek(fd, 0, SEEK_SET) < 0) {
-			snprintf(err, elen, "cannot read the post-data dump: "
-			    "%s", strerror(errno));
-			return -1;
-		}
-		if (pg_load_start(pg, &c, fd, NULL, guard, err, elen) < 0)
-			return -1;
-		return pg_load_finish(&c, 0, errtext, tlen, err, elen);
+	if (stop) {
+		r->fed = ECANCELED;
+	} else if ((r->buf = malloc(READ_BUF)) == NULL) {
+		r->fed = ENOMEM;
+	} else {
+		rc = scan(r->fd, rest_one, r, why, sizeof why);
+		if (rc == 0)
+			feed_to(r, size);
+		else if (r->fed == 0)
+			r->fed = EIO;	/* it read the same bytes before */
 	}
-	if ((r.buf = malloc(READ_BUF)) == NULL) {
-		snprintf(err, elen, "out of memory");
-		return -1;
-	}
-	if (pg_load_start(pg, &c, -1, &r.to, guard, err, elen) < 0) {
-		free(r.buf);
-		return -1;
-	}
-	rc = scan(fd, rest_one, &r, why, sizeof why);
-	if (rc == 0)
-		feed_to(&r, size);
-	else if (r.fed == 0)
-		r.fed = EIO;	/* it read the same bytes before */
-	close(r.to);
-	free(r.buf);
-	return pg_load_finish(&c, r.fed, errtext, tlen, err, elen);
+	close(r->to);
+	free(r->buf);
+	rc = pg_load_finish(c, r->fed, errtext, tlen, err, elen);
+	return stop ? -1 : rc;
 }
 
 /* Ends every session of B; with STOP, as soon as they can.  The failed
@@ -533,15 +540,14 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
     const struct postdata_opts *o, char *errtext, size_t tlen, char *err,
     size_t elen)
 {
-	unsigned jobs = o->jobs;
-	char *guard = o->guard;
+	unsigned jobs = o->jobs < POSTDATA_JOBS ? o->jobs : POSTDATA_JOBS;
+	struct rest r = { .fd = fd, .to = -1 };
+	struct child rest;
 	struct builds b;
 	size_t builds = 0;
-	int rc;
+	int rc, rest_on = 0;
 
 	errtext[0] = '\0';
-	if (jobs > POSTDATA_JOBS)
-		jobs = POSTDATA_JOBS;
 	rc = jobs < 2 ? 1 : postdata_plan(fd, &builds, err, elen);
 	if (rc < 0)
 		return -1;
@@ -549,8 +555,7 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 		log_detail("post-data: run whole by one psql (%s)", jobs < 2 ?
 		    "one session asked" : rc == 1 ? "it holds more than "
 		    "pg_dump's statements" : "fewer than two indexes to build");
-		return run_rest(pg, fd, size, 0, guard, errtext, tlen, err,
-		    elen);
+		return run_whole(pg, fd, o, errtext, tlen, err, elen);
 	}
 	memset(&b, 0, sizeof b);
 	b.fd = fd;
@@ -563,9 +568,12 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 	b.elen = elen;
 	log_detail("post-data: %zu indexes and keys built in %u sessions, "
 	    "then the rest in order", builds, jobs);
+	/* Every psql starts before ready(): each takes a while to start
+	 * and connect (on Debian a Perl wrapper first picks the version),
+	 * while the rows may still be loading. */
 	rc = 0;
 	for (unsigned i = 0; i < jobs && rc == 0; i++) {
-		if (pg_session_open_guarded(pg, &b.w[i], guard, err,
+		if (pg_session_open_guarded(pg, &b.w[i], o->guard, err,
 		    elen) < 0) {
 			rc = -1;
 			break;
@@ -573,6 +581,13 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 		b.w[i].keep_stderr = 1;
 		b.open[i] = 1;
 	}
+	if (rc == 0 && pg_load_start(pg, &rest, -1, &r.to, o->guard, err,
+	    elen) == 0)
+		rest_on = 1;
+	else
+		rc = -1;
+	if (rc == 0 && o->ready && o->ready(o->ready_arg, err, elen) < 0)
+		rc = -1;
 	if (b.done == NULL)
 		progress_begin("indexing", size);
 	if (rc == 0)
@@ -589,7 +604,12 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 	if (end_builds(&b, rc < 0, errtext, tlen) < 0)
 		rc = -1;
 	free(b.set);
-	if (rc < 0)
-		return -1;
-	return run_rest(pg, fd, size, 1, guard, errtext, tlen, err, elen);
+	if (rest_on && rc < 0) {
+		char ignored[2048], why[512];
+		run_rest(&r, &rest, size, 1, ignored, sizeof ignored, why,
+		    sizeof why);
+	} else if (rest_on) {
+		rc = run_rest(&r, &rest, size, 0, errtext, tlen, err, elen);
+	}
+	return rc;
 }

@@ -58,6 +58,12 @@ struct postdata_opts {
 					 * are (bytes of the script), for a
 					 * caller that shows it; NULL: the
 					 * progress is shown here */
+	/* When not NULL, called with READY_ARG once the sessions are
+	 * started (psql takes a while to start), before anything is sent
+	 * to them: it waits for the rows to be in, and returns 0 to go on
+	 * or -1 to stop (ERR says why). */
+	int (*ready)(void *arg, char *err, size_t elen);
+	void *ready_arg;
 };
 
 /* Loads the post-data script FD (a regular file, read from its start;
