@@ -302,7 +302,7 @@ static int
 append(struct builds *b, char **buf, size_t *n, size_t *cap, uint64_t off,
     size_t len)
 {
-	if (*n + len + 1 > *cap) {
+	if (*buf == NULL || *n + len + 1 > *cap) {
 		size_t c = (*n + len + 1) * 2;
 		char *p = realloc(*buf, c);
 		if (p == NULL) {
@@ -514,7 +514,7 @@ run_rest(struct rest *r, struct child *c, uint64_t size, int stop,
 static int
 end_builds(struct builds *b, int stop, char *errtext, size_t tlen)
 {
-	char why[1024], ignored[2048];
+	char why[1024], ignored[2048] = "";
 	int rc = 0;
 
 	for (unsigned i = 0; i < b->n; i++) {
@@ -605,7 +605,7 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 		rc = -1;
 	free(b.set);
 	if (rest_on && rc < 0) {
-		char ignored[2048], why[512];
+		char ignored[2048] = "", why[512];
 		run_rest(&r, &rest, size, 1, ignored, sizeof ignored, why,
 		    sizeof why);
 	} else if (rest_on) {
