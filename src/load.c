@@ -466,9 +466,12 @@ early_settle(struct early_load *e, int checked, const struct format_header *h)
 			early_watch(e);
 			pthread_join(e->finisher, NULL);
 			e->finishing = 0;
+		} else if (e->stopped) {
+			/* No post-data sessions for what is dropped. */
+			(void)rows_in(e, why, sizeof why);
+			e->rc = -1;
 		} else {
-			if (!e->stopped)
-				early_wait(e);
+			early_wait(e);
 			e->rc = early_finish(e);
 		}
 		ok = checked && !e->stopped && e->rc == 0;
