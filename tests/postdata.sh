@@ -121,3 +121,25 @@ expect 1 "could not create unique index"
 [ -z "$(su_psql -c "SELECT pid FROM pg_stat_activity WHERE datname LIKE '%restoring%'")" ] ||
 	fail "a session of the builds was left"
 ok "a failed build fails the restore; nothing changed"
+
+# SIGTERM while the indexes are built: the builds are stopped, the new
+# database dropped, the server as it was, no session left.  The build
+# that holds it waits for a lock nobody takes (up to 30 s).
+variant '/^CREATE INDEX p_k /i CREATE INDEX slow ON rv.a USING btree (rv.meet(1, 3, v));'
+"$POLARITY" --app-dir "$WORK/app" -v restore --yes "$WORK/v.tgz" >"$WORK/out" 2>"$WORK/err" &
+bg=$!
+for _ in $(seq 300); do
+	[ -n "$(su_psql -c "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX slow%'")" ] && break
+	sleep 0.1
+done
+grep -q "indexes and keys built in 2 sessions" "$WORK/err" || fail "the builds never started: $(cat "$WORK/err")"
+kill -TERM "$bg"
+set +e; wait "$bg"; RC=$?; set -e
+expect 143 "restore stopped by signal"
+[ "$(state_of)" = "$before" ] || fail "SIGTERM during the builds changed the server"
+[ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE '%restoring%'")" ] ||
+	fail "the half-built database was left"
+[ -z "$(su_psql -c "SELECT pid FROM pg_stat_activity WHERE datname LIKE '%restoring%'")" ] ||
+	fail "a session of the builds was left"
+[ -z "$(ls -d "$WORK"/app/.polarity-restore-* 2>/dev/null)" ] || fail "staging left"
+ok "SIGTERM while the indexes are built: exit 143, server as it was, nothing left"
