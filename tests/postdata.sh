@@ -107,6 +107,18 @@ expect 0 "run whole by one psql (it holds more than pg_dump's statements)"
 ok "a post-data dump that is not pg_dump's plain statements is run whole"
 drop_kept
 
+# Fails unless the server is as it was before ($before): no database
+# being restored, no session of the builds, no staging folder.
+as_before() {
+	[ "$(state_of)" = "$before" ] || fail "$1 changed the server"
+	[ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE '%restoring%'")" ] ||
+		fail "$1: the half-built database was left"
+	[ -z "$(su_psql -c "SELECT pid FROM pg_stat_activity WHERE datname LIKE '%restoring%'")" ] ||
+		fail "$1: a session of the builds was left"
+	[ -z "$(ls -d "$WORK"/app/.polarity-restore-* 2>/dev/null)" ] ||
+		fail "$1: the staging folder was left"
+}
+
 # A build that fails: the restore fails, and the server is as it was.
 run_polarity restore --yes "$archive"
 expect 0 ""
@@ -115,11 +127,7 @@ before=$(state_of)
 variant '/^CREATE INDEX p_k /i CREATE UNIQUE INDEX kinds ON intel.entity USING btree (kind);'
 run_polarity restore --yes "$WORK/v.tgz"
 expect 1 "could not create unique index"
-[ "$(state_of)" = "$before" ] || fail "a failed build changed the server"
-[ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE '%restoring%'")" ] ||
-	fail "the half-built database was left"
-[ -z "$(su_psql -c "SELECT pid FROM pg_stat_activity WHERE datname LIKE '%restoring%'")" ] ||
-	fail "a session of the builds was left"
+as_before "a failed build"
 ok "a failed build fails the restore; nothing changed"
 
 # SIGTERM while the indexes are built: the builds are stopped, the new
@@ -136,10 +144,5 @@ grep -q "indexes and keys built in 2 sessions" "$WORK/err" || fail "the builds n
 kill -TERM "$bg"
 set +e; wait "$bg"; RC=$?; set -e
 expect 143 "restore stopped by signal"
-[ "$(state_of)" = "$before" ] || fail "SIGTERM during the builds changed the server"
-[ -z "$(su_psql -c "SELECT datname FROM pg_database WHERE datname LIKE '%restoring%'")" ] ||
-	fail "the half-built database was left"
-[ -z "$(su_psql -c "SELECT pid FROM pg_stat_activity WHERE datname LIKE '%restoring%'")" ] ||
-	fail "a session of the builds was left"
-[ -z "$(ls -d "$WORK"/app/.polarity-restore-* 2>/dev/null)" ] || fail "staging left"
+as_before "SIGTERM during the builds"
 ok "SIGTERM while the indexes are built: exit 143, server as it was, nothing left"
