@@ -442,20 +442,27 @@ flush_run(void *arg)
 	return NULL;
 }
 
+int
+io_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int e;
+
+	/* The new thread inherits the mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
 void
 io_flush_start(struct io_flush *f, int fd)
 {
-	sigset_t all, old;
-
 	f->fd = fd;
 	f->rc = -1;
 	f->err = 0;
-	/* The thread is born with every signal blocked: they stay the main
-	 * thread's to take. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	f->started = pthread_create(&f->thread, NULL, flush_run, f) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	f->started = io_thread_start(&f->thread, flush_run, f) == 0;
 }
 
 int

@@ -110,6 +110,11 @@ void io_json_string(FILE *f, const char *s);
  * followed), into *BYTES.  Returns 0, or -1 with errno set. */
 int io_tree_size(const char *path, uint64_t *bytes);
 
+/* Starts FN(ARG) in a new thread *T, born with every signal blocked:
+ * they stay the main thread's to take (io_stop_signal).  Returns 0, or
+ * the error number of pthread_create(). */
+int io_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
 /* A syncfs() of FD's file system in a thread of its own (every signal
  * blocked there), so that the flush overlaps other work: what was written
  * before io_flush_start() is on disk once io_flush_wait() returns 0.

@@ -417,15 +417,9 @@ finish_run(void *arg)
 void
 early_post_ready(struct early_load *e)
 {
-	sigset_t all, old;
-
 	if (!e->started || e->stopped || e->finishing)
 		return;
-	/* Signals are the main thread's (io.h). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e->finishing = pthread_create(&e->finisher, NULL, finish_run, e) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e->finishing = io_thread_start(&e->finisher, finish_run, e) == 0;
 }
 
 /* Shows how far the finisher is, at a terminal, until it ends. */

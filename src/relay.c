@@ -2,7 +2,6 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,7 +72,6 @@ run(void *arg)
 int
 relay_start(struct relay *r, int from, int to)
 {
-	sigset_t all, old;
 	int e;
 
 	memset(r, 0, sizeof *r);
@@ -88,11 +86,8 @@ relay_start(struct relay *r, int from, int to)
 		errno = ENOMEM;
 		return -1;
 	}
-	/* The new thread inherits the mask: none of our signals for it. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&r->thread, NULL, run, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* None of our signals for it. */
+	e = io_thread_start(&r->thread, run, r);
 	if (e != 0) {
 		relay_stop(r);
 		errno = e;
