@@ -161,12 +161,7 @@ scan(int fd, stmt_fn fn, void *arg, char *err, size_t elen)
 	}
 	memset(&x, 0, sizeof x);
 	st.start = NONE;
-	for (;;) {
-		got = pread(fd, buf, READ_BUF, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (rc != 0 || got <= 0)
-			break;
+	while (rc == 0 && (got = io_pread(fd, buf, READ_BUF, (off_t)off)) > 0) {
 		for (ssize_t k = 0; k < got && rc == 0; k++, off++) {
 			int c = buf[k];
 			enum sqllex_state before = x.state;
@@ -270,7 +265,6 @@ struct builds {
 	int failed;			/* the session that failed, or -1 */
 	const volatile int *stop;
 	volatile uint64_t *done;
-	uint64_t size;
 	char *err;
 	size_t elen;
 };
@@ -281,9 +275,7 @@ static int
 pread_all(int fd, void *buf, size_t len, off_t off)
 {
 	while (len > 0) {
-		ssize_t n = pread(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = io_pread(fd, buf, len, off);
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
@@ -563,7 +555,6 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 	b.failed = -1;
 	b.stop = o->stop;
 	b.done = o->done;
-	b.size = size;
 	b.err = err;
 	b.elen = elen;
 	log_detail("post-data: %zu indexes and keys built in %u sessions, "
