@@ -121,6 +121,14 @@ load_guard(const struct load_target *t, char *guard, size_t glen, char *err,
 	return 0;
 }
 
+/* The bytes of SRC's pre-data and data dumps: what the reader feeds
+ * psql. */
+static uint64_t
+rows_bytes(const struct load_source *src)
+{
+	return src->u->dump_bytes - src->u->post_bytes;
+}
+
 /* Loads the post-data dump of SRC, unpacked in the stage, with LOADER,
  * as O says.  Returns as postdata_run(). */
 static int
@@ -169,8 +177,8 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
 		return -1;
 	}
 	close(p[1]);
-	rc = pg_run_fd(loader, p[0], src->u->dump_bytes - src->u->post_bytes,
-	    errtext, tlen, err, elen);
+	rc = pg_run_fd(loader, p[0], rows_bytes(src), errtext, tlen, err,
+	    elen);
 	close(p[0]);
 	zrc = load_reader_end(kids, rc < 0, why, sizeof why);
 	if (rc == 0 && zrc < 0) {
@@ -312,7 +320,7 @@ early_fed(struct early_load *e)
 {
 	char path[64], line[128], *end;
 	unsigned long long n;
-	uint64_t fed = e->src->u->dump_bytes - e->src->u->post_bytes;
+	uint64_t fed = rows_bytes(e->src);
 	FILE *f;
 
 	snprintf(path, sizeof path, "/proc/%d/io", (int)e->kids[1].pid);
@@ -333,24 +341,6 @@ early_fed(struct early_load *e)
 		fed = e->fed_seen;
 	e->fed_seen = fed;
 	return fed;
-}
-
-/* Waits for the early load to end, with its progress on a terminal. */
-static void
-early_wait(struct early_load *e)
-{
-	char q[160];
-
-	pg_quote_ident(e->t->name, q, sizeof q);
-	log_step("finishing the load into %s", q);
-	progress_begin("loading", e->src->u->dump_bytes -
-	    e->src->u->post_bytes);
-	while (!spawn_poll(&e->psql) && !io_stop_signal) {
-		progress_update(early_fed(e));
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 },
-		    NULL);
-	}
-	progress_end();
 }
 
 /* Waits for the reader and psql of the pre-data and data dumps of the
@@ -422,19 +412,25 @@ early_post_ready(struct early_load *e)
 	e->finishing = io_thread_start(&e->finisher, finish_run, e) == 0;
 }
 
-/* Shows how far the finisher is, at a terminal, until it ends. */
+/* Waits for the early load's rows to be in, with the progress at a
+ * terminal; with the finisher running, until it ends. */
 static void
 early_watch(struct early_load *e)
 {
 	static const struct timespec tenth = { .tv_nsec = 100 * 1000 * 1000 };
+	char q[160];
 
-	progress_begin("loading", e->src->u->dump_bytes -
-	    e->src->u->post_bytes);
-	while (e->phase == 0 && !io_stop_signal) {
+	pg_quote_ident(e->t->name, q, sizeof q);
+	log_step("finishing the load into %s", q);
+	progress_begin("loading", rows_bytes(e->src));
+	while ((e->finishing ? e->phase == 0 : !spawn_poll(&e->psql)) &&
+	    !io_stop_signal) {
 		progress_update(early_fed(e));
 		nanosleep(&tenth, NULL);
 	}
 	progress_end();
+	if (!e->finishing)
+		return;
 	progress_begin("indexing", e->src->u->post_bytes);
 	while (e->phase == 1 && !io_stop_signal) {
 		progress_update(e->post_done);
@@ -454,9 +450,6 @@ early_settle(struct early_load *e, int checked, const struct format_header *h)
 		if (!checked)
 			early_stop(e, NULL);
 		if (e->finishing) {
-			char q[160];
-			pg_quote_ident(e->t->name, q, sizeof q);
-			log_step("finishing the load into %s", q);
 			early_watch(e);
 			pthread_join(e->finisher, NULL);
 			e->finishing = 0;
@@ -465,7 +458,7 @@ early_settle(struct early_load *e, int checked, const struct format_header *h)
 			(void)rows_in(e, why, sizeof why);
 			e->rc = -1;
 		} else {
-			early_wait(e);
+			early_watch(e);
 			e->rc = early_finish(e);
 		}
 		ok = checked && !e->stopped && e->rc == 0;
