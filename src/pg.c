@@ -433,14 +433,10 @@ pg_session_end(struct pg_session *s, int stop, char *errtext, size_t tlen,
 
 	if (stop && s->c.pid > 0)
 		kill(s->c.pid, SIGTERM);
-	if (s->to >= 0)
-		close(s->to);
-	if (s->from >= 0)
-		close(s->from);
-	s->to = s->from = -1;
 	if (s->c.pid == 0 && s->c.errfd < 0)
 		return 0;	/* ended before */
-	rc = spawn_wait(&s->c, err, elen);
+	s->keep_stderr = 1;
+	rc = session_end(s, err, elen);
 	spawn_stderr(&s->c, errtext, tlen);
 	spawn_close(&s->c);
 	return rc;
