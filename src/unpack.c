@@ -587,16 +587,15 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
     const char *name, char sha[65])
 {
 	unsigned char *buf = s->buf;
-	int fd = -1;
+	int fd = -1, dump = is_loaded_dump(name);
 	ssize_t n;
 	off_t off = 0;
 
-	if (is_loaded_dump(name))
+	if (dump)
 		s->u->dump_bytes += tm->size;
-	if (is_loaded_dump(name) == 2)
+	if (dump == 2)
 		s->u->post_bytes = tm->size;
-	if (s->o.stage >= 0 && !(s->o.skip_dumps &&
-	    is_loaded_dump(name) == 1)) {
+	if (s->o.stage >= 0 && !(s->o.skip_dumps && dump == 1)) {
 		fd = openat(s->o.stage, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
