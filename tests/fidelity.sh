@@ -196,11 +196,13 @@ rm -f "$WORK/app/.env"
 write_env "$WORK/app/.env" fid polarity
 # (A folder's own size is left out: on ext4 it grows by a block when an
 # entry comes and goes, as the dry run's staging folder does, and never
-# shrinks.  Every entry, its kind, and every file's size are compared.)
+# shrinks.  So is the size of the lock file, which every run rewrites
+# with its own pid: 48 bytes for one pid, 49 for a pid a digit longer.
+# Every entry, its kind, and every other file's size are compared.)
 dry_state() {
 	su_psql -c "SELECT datname FROM pg_database ORDER BY 1"
-	(cd "$WORK/app" && find . \( -type d -printf '%p %y\n' \) -o \
-		-printf '%p %y %s\n' | LC_ALL=C sort)
+	(cd "$WORK/app" && find . \( -type d -o -name .polarity.lock \) \
+		-printf '%p %y\n' -o -printf '%p %y %s\n' | LC_ALL=C sort)
 	cat "$WORK/app/.env"
 }
 before_dry=$(dry_state)
