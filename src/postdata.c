@@ -26,12 +26,15 @@
 #define MAX_WORDS 24
 struct words {
 	char w[MAX_WORDS][16];
+	size_t at[MAX_WORDS], to[MAX_WORDS];	/* where each one is */
 	size_t n;
 };
 
 static void
 split_words(const char *p, const char *end, struct words *ws)
 {
+	const char *head = p;
+
 	ws->n = 0;
 	while (p < end && ws->n < MAX_WORDS) {
 		char *w = ws->w[ws->n];
@@ -41,6 +44,7 @@ split_words(const char *p, const char *end, struct words *ws)
 			p++;
 			continue;
 		}
+		ws->at[ws->n] = (size_t)(p - head);
 		if (*p == '"') {
 			/* A quoted name: "" inside is one quote. */
 			for (p++; p < end; p++) {
@@ -63,7 +67,7 @@ split_words(const char *p, const char *end, struct words *ws)
 			w[0] = *p++;
 			w[1] = '\0';
 		}
-		ws->n++;
+		ws->to[ws->n++] = (size_t)(p - head);
 	}
 }
 
@@ -130,11 +134,70 @@ postdata_kind(const char *head, size_t len)
 	return POSTDATA_OTHER;
 }
 
+/* Part I of a qualified name in WS (the words of HEAD) as the server
+ * names it, into OUT (LEN bytes).  Returns 0 or -1. */
+static int
+name_part(const char *head, const struct words *ws, size_t i, char *out,
+    size_t len)
+{
+	char raw[2 * POSTDATA_NAME_MAX + 3];
+	size_t n = ws->to[i] - ws->at[i];
+	const char *past;
+
+	if (n >= sizeof raw)
+		return -1;
+	memcpy(raw, head + ws->at[i], n);
+	raw[n] = '\0';
+	past = pg_parse_ident(raw, out, len);
+	return past == raw + n ? 0 : -1;
+}
+
+int
+postdata_build_table(const char *head, size_t len, struct postdata_table *t)
+{
+	/* Per byte of the table, against a btree's 2: a GIN or GiST build
+	 * takes many entries from each row (the bench's GIN over jsonb,
+	 * 5 to 20 times a btree over the same table); BRIN only reads. */
+	static const struct {
+		const char *method;
+		unsigned weight;
+	} weights[] = { { "GIN", 16 }, { "GIST", 16 }, { "SPGIST", 8 },
+		{ "BTREE", 2 }, { "HASH", 2 }, { "BRIN", 1 } };
+	struct words ws;
+	size_t i, end;
+
+	memset(t, 0, sizeof *t);
+	t->weight = 2;
+	split_words(head, head + len, &ws);
+	if (word(&ws, 0, "CREATE")) {
+		/* CREATE [UNIQUE] INDEX [name] ON [ONLY] table [USING m] */
+		for (i = 2; i < ws.n && !word(&ws, i, "ON"); i++)
+			;
+		i += word(&ws, i + 1, "ONLY") ? 2 : 1;
+	} else if (word(&ws, 0, "ALTER") && word(&ws, 1, "TABLE")) {
+		i = word(&ws, 2, "ONLY") ? 3 : 2;
+	} else {
+		return -1;
+	}
+	/* pg_dump names every table with its schema. */
+	if ((end = qualified(&ws, i)) != i + 3 ||
+	    name_part(head, &ws, i, t->schema, sizeof t->schema) < 0 ||
+	    name_part(head, &ws, i + 2, t->table, sizeof t->table) < 0)
+		return -1;
+	if (word(&ws, 0, "CREATE") && word(&ws, end, "USING"))
+		for (i = 0; i < sizeof weights / sizeof weights[0]; i++)
+			if (word(&ws, end + 1, weights[i].method))
+				t->weight = weights[i].weight;
+	return 0;
+}
+
 /* A statement of the script: its bytes [start, end), the semicolon
  * included. */
 struct stmt {
 	uint64_t start, end;
 	enum postdata_kind kind;
+	const char *head;	/* its first bytes */
+	size_t headlen;
 };
 
 typedef int (*stmt_fn)(void *arg, const struct stmt *st);
@@ -200,6 +263,8 @@ scan(int fd, stmt_fn fn, void *arg, char *err, size_t elen)
 				continue;
 			st.end = off + 1;
 			st.kind = postdata_kind(head, headlen);
+			st.head = head;
+			st.headlen = headlen;
 			if (st.kind == POSTDATA_UNSURE) {
 				rc = 1;
 				continue;
@@ -253,15 +318,30 @@ struct range {
 	size_t len;
 };
 
+/* A build: its statement, the settings before it, what it costs. */
+struct build {
+	uint64_t start, end;
+	size_t nset;			/* the settings the script made
+					 * before it */
+	size_t order;			/* its place in the script */
+	uint64_t cost;			/* its table's size, weighted */
+	struct postdata_table t;
+	int named;			/* t names its table */
+};
+
 struct builds {
 	int fd;
 	unsigned n;			/* sessions */
 	struct pg_session w[POSTDATA_JOBS];
 	int open[POSTDATA_JOBS];
 	int busy[POSTDATA_JOBS];
-	size_t sent[POSTDATA_JOBS];	/* settings each one has had */
+	size_t sent[POSTDATA_JOBS];	/* settings each one has had, the
+					 * script's first ones */
 	struct range *set;		/* the settings so far */
 	size_t nset, capset;
+	struct build *todo;		/* the builds, in the script's
+					 * order, then costliest first */
+	size_t ntodo, captodo;
 	int failed;			/* the session that failed, or -1 */
 	const volatile int *stop;
 	volatile uint64_t *done;
@@ -362,56 +442,196 @@ wait_free(struct builds *b, int all)
 	}
 }
 
-/* A statement of the builds pass: settings are kept, builds sent to a
- * free session after the settings it has not had yet. */
+/* Grows the array *P of *CAP elements of SIZE bytes to hold N + 1.
+ * Returns 0, or -1 with B's error. */
 static int
-build_one(void *arg, const struct stmt *st)
+grow(struct builds *b, void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap : 32;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	while (c <= n)
+		c *= 2;
+	if ((q = reallocarray(*p, c, size)) == NULL) {
+		snprintf(b->err, b->elen, "out of memory");
+		return -1;
+	}
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* A statement of the builds pass: the settings and the builds are
+ * kept. */
+static int
+collect_one(void *arg, const struct stmt *st)
 {
 	struct builds *b = arg;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int i, rc = -1;
+	struct build *d;
 
 	if (st->kind == POSTDATA_SETTING) {
-		if (b->nset == b->capset) {
-			size_t c = b->capset ? b->capset * 2 : 32;
-			struct range *r = realloc(b->set, c * sizeof *r);
-			if (r == NULL) {
-				snprintf(b->err, b->elen, "out of memory");
-				return -1;
-			}
-			b->set = r;
-			b->capset = c;
-		}
+		if (grow(b, (void **)&b->set, &b->capset, b->nset,
+		    sizeof *b->set) < 0)
+			return -1;
 		b->set[b->nset++] = (struct range){ st->start,
 			(size_t)(st->end - st->start) };
 		return 0;
 	}
 	if (st->kind != POSTDATA_BUILD)
 		return 0;
+	if (grow(b, (void **)&b->todo, &b->captodo, b->ntodo,
+	    sizeof *b->todo) < 0)
+		return -1;
+	d = &b->todo[b->ntodo];
+	d->start = st->start;
+	d->end = st->end;
+	d->nset = b->nset;
+	d->order = b->ntodo++;
+	d->cost = 0;
+	d->named = postdata_build_table(st->head, st->headlen, &d->t) == 0;
+	return 0;
+}
+
+/* How many tables one question asks the size of: its answer, one line,
+ * must fit in a session's buffer. */
+#define SIZES_AT_ONCE 64
+
+/* Asks session S the sizes of the tables of the builds [FROM, TO) of B
+ * and sets their costs.  Returns 0, or -1 (the session failed). */
+static int
+ask_sizes(struct builds *b, struct pg_session *s, size_t from, size_t to)
+{
+	char q[2 * 2 * POSTDATA_NAME_MAX + 8], answer[SIZES_AT_ONCE * 24];
+	char *sql = NULL, *p;
+	size_t n = 0, cap = 0;
+	int rc = -1;
+
+	for (int part = 0; part < 3; part++) {
+		static const char *const text[] = {
+			/* A name unknown, or gone: no size. */
+			"SELECT pg_catalog.array_to_string(ARRAY(SELECT "
+			    "coalesce(pg_catalog.pg_relation_size(c.oid), 0) "
+			    "FROM ROWS FROM (pg_catalog.unnest(ARRAY[",
+			"]::text[]), pg_catalog.unnest(ARRAY[",
+			"]::text[])) WITH ORDINALITY AS u(s, t, i) LEFT JOIN "
+			    "pg_catalog.pg_namespace ns ON ns.nspname = u.s "
+			    "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace "
+			    "= ns.oid AND c.relname = u.t ORDER BY u.i), ' ');"
+		};
+		if (grow(b, (void **)&sql, &cap, n + strlen(text[part]), 1) < 0)
+			goto out;
+		memcpy(sql + n, text[part], strlen(text[part]));
+		n += strlen(text[part]);
+		for (size_t k = from; part < 2 && k < to; k++) {
+			const struct build *d = &b->todo[k];
+			if (pg_quote_literal(!d->named ? "" : part == 0 ?
+			    d->t.schema : d->t.table, q, sizeof q) < 0)
+				snprintf(q, sizeof q, "''");
+			if (grow(b, (void **)&sql, &cap, n + strlen(q) + 2,
+			    1) < 0)
+				goto out;
+			n += (size_t)sprintf(sql + n, "%s%s", k > from ? "," :
+			    "", q);
+		}
+	}
+	if (grow(b, (void **)&sql, &cap, n, 1) < 0)
+		goto out;
+	sql[n] = '\0';
+	if (pg_session_query(s, sql, answer, sizeof answer, b->err,
+	    b->elen) < 0)
+		goto out;
+	p = answer;
+	for (size_t k = from; k < to; k++) {
+		char *e;
+		unsigned long long size = strtoull(p, &e, 10);
+		if (e == p)
+			break;
+		b->todo[k].cost = (uint64_t)size * b->todo[k].t.weight;
+		p = e;
+	}
+	rc = 0;
+out:
+	free(sql);
+	return rc;
+}
+
+/* Costliest first; the script's order among equals. */
+static int
+by_cost(const void *x, const void *y)
+{
+	const struct build *a = x, *c = y;
+
+	if (a->cost != c->cost)
+		return a->cost > c->cost ? -1 : 1;
+	return a->order < c->order ? -1 : a->order > c->order;
+}
+
+/* Sends build D to a free session, after the settings the script made
+ * before it: those it has not had yet, or, when it has had later ones,
+ * all of them again after RESET ALL (back to how it connected). */
+static int
+build_one(struct builds *b, const struct build *d)
+{
+	static const char reset[] = "RESET ALL;\n";
+	char *buf = NULL;
+	size_t n = 0, cap = 0, k;
+	int i, rc = -1;
+
 	if ((i = wait_free(b, 0)) < 0)
 		return -1;
-	for (size_t k = b->sent[i]; k < b->nset; k++)
+	k = b->sent[i];
+	if (k > d->nset) {
+		if (grow(b, (void **)&buf, &cap, sizeof reset, 1) < 0)
+			goto out;
+		memcpy(buf, reset, sizeof reset);
+		n = sizeof reset - 1;
+		k = 0;
+	}
+	for (; k < d->nset; k++)
 		if (append(b, &buf, &n, &cap, b->set[k].off,
 		    b->set[k].len) < 0)
 			goto out;
-	if (append(b, &buf, &n, &cap, st->start,
-	    (size_t)(st->end - st->start)) < 0)
+	if (append(b, &buf, &n, &cap, d->start, (size_t)(d->end - d->start))
+	    < 0)
 		goto out;
-	b->sent[i] = b->nset;
+	b->sent[i] = d->nset;
 	if (pg_session_send(&b->w[i], buf, n, b->err, b->elen) < 0) {
 		b->failed = i;
 		goto out;
 	}
 	b->busy[i] = 1;
-	if (b->done)
-		*b->done = st->end;
-	else
-		progress_update(st->end);
 	rc = 0;
 out:
 	free(buf);
 	return rc;
+}
+
+/* Runs the builds B collected, the costliest first, in its sessions;
+ * SIZE is the script's, for the progress.  Returns 0 or -1. */
+static int
+run_builds(struct builds *b, uint64_t size)
+{
+	for (size_t k = 0; k < b->ntodo; k += SIZES_AT_ONCE) {
+		size_t to = k + SIZES_AT_ONCE < b->ntodo ? k + SIZES_AT_ONCE :
+		    b->ntodo;
+		if (ask_sizes(b, &b->w[0], k, to) < 0) {
+			b->failed = 0;
+			return -1;
+		}
+	}
+	qsort(b->todo, b->ntodo, sizeof *b->todo, by_cost);
+	for (size_t k = 0; k < b->ntodo; k++) {
+		uint64_t at = size * (k + 1) / b->ntodo;
+		if (build_one(b, &b->todo[k]) < 0)
+			return -1;
+		if (b->done)
+			*b->done = at;
+		else
+			progress_update(at);
+	}
+	return wait_free(b, 1) < 0 ? -1 : 0;
 }
 
 /* The rest, in order, fed to one psql: every byte of the script but the
@@ -577,24 +797,25 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 		rest_on = 1;
 	else
 		rc = -1;
+	/* What to build is known while the rows still load; what each
+	 * costs, once they are in. */
+	if (rc == 0 && (rc = scan(fd, collect_one, &b, err, elen)) == 1) {
+		snprintf(err, elen, "the post-data dump changed while it was "
+		    "read");
+		rc = -1;
+	}
 	if (rc == 0 && o->ready && o->ready(o->ready_arg, err, elen) < 0)
 		rc = -1;
 	if (b.done == NULL)
 		progress_begin("indexing", size);
 	if (rc == 0)
-		rc = scan(fd, build_one, &b, err, elen);
-	if (rc == 0 && wait_free(&b, 1) < 0)
-		rc = -1;
+		rc = run_builds(&b, size);
 	if (b.done == NULL)
 		progress_end();
-	if (rc == 1) {
-		snprintf(err, elen, "the post-data dump changed while it was "
-		    "read");
-		rc = -1;
-	}
 	if (end_builds(&b, rc < 0, errtext, tlen) < 0)
 		rc = -1;
 	free(b.set);
+	free(b.todo);
 	if (rest_on && rc < 0) {
 		char ignored[2048] = "", why[512];
 		run_rest(&r, &rest, size, 1, ignored, sizeof ignored, why,

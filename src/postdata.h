@@ -41,6 +41,24 @@ enum postdata_kind {
  * word; the rest of a longer one is not needed) is. */
 enum postdata_kind postdata_kind(const char *head, size_t len);
 
+/* The table a build statement (its head, as postdata_kind() takes it)
+ * reads, and how costly its kind of index is to build, by the byte of
+ * that table.  The builds start the costliest first, so that the longest
+ * one does not start last. */
+#define POSTDATA_NAME_MAX 64	/* the server's NAMEDATALEN */
+struct postdata_table {
+	char schema[POSTDATA_NAME_MAX];	/* as the server stores them */
+	char table[POSTDATA_NAME_MAX];
+	unsigned weight;	/* BRIN 1, btree and hash 2, SP-GiST 8,
+				 * GIN and GiST 16 */
+};
+
+/* Fills T for the build statement HEAD (LEN bytes).  Returns 0, or -1
+ * when its table is not named as pg_dump names it (schema.table; T is
+ * then a btree's weight and no name). */
+int postdata_build_table(const char *head, size_t len,
+    struct postdata_table *t);
+
 /* Reads the script FD from its start: returns 0 when it can be taken
  * apart, with the count of its builds in *BUILDS; 1 when it is to be run
  * whole; -1 when it cannot be read (ERR). */

@@ -53,6 +53,12 @@ CREATE INDEX p_k ON intel.p (k);
 INSERT INTO intel.p SELECT g, g % 20 FROM generate_series(1, 100) g;
 ALTER TABLE intel.entity ADD CONSTRAINT entity_value_key UNIQUE (value)
 	DEFERRABLE;
+CREATE SCHEMA lpt;
+CREATE TABLE lpt.a_small (v int);
+CREATE TABLE lpt.z_big (v int, w text);
+INSERT INTO lpt.z_big SELECT g, repeat('w', 200) FROM generate_series(1, 3000) g;
+CREATE INDEX a_small_v ON lpt.a_small (v);
+CREATE INDEX z_big_v ON lpt.z_big (v);
 SQL
 sample_backup
 dump_db polarity >"$WORK/before.sql"
@@ -66,11 +72,36 @@ same_db() {
 		fail "$1: the index is not in its tablespace"
 }
 
+# The server logs each statement as it starts.
+su_psql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 50); do
+	[ "$(su_psql -c 'SHOW log_statement')" = all ] && break
+	sleep 0.1
+done
+log_from=$(($(wc -l <"$WORK/pgdata/server.log") + 1))
+
 run_polarity -v restore --yes "$archive"
 expect 0 "indexes and keys built in 2 sessions"
 same_db "--yes"
 ok "the builds run side by side as soon as the rows are in; database identical"
 drop_kept
+
+# The costliest builds first: lpt.z_big_v (a table of 3,000 rows) is
+# after lpt.a_small_v (an empty one) in the script, and starts before it;
+# at least two others come between them, so the one cannot start before
+# a session is done with another.
+first=$(tail -n +"$log_from" "$WORK/pgdata/server.log" |
+	grep -o 'statement: CREATE INDEX [a-z_]* ON lpt' | sed -n 1p)
+case $first in
+*z_big_v*) ok "the builds start with the costliest (by table size)" ;;
+*) fail "the first build of schema lpt was not z_big_v but '$first'" ;;
+esac
+# Out of the script's order, a session that had the settings of a later
+# build goes back to how it connected before those of an earlier one (the
+# index in its tablespace, checked above, is one of them).
+tail -n +"$log_from" "$WORK/pgdata/server.log" | grep -q 'statement: RESET ALL' ||
+	fail "no session went back to its first settings"
+ok "a session is reset before the settings of an earlier build"
 
 # After the check (no early load): the same.
 run_polarity -v restore --yes --drop-first "$archive"

@@ -72,6 +72,54 @@ test_settings_and_the_unsure(void **state)
 	    "'SELECT 1';"), POSTDATA_UNSURE);
 }
 
+/* The table of build statement S: 0 and *T, or -1. */
+static int
+table(const char *s, struct postdata_table *t)
+{
+	return postdata_build_table(s, strlen(s), t);
+}
+
+static void
+test_a_build_names_its_table_and_kind(void **state)
+{
+	struct postdata_table t;
+
+	(void)state;
+	assert_int_equal(table("CREATE INDEX entity_meta ON intel.entity "
+	    "USING gin (meta);", &t), 0);
+	assert_string_equal(t.schema, "intel");
+	assert_string_equal(t.table, "entity");
+	assert_int_equal(t.weight, 16);
+	/* Quoted names as the server stores them, bare ones folded. */
+	assert_int_equal(table("CREATE UNIQUE INDEX \"U\" ON ONLY "
+	    "\"My \"\"odd\"\" schema\".Parts USING btree (a);", &t), 0);
+	assert_string_equal(t.schema, "My \"odd\" schema");
+	assert_string_equal(t.table, "parts");
+	assert_int_equal(t.weight, 2);
+	assert_int_equal(table("ALTER TABLE ONLY public.\"t t\"\n    ADD "
+	    "CONSTRAINT k PRIMARY KEY (id);", &t), 0);
+	assert_string_equal(t.schema, "public");
+	assert_string_equal(t.table, "t t");
+	assert_int_equal(t.weight, 2);
+	assert_int_equal(table("CREATE INDEX b ON s.t USING brin (at);", &t),
+	    0);
+	assert_int_equal(t.weight, 1);
+	assert_int_equal(table("CREATE INDEX g ON s.t USING gist (r);", &t),
+	    0);
+	assert_int_equal(t.weight, 16);
+	/* Not as pg_dump names it: no schema, or a database too. */
+	assert_int_equal(table("CREATE INDEX a ON t (c);", &t), -1);
+	assert_int_equal(t.weight, 2);
+	assert_int_equal(table("CREATE INDEX a ON d.s.t USING gin (c);", &t),
+	    -1);
+	assert_int_equal(table("ALTER TABLE x ADD CONSTRAINT y PRIMARY KEY "
+	    "(id);", &t), -1);
+	/* A name longer than the server keeps. */
+	assert_int_equal(table("CREATE INDEX a ON s.\"a23456789012345678901"
+	    "23456789012345678901234567890123456789012345\" (c);", &t), -1);
+	assert_int_equal(table("CREATE INDEX a ON s.\"cut off", &t), -1);
+}
+
 /* The plan of SCRIPT: 0 (taken apart, *BUILDS) or 1 (run whole). */
 static int
 plan(const char *script, size_t *builds)
@@ -133,6 +181,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builds_are_told_apart),
 		cmocka_unit_test(test_settings_and_the_unsure),
+		cmocka_unit_test(test_a_build_names_its_table_and_kind),
 		cmocka_unit_test(test_scripts_are_taken_apart_only_when_plain),
 	};
 
