@@ -176,6 +176,7 @@ postdata_build_table(const char *head, size_t len, struct postdata_table *t)
 		i += word(&ws, i + 1, "ONLY") ? 2 : 1;
 	} else if (word(&ws, 0, "ALTER") && word(&ws, 1, "TABLE")) {
 		i = word(&ws, 2, "ONLY") ? 3 : 2;
+		t->exclusive = 1;
 	} else {
 		return -1;
 	}
@@ -335,6 +336,7 @@ struct builds {
 	struct pg_session w[POSTDATA_JOBS];
 	int open[POSTDATA_JOBS];
 	int busy[POSTDATA_JOBS];
+	size_t running[POSTDATA_JOBS];	/* the build each busy one runs */
 	size_t sent[POSTDATA_JOBS];	/* settings each one has had, the
 					 * script's first ones */
 	struct range *set;		/* the settings so far */
@@ -394,10 +396,17 @@ append(struct builds *b, char **buf, size_t *n, size_t *cap, uint64_t off,
 	return 0;
 }
 
-/* Waits until a session is free (ALL: every one).  Returns the index of
- * a free one, or -1 (a session failed: b->failed; or a signal). */
+/* What wait_free() waits for. */
+enum wait_for {
+	FREE_ONE,		/* a session free (at once when one is) */
+	FREE_ALL,		/* every one */
+	FREE_MORE		/* one more than now */
+};
+
+/* Waits until sessions are free as WHAT says.  Returns the index of a
+ * free one, or -2 (a session failed: b->failed; or a signal). */
 static int
-wait_free(struct builds *b, int all)
+wait_free(struct builds *b, enum wait_for what)
 {
 	for (;;) {
 		struct pollfd p[POSTDATA_JOBS];
@@ -413,11 +422,11 @@ wait_free(struct builds *b, int all)
 			p[np].events = POLLIN;
 			ix[np++] = i;
 		}
-		if (np == 0 || (!all && freed >= 0))
+		if (np == 0 || (what == FREE_ONE && freed >= 0))
 			return freed;
 		if (io_stop_signal || (b->stop && *b->stop)) {
 			snprintf(b->err, b->elen, "interrupted");
-			return -1;
+			return -2;
 		}
 		/* A stop is seen within a fifth of a second. */
 		if (poll(p, np, 200) < 0) {
@@ -425,7 +434,7 @@ wait_free(struct builds *b, int all)
 				continue;
 			snprintf(b->err, b->elen, "cannot wait for psql: %s",
 			    strerror(errno));
-			return -1;
+			return -2;
 		}
 		for (unsigned k = 0; k < np; k++) {
 			int r;
@@ -434,10 +443,13 @@ wait_free(struct builds *b, int all)
 			r = pg_session_answered(&b->w[ix[k]], b->err, b->elen);
 			if (r < 0) {
 				b->failed = (int)ix[k];
-				return -1;
+				return -2;
 			}
-			if (r == 1)
+			if (r == 1) {
 				b->busy[ix[k]] = 0;
+				if (what == FREE_MORE)
+					return (int)ix[k];
+			}
 		}
 	}
 }
@@ -568,19 +580,17 @@ by_cost(const void *x, const void *y)
 	return a->order < c->order ? -1 : a->order > c->order;
 }
 
-/* Sends build D to a free session, after the settings the script made
- * before it: those it has not had yet, or, when it has had later ones,
- * all of them again after RESET ALL (back to how it connected). */
+/* Sends build D to the free session I, after the settings the script
+ * made before it: those it has not had yet, or, when it has had later
+ * ones, all of them again after RESET ALL (back to how it connected). */
 static int
-build_one(struct builds *b, const struct build *d)
+build_one(struct builds *b, int i, const struct build *d)
 {
 	static const char reset[] = "RESET ALL;\n";
 	char *buf = NULL;
 	size_t n = 0, cap = 0, k;
-	int i, rc = -1;
+	int rc = -1;
 
-	if ((i = wait_free(b, 0)) < 0)
-		return -1;
 	k = b->sent[i];
 	if (k > d->nset) {
 		if (grow(b, (void **)&buf, &cap, sizeof reset, 1) < 0)
@@ -608,11 +618,46 @@ out:
 	return rc;
 }
 
-/* Runs the builds B collected, the costliest first, in its sessions;
- * SIZE is the script's, for the progress.  Returns 0 or -1. */
+/* Whether builds A and C cannot run at once: ADD CONSTRAINT takes its
+ * table whole (ACCESS EXCLUSIVE), CREATE INDEX shares it with other
+ * builds.  A build whose table is not known is taken to be on any. */
+static int
+conflict(const struct build *a, const struct build *c)
+{
+	return (a->t.exclusive || c->t.exclusive) && (!a->named ||
+	    !c->named || (strcmp(a->t.schema, c->t.schema) == 0 &&
+	    strcmp(a->t.table, c->t.table) == 0));
+}
+
+/* The first build of B not sent yet (TAKEN) that can run beside those
+ * running, or NONE. */
+static size_t
+pick(const struct builds *b, const char *taken)
+{
+	for (size_t k = 0; k < b->ntodo; k++) {
+		unsigned i;
+		if (taken[k])
+			continue;
+		for (i = 0; i < b->n; i++)
+			if (b->busy[i] &&
+			    conflict(&b->todo[b->running[i]], &b->todo[k]))
+				break;
+		if (i == b->n)
+			return k;
+	}
+	return (size_t)NONE;
+}
+
+/* Runs the builds B collected, the costliest first, in its sessions,
+ * never two that would wait for each other's lock (a session waiting
+ * for a lock builds nothing); SIZE is the script's, for the progress.
+ * Returns 0 or -1. */
 static int
 run_builds(struct builds *b, uint64_t size)
 {
+	char *taken;
+	int rc = -1;
+
 	for (size_t k = 0; k < b->ntodo; k += SIZES_AT_ONCE) {
 		size_t to = k + SIZES_AT_ONCE < b->ntodo ? k + SIZES_AT_ONCE :
 		    b->ntodo;
@@ -622,16 +667,37 @@ run_builds(struct builds *b, uint64_t size)
 		}
 	}
 	qsort(b->todo, b->ntodo, sizeof *b->todo, by_cost);
-	for (size_t k = 0; k < b->ntodo; k++) {
-		uint64_t at = size * (k + 1) / b->ntodo;
-		if (build_one(b, &b->todo[k]) < 0)
-			return -1;
+	if ((taken = calloc(b->ntodo + 1, 1)) == NULL) {
+		snprintf(b->err, b->elen, "out of memory");
+		return -1;
+	}
+	for (size_t sent = 0; sent < b->ntodo; ) {
+		int i = wait_free(b, FREE_ONE);
+		size_t k;
+		uint64_t at;
+
+		if (i < 0)
+			goto out;
+		if ((k = pick(b, taken)) == (size_t)NONE) {
+			/* Each one left waits for one that runs. */
+			if (wait_free(b, FREE_MORE) < 0)
+				goto out;
+			continue;
+		}
+		if (build_one(b, i, &b->todo[k]) < 0)
+			goto out;
+		b->running[i] = k;
+		taken[k] = 1;
+		at = size * ++sent / b->ntodo;
 		if (b->done)
 			*b->done = at;
 		else
 			progress_update(at);
 	}
-	return wait_free(b, 1) < 0 ? -1 : 0;
+	rc = wait_free(b, FREE_ALL) < -1 ? -1 : 0;
+out:
+	free(taken);
+	return rc;
 }
 
 /* The rest, in order, fed to one psql: every byte of the script but the
@@ -695,9 +761,10 @@ run_whole(struct pg *pg, int fd, const struct postdata_opts *o,
 }
 
 /* Feeds R's psql (started, reading R->to) all of the script but the
- * builds, unless STOP, and waits for it.  Returns as postdata_run(). */
+ * builds (with WHOLE, all of it), unless STOP, and waits for it.  Returns
+ * as postdata_run(). */
 static int
-run_rest(struct rest *r, struct child *c, uint64_t size, int stop,
+run_rest(struct rest *r, struct child *c, uint64_t size, int whole, int stop,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
 	char why[512];
@@ -708,7 +775,7 @@ run_rest(struct rest *r, struct child *c, uint64_t size, int stop,
 	} else if ((r->buf = malloc(READ_BUF)) == NULL) {
 		r->fed = ENOMEM;
 	} else {
-		rc = scan(r->fd, rest_one, r, why, sizeof why);
+		rc = whole ? 0 : scan(r->fd, rest_one, r, why, sizeof why);
 		if (rc == 0)
 			feed_to(r, size);
 		else if (r->fed == 0)
@@ -753,37 +820,24 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
     size_t elen)
 {
 	unsigned jobs = o->jobs < POSTDATA_JOBS ? o->jobs : POSTDATA_JOBS;
-	struct rest r = { .fd = fd, .to = -1 };
+	struct rest r = { .to = -1 };
 	struct child rest;
 	struct builds b;
 	size_t builds = 0;
-	int rc, rest_on = 0;
+	int rc = 0, rest_on = 0, own = -1, plan = 0, whole;
 
 	errtext[0] = '\0';
-	rc = jobs < 2 ? 1 : postdata_plan(fd, &builds, err, elen);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 || builds < 2) {
-		log_detail("post-data: run whole by one psql (%s)", jobs < 2 ?
-		    "one session asked" : rc == 1 ? "it holds more than "
-		    "pg_dump's statements" : "fewer than two indexes to build");
-		return run_whole(pg, fd, o, errtext, tlen, err, elen);
-	}
 	memset(&b, 0, sizeof b);
-	b.fd = fd;
 	b.n = jobs;
 	b.failed = -1;
 	b.stop = o->stop;
 	b.done = o->done;
 	b.err = err;
 	b.elen = elen;
-	log_detail("post-data: %zu indexes and keys built in %u sessions, "
-	    "then the rest in order", builds, jobs);
-	/* Every psql starts before ready(): each takes a while to start
-	 * and connect (on Debian a Perl wrapper first picks the version),
-	 * while the rows may still be loading. */
-	rc = 0;
-	for (unsigned i = 0; i < jobs && rc == 0; i++) {
+	/* Every psql starts first: each takes a while to start and connect
+	 * (on Debian a Perl wrapper first picks the version), while the
+	 * rows may still be loading and the script still on its way. */
+	for (unsigned i = 0; jobs >= 2 && i < jobs && rc == 0; i++) {
 		if (pg_session_open_guarded(pg, &b.w[i], o->guard, err,
 		    elen) < 0) {
 			rc = -1;
@@ -792,36 +846,68 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 		b.w[i].keep_stderr = 1;
 		b.open[i] = 1;
 	}
-	if (rc == 0 && pg_load_start(pg, &rest, -1, &r.to, o->guard, err,
-	    elen) == 0)
-		rest_on = 1;
-	else
+	if (rc == 0 && jobs >= 2) {
+		if (pg_load_start(pg, &rest, -1, &r.to, o->guard, err,
+		    elen) == 0)
+			rest_on = 1;
+		else
+			rc = -1;
+	}
+	if (rc == 0 && o->script && (fd = own = o->script(o->script_arg,
+	    &size, err, elen)) < 0)
 		rc = -1;
-	/* What to build is known while the rows still load; what each
-	 * costs, once they are in. */
-	if (rc == 0 && (rc = scan(fd, collect_one, &b, err, elen)) == 1) {
-		snprintf(err, elen, "the post-data dump changed while it was "
-		    "read");
-		rc = -1;
+	r.fd = b.fd = fd;
+	whole = jobs < 2;
+	if (rc == 0 && !whole) {
+		if ((plan = postdata_plan(fd, &builds, err, elen)) < 0)
+			rc = -1;
+		whole = plan == 1 || builds < 2;
+	}
+	if (rc == 0 && whole) {
+		log_detail("post-data: run whole by one psql (%s)", jobs < 2 ?
+		    "one session asked" : plan == 1 ? "it holds more than "
+		    "pg_dump's statements" : "fewer than two indexes to build");
+		/* The sessions are not needed. */
+		end_builds(&b, 0, errtext, tlen);
+		if (!rest_on) {
+			rc = run_whole(pg, fd, o, errtext, tlen, err, elen);
+			goto out;
+		}
+	} else if (rc == 0) {
+		log_detail("post-data: %zu indexes and keys built in %u "
+		    "sessions, then the rest in order", builds, jobs);
+		/* What to build is known while the rows still load; what
+		 * each costs, once they are in. */
+		if ((rc = scan(fd, collect_one, &b, err, elen)) == 1) {
+			snprintf(err, elen, "the post-data dump changed while "
+			    "it was read");
+			rc = -1;
+		}
 	}
 	if (rc == 0 && o->ready && o->ready(o->ready_arg, err, elen) < 0)
 		rc = -1;
-	if (b.done == NULL)
-		progress_begin("indexing", size);
-	if (rc == 0)
-		rc = run_builds(&b, size);
-	if (b.done == NULL)
-		progress_end();
+	if (!whole) {
+		if (b.done == NULL)
+			progress_begin("indexing", size);
+		if (rc == 0)
+			rc = run_builds(&b, size);
+		if (b.done == NULL)
+			progress_end();
+	}
 	if (end_builds(&b, rc < 0, errtext, tlen) < 0)
 		rc = -1;
-	free(b.set);
-	free(b.todo);
 	if (rest_on && rc < 0) {
 		char ignored[2048] = "", why[512];
-		run_rest(&r, &rest, size, 1, ignored, sizeof ignored, why,
-		    sizeof why);
+		run_rest(&r, &rest, size, whole, 1, ignored, sizeof ignored,
+		    why, sizeof why);
 	} else if (rest_on) {
-		rc = run_rest(&r, &rest, size, 0, errtext, tlen, err, elen);
+		rc = run_rest(&r, &rest, size, whole, 0, errtext, tlen, err,
+		    elen);
 	}
+out:
+	free(b.set);
+	free(b.todo);
+	if (own >= 0)
+		close(own);
 	return rc;
 }

@@ -51,11 +51,15 @@ struct postdata_table {
 	char table[POSTDATA_NAME_MAX];
 	unsigned weight;	/* BRIN 1, btree and hash 2, SP-GiST 8,
 				 * GIN and GiST 16 */
+	int exclusive;		/* ALTER TABLE ... ADD CONSTRAINT: it takes
+				 * the table whole, no other build on it
+				 * runs beside it */
 };
 
 /* Fills T for the build statement HEAD (LEN bytes).  Returns 0, or -1
  * when its table is not named as pg_dump names it (schema.table; T is
- * then a btree's weight and no name). */
+ * then a btree's weight and no name, and says whether it is
+ * exclusive). */
 int postdata_build_table(const char *head, size_t len,
     struct postdata_table *t);
 
@@ -82,6 +86,12 @@ struct postdata_opts {
 	 * or -1 to stop (ERR says why). */
 	int (*ready)(void *arg, char *err, size_t elen);
 	void *ready_arg;
+	/* When not NULL, the script is not FD and SIZE but what SCRIPT
+	 * gives (called with SCRIPT_ARG once the sessions are started,
+	 * before ready()): a descriptor of it, closed here, and its size
+	 * in *SIZE; or -1 to stop (ERR says why). */
+	int (*script)(void *arg, uint64_t *size, char *err, size_t elen);
+	void *script_arg;
 };
 
 /* Loads the post-data script FD (a regular file, read from its start;

@@ -59,6 +59,18 @@ CREATE TABLE lpt.z_big (v int, w text);
 INSERT INTO lpt.z_big SELECT g, repeat('w', 200) FROM generate_series(1, 3000) g;
 CREATE INDEX a_small_v ON lpt.a_small (v);
 CREATE INDEX z_big_v ON lpt.z_big (v);
+-- A slow GIN build and a key on one table: the key's ALTER TABLE would
+-- wait for the build's lock, its session idle all that time.
+CREATE FUNCTION lpt.nap(v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF pg_catalog.current_database() LIKE 'polarity_restoring_%' THEN
+		PERFORM pg_catalog.pg_sleep(0.4);
+	END IF;
+	RETURN v;
+END $$;
+CREATE TABLE lpt.slow (id int PRIMARY KEY, v int);
+INSERT INTO lpt.slow VALUES (1, 1), (2, 2);
+CREATE INDEX slow_nap ON lpt.slow USING gin ((ARRAY[lpt.nap(v)]));
 SQL
 sample_backup
 dump_db polarity >"$WORK/before.sql"
@@ -72,8 +84,12 @@ same_db() {
 		fail "$1: the index is not in its tablespace"
 }
 
-# The server logs each statement as it starts.
-su_psql -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+# The server logs each statement as it starts, and each wait for a lock
+# longer than a tenth of a second.
+su_psql -c "ALTER SYSTEM SET log_statement = 'all'" \
+	-c "ALTER SYSTEM SET log_lock_waits = on" \
+	-c "ALTER SYSTEM SET deadlock_timeout = '100ms'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
 for _ in $(seq 50); do
 	[ "$(su_psql -c 'SHOW log_statement')" = all ] && break
 	sleep 0.1
@@ -102,6 +118,12 @@ esac
 tail -n +"$log_from" "$WORK/pgdata/server.log" | grep -q 'statement: RESET ALL' ||
 	fail "no session went back to its first settings"
 ok "a session is reset before the settings of an earlier build"
+# Never two builds that wait for each other's lock: lpt.slow's key is
+# built before or after its slow GIN index, not beside it.
+if tail -n +"$log_from" "$WORK/pgdata/server.log" | grep 'still waiting for' >&2; then
+	fail "a build waited for the lock of another"
+fi
+ok "no build waits for another's lock (a key beside an index on its table)"
 
 # After the check (no early load): the same.
 run_polarity -v restore --yes --drop-first "$archive"

@@ -90,6 +90,7 @@ test_a_build_names_its_table_and_kind(void **state)
 	assert_string_equal(t.schema, "intel");
 	assert_string_equal(t.table, "entity");
 	assert_int_equal(t.weight, 16);
+	assert_false(t.exclusive);
 	/* Quoted names as the server stores them, bare ones folded. */
 	assert_int_equal(table("CREATE UNIQUE INDEX \"U\" ON ONLY "
 	    "\"My \"\"odd\"\" schema\".Parts USING btree (a);", &t), 0);
@@ -101,6 +102,8 @@ test_a_build_names_its_table_and_kind(void **state)
 	assert_string_equal(t.schema, "public");
 	assert_string_equal(t.table, "t t");
 	assert_int_equal(t.weight, 2);
+	/* A constraint takes its table whole, an index shares it. */
+	assert_true(t.exclusive);
 	assert_int_equal(table("CREATE INDEX b ON s.t USING brin (at);", &t),
 	    0);
 	assert_int_equal(t.weight, 1);
