@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dumps.h"
 #include "format.h"
 #include "io.h"
 #include "legacy.h"
@@ -25,55 +26,6 @@
 
 /* Each missing role found by a failed load costs one more load. */
 #define MAX_ROLE_RETRIES 32
-
-/* Starts a reader of SRC's archive from IN into OUT: the decompressor,
- * then tar as TARV says, then, with GUNZIP, the decompressor again (for
- * a member that is gzip-compressed itself), as the stages KIDS (2, or 3
- * with GUNZIP).  Returns 0, or -1 with ERR. */
-static int
-reader_spawn(const struct load_source *src, char *const tarv[], int gunzip,
-    struct child kids[], int in, int out, char *err, size_t elen)
-{
-	static const char *const dc[] = { "-dc", NULL };
-	char zip[PATH_MAX];
-	struct spawn_cmd cmd;
-	char **envp = spawn_env();
-	int rc = -1;
-
-	if (envp == NULL) {
-		snprintf(err, elen, "out of memory");
-		return -1;
-	}
-	config_decompressor(src->cfg, envp, zip, sizeof zip);
-	if (spawn_cmd(&cmd, zip, dc) < 0) {
-		snprintf(err, elen, "the compressor '%s' is not a command line",
-		    zip);
-		goto out;
-	}
-	char *const *const argvs[] = { cmd.argv, tarv, cmd.argv };
-	if (spawn_pipeline(kids, gunzip ? 3 : 2, argvs, in, out, envp) < 0)
-		snprintf(err, elen, "cannot run '%s' and tar: %s",
-		    cmd.argv[0], strerror(errno));
-	else
-		rc = 0;
-out:
-	spawn_env_free(envp);
-	return rc;
-}
-
-int
-load_reader_start(const struct load_source *src, struct child kids[2],
-    int in, int out, char *err, size_t elen)
-{
-	char names[2][PATH_MAX];
-	char *tarv[] = { "tar", "--no-wildcards", "-xOf", "-", names[0],
-		names[1], NULL };
-
-	for (int i = 0; i < 2; i++)
-		snprintf(names[i], sizeof names[i], "%s/%s", src->u->top,
-		    format_dump_member[FORMAT_PRE + i]);
-	return reader_spawn(src, tarv, 0, kids, in, out, err, elen);
-}
 
 /* Waits for the N stages of a reader, stopping them first when STOP. */
 static int
@@ -88,12 +40,6 @@ reader_end(struct child *kids, size_t n, int stop, char *why, size_t len)
 	for (size_t i = 0; i < n; i++)
 		spawn_close(&kids[i]);
 	return rc;
-}
-
-int
-load_reader_end(struct child kids[2], int stop, char *why, size_t len)
-{
-	return reader_end(kids, 2, stop, why, len);
 }
 
 /* The statement each psql of a load into T->name runs first: it stops
@@ -129,38 +75,16 @@ rows_bytes(const struct load_source *src)
 	return src->u->dump_bytes - src->u->post_bytes;
 }
 
-/* Loads the post-data dump of SRC, unpacked in the stage, with LOADER,
- * as O says.  Returns as postdata_run(). */
-static int
-load_post(const struct load_source *src, struct pg *loader,
-    const struct postdata_opts *o, char *errtext, size_t tlen, char *err,
-    size_t elen)
-{
-	int fd, rc;
-
-	fd = openat(src->stage, format_dump_member[FORMAT_POST],
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, elen, "cannot read the unpacked '%s': %s",
-		    format_dump_member[FORMAT_POST], strerror(errno));
-		return -1;
-	}
-	log_step("building the indexes and keys");
-	rc = postdata_run(loader, fd, src->u->post_bytes, o, errtext, tlen,
-	    err, elen);
-	close(fd);
-	return rc;
-}
-
 /* Loads the dumps once, from the start of the archive, with LOADER; the
  * post-data dump's psql run GUARD first. */
 static int
 load_once(const struct load_source *src, struct pg *loader, char *guard,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
-	struct child kids[2];
+	struct dumps d;
 	char why[1024];
-	int p[2], rc, zrc;
+	uint64_t size = 0;
+	int p[2], rc, zrc, post = -1;
 
 	if (lseek(src->fd, 0, SEEK_SET) < 0) {
 		snprintf(err, elen, "cannot read '%s' again: %s", src->archive,
@@ -171,25 +95,36 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (load_reader_start(src, kids, src->fd, p[1], err, elen) < 0) {
+	if (dumps_start(&d, src->cfg, src->u->top, src->fd, p[1], src->stage,
+	    err, elen) < 0) {
 		close(p[0]);
-		close(p[1]);
 		return -1;
 	}
-	close(p[1]);
 	rc = pg_run_fd(loader, p[0], rows_bytes(src), errtext, tlen, err,
 	    elen);
 	close(p[0]);
-	zrc = load_reader_end(kids, rc < 0, why, sizeof why);
+	if (rc == 0 && (post = dumps_post(&d, NULL, &size, err, elen)) < 0)
+		rc = -1;
+	zrc = dumps_end(&d, rc < 0, why, sizeof why);
 	if (rc == 0 && zrc < 0) {
 		snprintf(err, elen, "cannot read the dumps from '%s': %s",
 		    src->archive, why);
 		rc = -1;
 	}
-	if (rc == 0)
-		rc = load_post(src, loader, &(struct postdata_opts){
+	if (rc == 0 && !dumps_same(&d, (const char (*)[65])src->u->dump_sha)) {
+		snprintf(err, elen, "the dumps read from '%s' for the load are "
+		    "not the ones checked: the archive changed while it was "
+		    "read", src->archive);
+		rc = -1;
+	}
+	if (rc == 0) {
+		log_step("building the indexes and keys");
+		rc = postdata_run(loader, post, size, &(struct postdata_opts){
 		    .jobs = POSTDATA_JOBS, .guard = guard }, errtext, tlen,
 		    err, elen);
+	}
+	if (post >= 0)
+		close(post);
 	return rc;
 }
 
@@ -241,15 +176,16 @@ early_stop(struct early_load *e, const char *why)
 		log_detail("loading after the check: %s", why);
 	e->on = 0;
 	if (e->started && !e->stopped) {
-		for (int i = 0; i < 2; i++)
-			if (e->kids[i].pid > 0)
-				kill(e->kids[i].pid, SIGTERM);
+		if (e->rd.zip.pid > 0)
+			kill(e->rd.zip.pid, SIGTERM);
 		if (e->psql.pid > 0)
 			kill(e->psql.pid, SIGTERM);
 		e->stopped = 1;
 		e->stop = 1;	/* the post-data sessions, if started */
 	}
 }
+
+static void *finish_run(void *arg);
 
 int
 early_start(struct early_load *e, const struct load_source *src,
@@ -284,18 +220,20 @@ early_start(struct early_load *e, const struct load_source *src,
 		early_stop(e, why);
 		goto out;
 	}
-	if (load_reader_start(src, e->kids, in, p[1], why, wlen) < 0) {
+	rc = dumps_start(&e->rd, src->cfg, src->u->top, in, p[1], src->stage,
+	    why, wlen);
+	p[1] = -1;	/* the reader's */
+	if (rc < 0) {
 		early_stop(e, why);
 		goto out;
 	}
-	close(p[1]);
-	p[1] = -1;
+	rc = -1;
 	if (pg_init(&e->loader, src->cfg, t->db) < 0 ||
 	    pg_set_database(&e->loader, t->name) < 0 ||
 	    pg_load_start(&e->loader, &e->psql, p[0], NULL, e->guard, why,
 	    wlen) < 0) {
 		char ignored[256];
-		load_reader_end(e->kids, 1, ignored, sizeof ignored);
+		dumps_end(&e->rd, 1, ignored, sizeof ignored);
 		early_stop(e, why);
 		goto out;
 	}
@@ -304,6 +242,11 @@ early_start(struct early_load *e, const struct load_source *src,
 	pg_quote_ident(t->name, q, sizeof q);
 	log_step("loading the database into %s while the archive is "
 	    "checked", q);
+	/* The post-data dump is loaded by a thread of its own, as soon as
+	 * the reader has it and the rows are in, whatever the check is
+	 * doing then; without the thread, early_settle() loads it. */
+	e->finishing = 1;
+	e->finishing = io_thread_start(&e->finisher, finish_run, e) == 0;
 out:
 	if (in >= 0)
 		close(in);
@@ -313,34 +256,11 @@ out:
 	return rc;
 }
 
-/* How much of the dumps the early reader has given psql: what tar wrote,
- * as the kernel counts it; all of it once tar is gone. */
+/* How much of the dumps the early reader has given psql. */
 static uint64_t
 early_fed(struct early_load *e)
 {
-	char path[64], line[128], *end;
-	unsigned long long n;
-	uint64_t fed = rows_bytes(e->src);
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/io", (int)e->kids[1].pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return fed;
-	while (fgets(line, sizeof line, f)) {
-		if (strncmp(line, "wchar: ", 7) != 0)
-			continue;
-		errno = 0;
-		n = strtoull(line + 7, &end, 10);
-		if (errno == 0 && end != line + 7 && n < fed)
-			fed = n;
-	}
-	fclose(f);
-	/* Never backwards (an ended tar may show no counts). */
-	if (fed < e->fed_seen)
-		fed = e->fed_seen;
-	e->fed_seen = fed;
-	return fed;
+	return dumps_fed(&e->rd);
 }
 
 /* Waits for the reader and psql of the pre-data and data dumps of the
@@ -356,19 +276,30 @@ rows_in(void *arg, char *err, size_t elen)
 		return 0;
 	e->rows_waited = 1;
 	/* A stopped reader was sent its signal by early_stop(). */
-	zrc = load_reader_end(e->kids, 0, zipwhy, sizeof zipwhy);
+	zrc = dumps_end(&e->rd, 0, zipwhy, sizeof zipwhy);
 	prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0, errtext,
 	    sizeof errtext, why, sizeof why);
 	e->phase = 1;
+	if (!e->stopped && !io_stop_signal && prc == 0 && zrc == 0) {
+		log_step("building the indexes and keys");
+		return 0;
+	}
 	if (e->stopped || io_stop_signal)
 		snprintf(err, elen, "stopped");
-	else if (prc < 0 || zrc < 0)
+	else
 		snprintf(err, elen, "the early load failed: %s", prc < 0 ?
 		    why : zipwhy);
-	else
-		return 0;
 	e->rows_failed = 1;
 	return -1;
+}
+
+/* The post-data dump of the early load ARG, once its reader has it. */
+static int
+post_script(void *arg, uint64_t *size, char *err, size_t elen)
+{
+	struct early_load *e = arg;
+
+	return dumps_post(&e->rd, &e->stop, size, err, elen);
 }
 
 /* Loads the post-data dump of the early load E once its rows are in (its
@@ -379,10 +310,11 @@ early_finish(struct early_load *e)
 	char errtext[8192], why[1024];
 	int rc;
 
-	rc = load_post(e->src, &e->loader, &(struct postdata_opts){
+	rc = postdata_run(&e->loader, -1, 0, &(struct postdata_opts){
 	    .jobs = POSTDATA_JOBS, .guard = e->guard, .stop = &e->stop,
 	    .done = e->finishing ? &e->post_done : NULL, .ready = rows_in,
-	    .ready_arg = e }, errtext, sizeof errtext, why, sizeof why);
+	    .ready_arg = e, .script = post_script, .script_arg = e },
+	    errtext, sizeof errtext, why, sizeof why);
 	/* The rows are waited for whatever came first. */
 	if (!e->rows_waited && rows_in(e, why, sizeof why) < 0)
 		rc = -1;
@@ -402,14 +334,6 @@ finish_run(void *arg)
 	e->rc = early_finish(e);
 	e->phase = 2;
 	return NULL;
-}
-
-void
-early_post_ready(struct early_load *e)
-{
-	if (!e->started || e->stopped || e->finishing)
-		return;
-	e->finishing = io_thread_start(&e->finisher, finish_run, e) == 0;
 }
 
 /* Waits for the early load's rows to be in, with the progress at a
@@ -464,6 +388,13 @@ early_settle(struct early_load *e, int checked, const struct format_header *h)
 		ok = checked && !e->stopped && e->rc == 0;
 		if (checked && !e->stopped && !ok)
 			log_detail("loading after the check: %s", e->why);
+		/* The file may have changed between the two reads. */
+		if (ok && !dumps_same(&e->rd,
+		    (const char (*)[65])e->src->u->dump_sha)) {
+			log_detail("loading after the check: the dumps loaded "
+			    "are not the ones checked");
+			ok = 0;
+		}
 		e->started = 0;
 	}
 	/* The database must have the encoding the manifest names. */
@@ -509,7 +440,8 @@ legacy_reader_start(const struct load_source *src, const struct legacy_dump *d,
 		    strerror(errno));
 		return -1;
 	}
-	return reader_spawn(src, tarv, d->gzip, kids, in, out, err, elen);
+	return dumps_pipeline(src->cfg, tarv, d->gzip, kids, in, out, err,
+	    elen);
 }
 
 /* Loads the legacy dump D with LOADER: psql, or pg_restore for a

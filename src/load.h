@@ -1,20 +1,21 @@
 /* load.h - the dumps of a checked archive, loaded into a new database.
  *
- * The pre-data and data dumps are never unpacked: a reader (the
- * decompressor, then tar writing the two dumps in order to its standard
- * output) feeds psql straight from the archive, so a restore needs no
- * room for them.  The post-data dump, small, is unpacked in the stage by
- * the check, and loaded from there once the rows are in, its index
- * builds side by side (postdata.h).  The database loaded into is made for
- * the load and marked (pgadmin.h); what a failed load made is dropped
- * again.
+ * The dumps are never unpacked: a reader (dumps.h) feeds psql the
+ * pre-data and data dumps straight from the archive, so a restore needs
+ * no room for them, and keeps the post-data dump, small, which is loaded
+ * once the rows are in, its index builds side by side (postdata.h).  What
+ * was loaded is kept only when the reader's hashes of the three dumps are
+ * the ones the check found in the manifest.  The database loaded into is
+ * made for the load and marked (pgadmin.h); what a failed load made is
+ * dropped again.
  *
  * The early load runs the same reader on a second description of the
  * archive while the check of the first is still going on, so that the
- * long load overlaps the check.  Its caller drives it: early_start() once
- * the settings are known, early_stop() when something rules it out,
- * early_settle() once the check ended.  Nothing it made survives unless
- * the check passed.
+ * long load overlaps the check; a thread of its own loads the post-data
+ * dump as soon as the rows are in, while the check may still go on.  Its
+ * caller drives it: early_start() once the settings are known,
+ * early_stop() when something rules it out, early_settle() once the check
+ * ended.  Nothing it made survives unless the check passed.
  */
 #ifndef POLARITY_LOAD_H
 #define POLARITY_LOAD_H
@@ -25,6 +26,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "dumps.h"
 #include "pg.h"
 #include "spawn.h"
 #include "unpack.h"
@@ -49,16 +51,6 @@ struct load_target {
 	const char *owner;		/* its owner, when that role exists */
 	FILE *report;			/* roles created are said here */
 };
-
-/* Starts the reader of SRC's pre-data and data dumps on IN (from where
- * it stands) into OUT, as the stages KIDS (the decompressor and tar).
- * Returns 0, or -1 with ERR. */
-int load_reader_start(const struct load_source *src, struct child kids[2],
-    int in, int out, char *err, size_t elen);
-
-/* Waits for the reader, stopping it first when STOP.  Returns 0 when both
- * stages ended well, else -1 with WHY saying how. */
-int load_reader_end(struct child kids[2], int stop, char *why, size_t len);
 
 /* Makes T->name in the encoding and locale H records (the archive's
  * manifest header) and loads the dumps into it
@@ -90,7 +82,7 @@ struct early_load {
 	const struct load_source *src;
 	const struct load_target *t;
 	struct pg loader;
-	struct child kids[2];	/* the decompressor and tar */
+	struct dumps rd;	/* the reader of the archive */
 	struct child psql;
 	char guard[320];	/* what each of its psql runs first */
 	pthread_t finisher;	/* waits for the rows, then loads the
@@ -115,22 +107,14 @@ int early_start(struct early_load *e, const struct load_source *src,
     const struct load_target *t, const struct format_header *replaced,
     char *why, size_t wlen);
 
-/* The check has unpacked the post-data dump in the stage: a thread of
- * its own waits for the rows to be in and loads it (postdata.h), so that
- * the indexes are built as soon as they can be, while the check ends.
- * Its signals blocked, it only runs the load's programs; early_stop()
- * stops it, early_settle() waits for it.  Without it (it could not start,
- * or the check never got that far) early_settle() does the same. */
-void early_post_ready(struct early_load *e);
-
 /* Stops the early load (when it runs), giving WHY (or NULL) as a line
  * of detail. */
 void early_stop(struct early_load *e, const char *why);
 
 /* Once the check ended, CHECKED when it passed: waits for the load (with
- * progress at a terminal) and keeps what it made when it went through
- * and the database has the encoding and locale H (the manifest's
- * header) records; otherwise
+ * progress at a terminal) and keeps what it made when it went through,
+ * from the dumps the check found (their hashes), and the database has
+ * the encoding and locale H (the manifest's header) records; otherwise
  * stops it and drops what it made.  Returns 1 when the database is
  * loaded, 0 when the load is still to be made. */
 int early_settle(struct early_load *e, int checked,

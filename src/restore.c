@@ -11,6 +11,7 @@
 #include <string.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -564,6 +565,30 @@ start_early(struct restore *r, struct early_load *e, char *why, size_t wlen)
 	early_start(e, &r->src, &r->dst, &r->replaced, why, wlen);
 }
 
+/* The check gives way to the early load: the rows' load and the index
+ * builds are what a restore waits for, the check need only end before the
+ * commit, and both want the same cores.  With YIELD its thread and
+ * decompressor take the lowest CPU priority (nice 19); without, they go
+ * back to *BEFORE (which takes privileges; without them the check ends
+ * at nice 19).  Returns whether it now yields. */
+static int
+check_yield(struct unpack *p, int yield, int *before)
+{
+	id_t me = (id_t)gettid();
+
+	if (yield) {
+		errno = 0;
+		*before = getpriority(PRIO_PROCESS, me);
+		if (errno != 0 || setpriority(PRIO_PROCESS, me, 19) < 0)
+			return 0;
+		(void)unpack_nice(p, 19);
+		return 1;
+	}
+	(void)setpriority(PRIO_PROCESS, me, *before);
+	(void)unpack_nice(p, *before);
+	return 0;
+}
+
 /* The check, member by member.  With EARLY, once the archive's .env is
  * unpacked the steps before the load run (PREPARED: 1 done, -1 failed
  * with PREP_RES and PREP_ERR) and the load starts while the rest is
@@ -580,13 +605,15 @@ check(struct restore *r, struct early_load *early, int *prepared,
 	size_t check_elen = r->elen;
 	struct unpack *p;
 	const char *name;
-	int rc, missing;
+	int rc, missing, yielded = 0, nice_before = 0;
 
 	p = check_begin(r->cfg, r->archive_fd, r->archive, &opts, &r->u,
 	    r->err, r->elen);
 	if (p == NULL)
 		return -1;
 	while ((rc = unpack_next(p, &name)) == 1) {
+		if (yielded && !early->on)
+			yielded = check_yield(p, 0, &nice_before);
 		/* Which members of a legacy archive are its database is
 		 * known only at its end. */
 		if (early->on && r->u.legacy)
@@ -605,6 +632,9 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				early_stop(early, NULL);
 			} else {
 				start_early(r, early, why, sizeof why);
+				if (early->on)
+					yielded = check_yield(p, 1,
+					    &nice_before);
 			}
 		} else if (strcmp(name, format_dump_member[FORMAT_ROLES]) == 0) {
 			if (archive_roles(r, &missing, NULL, why,
@@ -612,14 +642,12 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				early_stop(early, why);
 			else if (missing > 0)
 				early_stop(early, "roles to create first");
-		} else if (strcmp(name, format_dump_member[FORMAT_POST]) == 0) {
-			/* The rest of the load need not wait for the rest of
-			 * the check. */
-			early_post_ready(early);
 		}
 		r->err = check_err;
 		r->elen = check_elen;
 	}
+	if (yielded)
+		check_yield(p, 0, &nice_before);
 	return unpack_end(p, rc);
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -539,15 +540,15 @@ set_owner(struct owners *o, int dirfd, const char *name,
 	(void)fchownat(dirfd, name, uid, gid, flags);
 }
 
-/* Whether NAME is one of the dumps a restore loads: 2 for the post-data
- * dump, 1 for the others, else 0. */
+/* Which of the dumps a restore loads NAME is: 0 for the pre-data dump,
+ * 1 for the data dump, 2 for the post-data dump; else -1. */
 static int
-is_loaded_dump(const char *name)
+loaded_dump(const char *name)
 {
 	for (int i = FORMAT_PRE; i <= FORMAT_POST; i++)
 		if (strcmp(name, format_dump_member[i]) == 0)
-			return i == FORMAT_POST ? 2 : 1;
-	return 0;
+			return i - FORMAT_PRE;
+	return -1;
 }
 
 /* Writes the N bytes of BUF at *OFF in FD, leaving a hole where a block
@@ -587,15 +588,15 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
     const char *name, char sha[65])
 {
 	unsigned char *buf = s->buf;
-	int fd = -1, dump = is_loaded_dump(name);
+	int fd = -1, dump = loaded_dump(name);
 	ssize_t n;
 	off_t off = 0;
 
-	if (dump)
+	if (dump >= 0)
 		s->u->dump_bytes += tm->size;
 	if (dump == 2)
 		s->u->post_bytes = tm->size;
-	if (s->o.stage >= 0 && !(s->o.skip_dumps && dump == 1)) {
+	if (s->o.stage >= 0 && !(s->o.skip_dumps && dump >= 0)) {
 		fd = openat(s->o.stage, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
@@ -627,6 +628,8 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 			close(fd);
 		return -1;
 	}
+	if (dump >= 0)
+		memcpy(s->u->dump_sha[dump], sha, sizeof s->u->dump_sha[dump]);
 	if (fd >= 0) {
 		struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
 			{ .tv_sec = (time_t)tm->mtime } };
@@ -1486,6 +1489,13 @@ unpack_begin(int in, const char *path, const char *decompressor,
 fail:
 	free(s);
 	return NULL;
+}
+
+int
+unpack_nice(struct unpack *s, int nice)
+{
+	return s->zip.pid > 0 ? setpriority(PRIO_PROCESS, (id_t)s->zip.pid,
+	    nice) : 0;
 }
 
 int

@@ -45,6 +45,9 @@ struct unpacked {
 	uint64_t bytes;		/* data bytes of all files */
 	uint64_t dump_bytes;	/* of the three dumps a restore loads */
 	uint64_t post_bytes;	/* of which the post-data dump's */
+	char dump_sha[3][65];	/* the SHA-256 of the pre-data, data and
+				 * post-data dumps, as read (once the
+				 * pass ended well, the manifest's) */
 	uint64_t stream;	/* bytes of the uncompressed stream */
 	int damaged;		/* on failure: the archive's fault (not ours,
 				 * e.g. a full disk) */
@@ -71,10 +74,10 @@ struct unpack_entry {
 struct unpack_opts {
 	int stage;		/* the folder to unpack below, or -1: only
 				 * check */
-	int skip_dumps;		/* check the database dumps, but do not
-				 * write the pre-data and data dumps in
-				 * the stage (the post-data dump is, for
-				 * the load to take apart) */
+	int skip_dumps;		/* check the database dumps a restore
+				 * loads, but do not write them in the
+				 * stage: the load reads them from the
+				 * archive */
 	unsigned long max_members;	/* 0: UNPACK_MAX_MEMBERS */
 	/* Told of each member as it is read (NULL: nobody), with ARG. */
 	void (*on_member)(void *arg, const struct unpack_entry *e);
@@ -111,6 +114,12 @@ int unpack_next(struct unpack *p, const char **name);
  * U->damaged telling whether the archive is at fault (rather than, say, a
  * full disk under the stage). */
 int unpack_end(struct unpack *p, int rc);
+
+/* Sets the CPU priority (nice) of the pass P's decompressor to NICE, for
+ * a caller that has more urgent work running beside it (the calling
+ * thread's own priority is the caller's).  Returns 0, or -1 with errno
+ * set (raising it again takes privileges). */
+int unpack_nice(struct unpack *p, int nice);
 
 /* Reads only the first member's header of the pass P, which has read
  * nothing yet, and ends it.  Returns 1 when it is our FORMAT member (its

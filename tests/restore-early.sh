@@ -28,6 +28,40 @@ diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "early load diffe
 ok "--yes: the load starts before the check ends; database identical"
 drop_kept
 
+# The index builds do not wait for the check: the check's decompressor
+# (the first one started) stops for 6 seconds before the post-data dump;
+# the load's own reader has it long before, and the builds start then.
+cat >"$WORK/slowcheck" <<EOF2
+#!/bin/bash
+[ "\$1" = -dc ] || exec gzip "\$@"
+mkdir "$WORK/slowcheck.first" 2>/dev/null || exec gzip -dc
+gzip -dc | perl -e 'binmode STDIN; binmode STDOUT; \$| = 1;
+	while ((\$n = read(STDIN, \$b, 512)) > 0) {
+		sleep 6 if substr(\$b, 0, 100) =~ m{/database/3-post-data\.sql\0};
+		print \$b;
+	}'
+EOF2
+chmod 755 "$WORK/slowcheck"
+run_polarity -v --compressor "$WORK/slowcheck" restore --yes "$archive"
+expect 0 ""
+[ -d "$WORK/slowcheck.first" ] || fail "the slow decompressor did not run"
+# Seconds from the first line to line A of the error output.
+at() {
+	local first line
+	first=$(head -n 1 "$WORK/err" | cut -c1-19)
+	line=$(grep -m1 -F -- "$1" "$WORK/err" | cut -c1-19)
+	[ -n "$line" ] || { cat "$WORK/err" >&2; fail "no '$1'"; }
+	echo $(($(date -d "$line" +%s) - $(date -d "$first" +%s)))
+}
+built=$(at "building the indexes and keys")
+checked=$(at "archive checked:")
+[ "$checked" -ge 5 ] || fail "the check did not stall ($checked s)"
+[ $((checked - built)) -ge 4 ] ||
+	{ cat "$WORK/err" >&2; fail "the builds started ${built} s in, the check ended ${checked} s in"; }
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "early load differs"
+ok "the builds start once the rows are in, while the check still runs (${built} s and ${checked} s)"
+drop_kept
+
 # The load reads the dumps from the archive: the staging folder never
 # holds them.  A 3 MB tmpfs under the integrations (and so the staging
 # folder) takes the integrations but not the 4 MB of data.
