@@ -1,8 +1,10 @@
 /* pg.c - the PostgreSQL client programs, driven safely. */
 #include "autoconf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,14 +75,54 @@ pg_free(struct pg *pg)
 	pg->envp = NULL;
 }
 
+/* Where Debian keeps each version's client programs. */
+#define PG_BINROOT "/usr/lib/postgresql"
+
+int
+pg_unwrap(const char *prog, char *const envp[], char *out, size_t len)
+{
+	char found[PATH_MAX], real[PATH_MAX], cand[PATH_MAX];
+	const char *base;
+	unsigned long best = 0;
+	struct dirent *e;
+	DIR *d;
+
+	if (spawn_find(prog, envp, found, sizeof found) < 0 ||
+	    realpath(found, real) == NULL || (base = strrchr(real, '/')) ==
+	    NULL || strcmp(base + 1, "pg_wrapper") != 0 ||
+	    (d = opendir(PG_BINROOT)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		/* "15", "9.6": major and minor, compared as numbers. */
+		char *end;
+		unsigned long major = strtoul(e->d_name, &end, 10), minor = 0;
+		if (end == e->d_name || e->d_name[0] < '0' ||
+		    e->d_name[0] > '9')
+			continue;
+		if (*end == '.')
+			minor = strtoul(end + 1, &end, 10);
+		if (*end != '\0' || major * 1000 + minor + 1 <= best)
+			continue;
+		snprintf(cand, sizeof cand, "%s/%s/bin/%s", PG_BINROOT,
+		    e->d_name, prog);
+		if (access(cand, X_OK) != 0)
+			continue;
+		best = major * 1000 + minor + 1;
+		snprintf(out, len, "%s", cand);
+	}
+	closedir(d);
+	return best > 0 ? 0 : -1;
+}
+
 /* Starts the client program ARGS[0] (a bare name) with the rest of
- * ARGS, reading IN and writing OUT: from --pg-bindir or PATH here, or
- * inside the container through docker exec. */
+ * ARGS, reading IN and writing OUT: from --pg-bindir or PATH here
+ * (Debian's wrapper's choice run directly), or inside the container
+ * through docker exec. */
 static int
 start(struct pg *pg, struct child *c, char *const args[], int in, int out,
     char *err, size_t elen)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	char *argv[16];
 	struct spawn_cmd cmd;
 	size_t n;
@@ -104,7 +146,9 @@ start(struct pg *pg, struct child *c, char *const args[], int in, int out,
 		    pg->container);
 		return 0;
 	}
-	config_pg_program(pg->cfg, args[0], path, sizeof path);
+	if (pg->cfg->pg_bindir[0] != '\0' ||
+	    pg_unwrap(args[0], pg->envp, path, sizeof path) < 0)
+		config_pg_program(pg->cfg, args[0], path, sizeof path);
 	argv[0] = path;
 	for (n = 1; args[n] && n + 1 < sizeof argv / sizeof *argv; n++)
 		argv[n] = args[n];

@@ -108,6 +108,16 @@ int pg_session_close(struct pg_session *s, char *err, size_t elen);
 int pg_session_end(struct pg_session *s, int stop, char *errtext, size_t tlen,
     char *err, size_t elen);
 
+/* Debian's client programs on PATH are one Perl script, pg_wrapper, that
+ * picks a version and runs that version's program: 35 to 50 ms of CPU
+ * for each start, and a restore starts psql half a dozen times.  With
+ * PGHOST in the environment, as pg_init() always sets it, it takes the
+ * newest version that has the program (/usr/lib/postgresql/V/bin/PROG),
+ * whatever cluster is configured; our programs run that one directly.
+ * When PROG on ENVP's PATH is the wrapper, writes the path of the program
+ * it would run to OUT (LEN bytes) and returns 0; else returns -1. */
+int pg_unwrap(const char *prog, char *const envp[], char *out, size_t len);
+
 /* Starts pg_dump for SECTION ("pre-data", "data" or "post-data") inside
  * the exported SNAPSHOT, writing to OUT.  The caller waits for C. */
 int pg_dump_start(struct pg *pg, struct child *c, const char *section,

@@ -6,8 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pg.h"
 
@@ -136,6 +141,70 @@ test_missing_role_from_psql_error(void **state)
 	assert_false(pg_missing_role("", role, sizeof role));
 }
 
+/* The newest /usr/lib/postgresql/V/bin/PROG, as a listing finds it, in
+ * OUT; 0 when there is none. */
+static int
+newest(const char *prog, char *out, size_t len)
+{
+	unsigned long best = 0;
+	struct dirent *e;
+	DIR *d = opendir("/usr/lib/postgresql");
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char cand[PATH_MAX];
+		unsigned long v;
+		unsigned major, minor = 0;
+		if (sscanf(e->d_name, "%u.%u", &major, &minor) < 1)
+			continue;
+		v = major * 1000UL + minor + 1;
+		snprintf(cand, sizeof cand, "/usr/lib/postgresql/%s/bin/%s",
+		    e->d_name, prog);
+		if (v > best && access(cand, X_OK) == 0) {
+			best = v;
+			snprintf(out, len, "%s", cand);
+		}
+	}
+	closedir(d);
+	return best > 0;
+}
+
+static void
+test_debian_wrapper_is_run_through(void **state)
+{
+	char out[PATH_MAX], want[PATH_MAX], dir[] = "/tmp/test_pg.XXXXXX";
+	char path[PATH_MAX + 8], link[PATH_MAX], *env[2] = { path, NULL };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "PATH=%s", dir);
+	/* A program of that name that is not the wrapper: run as it is. */
+	snprintf(link, sizeof link, "%s/psql", dir);
+	assert_int_equal(symlink("/bin/true", link), 0);
+	assert_int_equal(pg_unwrap("psql", env, out, sizeof out), -1);
+	assert_int_equal(unlink(link), 0);
+	/* Not on PATH at all. */
+	assert_int_equal(pg_unwrap("psql", env, out, sizeof out), -1);
+	/* Debian's wrapper: the newest version's own program. */
+	if (access("/usr/share/postgresql-common/pg_wrapper", X_OK) == 0 &&
+	    newest("psql", want, sizeof want)) {
+		assert_int_equal(symlink("/usr/share/postgresql-common/"
+		    "pg_wrapper", link), 0);
+		assert_int_equal(pg_unwrap("psql", env, out, sizeof out), 0);
+		assert_string_equal(out, want);
+		assert_int_equal(unlink(link), 0);
+		/* No version has the program: run as it is. */
+		snprintf(link, sizeof link, "%s/polarity-none", dir);
+		assert_int_equal(symlink("/usr/share/postgresql-common/"
+		    "pg_wrapper", link), 0);
+		assert_int_equal(pg_unwrap("polarity-none", env, out,
+		    sizeof out), -1);
+		assert_int_equal(unlink(link), 0);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -146,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_quote_ident_and_literal),
 		cmocka_unit_test(test_parse_ident),
 		cmocka_unit_test(test_missing_role_from_psql_error),
+		cmocka_unit_test(test_debian_wrapper_is_run_through),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
