@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,210 @@ post_file(int stage)
 	return fd;
 }
 
+/* The data dump's rows of one table go to two psql sessions once there
+ * are this many bytes of them, in turns of at least CHUNK bytes (whole
+ * rows), each turn to the session with room for it. */
+#define SPLIT_AFTER (4 * 1024 * 1024)
+#define CHUNK (256 * 1024)
+#define LINE_MAX_KEPT 16384	/* a COPY line or a setting, kept whole */
+#define SETTINGS_MAX 8192
+
+/* The data dump read line by line, for the split.  pg_dump writes it as
+ * settings (SET, set_config()), COPY ... FROM stdin; with its rows, one
+ * a line, up to a line \., and statements of one line (setval(), the
+ * large objects' calls). */
+struct split {
+	int in_copy;		/* between a COPY line and its \. */
+	int whole;		/* this COPY's rows may go to both */
+	int usable;		/* the second session may be used */
+	int target;		/* 0: the first session, 1: the second */
+	int open2;		/* the second has this COPY open */
+	int mid;		/* inside a row (not at a line's start) */
+	uint64_t block;		/* bytes of this COPY's rows so far */
+	size_t chunk;		/* of the current turn */
+	char line[LINE_MAX_KEPT];	/* the current line's start */
+	size_t llen;
+	int lover;		/* it was longer */
+	char head[LINE_MAX_KEPT];	/* this COPY's line */
+	size_t hlen;
+	char set[SETTINGS_MAX];	/* the settings so far */
+	size_t slen, sent2;	/* and how many the second one had */
+};
+
+/* Writes LEN bytes at P to session WHO (0 or 1) of D.  Returns 0, or -1
+ * with D->why. */
+static int
+give(struct dumps *d, int who, const void *p, size_t len)
+{
+	if (len > 0 && io_write_all(who ? d->to2 : d->to, p, len) < 0) {
+		/* EPIPE: psql ended; how, its caller says. */
+		snprintf(d->why, sizeof d->why, "cannot give psql the dumps: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Which session takes the next turn of rows after CUR: the other one
+ * when it has room, else the first that has. */
+static int
+turn(struct dumps *d, int cur)
+{
+	struct pollfd p[2] = { { .fd = d->to, .events = POLLOUT },
+		{ .fd = d->to2, .events = POLLOUT } };
+
+	if (poll(p, 2, -1) <= 0 || p[!cur].revents != 0)
+		return !cur;
+	return cur;
+}
+
+/* A whole line of the data dump outside a COPY's rows, kept in S->line:
+ * a COPY starts, or a setting is kept for the second session. */
+static void
+line_done(struct split *s)
+{
+	static const char copy[] = "COPY ", from[] = " FROM stdin;\n";
+	static const char set[] = "SET ", config[] =
+	    "SELECT pg_catalog.set_config(";
+	size_t fl = sizeof from - 1;
+
+	if (s->llen >= 5 && memcmp(s->line, copy, 5) == 0) {
+		s->in_copy = 1;
+		s->whole = s->usable && !s->lover && s->llen > fl &&
+		    memcmp(s->line + s->llen - fl, from, fl) == 0;
+		if (s->whole) {
+			memcpy(s->head, s->line, s->llen);
+			s->hlen = s->llen;
+		}
+		s->block = s->chunk = 0;
+		s->target = s->open2 = 0;
+	} else if ((s->llen >= sizeof set - 1 &&
+	    memcmp(s->line, set, sizeof set - 1) == 0) ||
+	    (s->llen >= sizeof config - 1 &&
+	    memcmp(s->line, config, sizeof config - 1) == 0)) {
+		if (s->lover || s->slen + s->llen > sizeof s->set)
+			s->usable = 0;	/* what it lacks, it cannot have */
+		else {
+			memcpy(s->set + s->slen, s->line, s->llen);
+			s->slen += s->llen;
+		}
+	}
+	s->llen = 0;
+	s->lover = 0;
+}
+
+/* Takes the N bytes at BUF of the data dump (FINAL: the last of it):
+ * what is outside a COPY's rows, and its rows up to the split, to the
+ * first session; the rows after it in turns to both.  Returns how many
+ * bytes it took (the rest, the start of a line too short to tell yet,
+ * comes again with what follows), or -1 with D->why. */
+static ssize_t
+split_some(struct dumps *d, struct split *s, const unsigned char *buf,
+    size_t n, int final)
+{
+	static const char end[] = "\\.\n";
+	size_t pos = 0, seg = 0;
+	int to = s->in_copy ? s->target : 0;
+
+	while (pos < n) {
+		const unsigned char *nl;
+		size_t e;
+
+		if (!s->in_copy) {
+			nl = memchr(buf + pos, '\n', n - pos);
+			e = nl ? (size_t)(nl - buf) + 1 : n;
+			if (s->llen + (e - pos) <= sizeof s->line) {
+				memcpy(s->line + s->llen, buf + pos, e - pos);
+				s->llen += e - pos;
+			} else {
+				s->lover = 1;
+			}
+			pos = e;
+			if (nl != NULL)
+				line_done(s);
+			continue;
+		}
+		/* A line of a COPY: its end, or a row. */
+		if (!s->mid && n - pos < sizeof end - 1 && !final)
+			break;
+		if (!s->mid && n - pos >= sizeof end - 1 &&
+		    memcmp(buf + pos, end, sizeof end - 1) == 0) {
+			if (give(d, to, buf + seg, pos - seg) < 0 ||
+			    (s->open2 && give(d, 1, end, sizeof end - 1) < 0) ||
+			    give(d, 0, end, sizeof end - 1) < 0)
+				return -1;
+			pos += sizeof end - 1;
+			seg = pos;
+			s->in_copy = 0;
+			to = 0;
+			continue;
+		}
+		nl = memchr(buf + pos, '\n', n - pos);
+		e = nl ? (size_t)(nl - buf) + 1 : n;
+		s->block += e - pos;
+		s->chunk += e - pos;
+		s->mid = nl == NULL;
+		pos = e;
+		if (nl == NULL || !s->whole || s->block < SPLIT_AFTER ||
+		    s->chunk < CHUNK)
+			continue;
+		/* A turn ends after a whole row. */
+		if (give(d, to, buf + seg, pos - seg) < 0)
+			return -1;
+		seg = pos;
+		s->chunk = 0;
+		s->target = turn(d, s->target);
+		if (s->target == 1 && !s->open2) {
+			if (give(d, 1, s->set + s->sent2, s->slen - s->sent2) <
+			    0 || give(d, 1, s->head, s->hlen) < 0)
+				return -1;
+			s->sent2 = s->slen;
+			s->open2 = 1;
+			d->split++;
+		}
+		to = s->target;
+	}
+	if (give(d, to, buf + seg, pos - seg) < 0)
+		return -1;
+	return (ssize_t)pos;
+}
+
+/* Copies the data dump, the member R is at, to the sessions (split_some()),
+ * hashing it.  Returns 0, or -1 with D->why. */
+static int
+take_data(struct dumps *d, struct tar_reader *r, unsigned char *buf,
+    size_t size)
+{
+	struct split *s = calloc(1, sizeof *s);
+	size_t carry = 0;
+	ssize_t n, used;
+	int rc = -1;
+
+	if (s == NULL) {
+		snprintf(d->why, sizeof d->why, "out of memory");
+		return -1;
+	}
+	s->usable = d->to2 >= 0;
+	do {
+		if ((n = tar_read(r, buf + carry, size - carry)) < 0)
+			break;
+		used = split_some(d, s, buf, carry + (size_t)n, n == 0);
+		if (used < 0)
+			goto out;
+		__atomic_add_fetch(&d->fed, (uint64_t)used, __ATOMIC_RELAXED);
+		carry = carry + (size_t)n - (size_t)used;
+		memmove(buf, buf + used, carry);
+	} while (n > 0);
+	if (n < 0 || tar_skip(r, d->hex[1]) < 0)
+		snprintf(d->why, sizeof d->why, "in '%s': %s", d->names[1],
+		    r->err);
+	else
+		rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
 /* Copies dump I, the member R is at, where it goes: psql's input, or
  * the post-data dump's file.  Returns 0, or -1 with D->why. */
 static int
@@ -127,7 +332,8 @@ read_run(void *arg)
 			rc = -1;
 			break;
 		}
-		if (take(d, r, next, buf, TAR_BUF) < 0) {
+		if ((next == 1 ? take_data(d, r, buf, TAR_BUF) :
+		    take(d, r, next, buf, TAR_BUF)) < 0) {
 			rc = -1;
 			break;
 		}
@@ -135,6 +341,9 @@ read_run(void *arg)
 			/* All psql is to read: it ends once it has. */
 			close(d->to);
 			d->to = -1;
+			if (d->to2 >= 0)
+				close(d->to2);
+			d->to2 = -1;
 		} else if (next == 2) {
 			d->post_size = m->size;
 			__atomic_store_n(&d->state, 1, __ATOMIC_RELEASE);
@@ -159,6 +368,9 @@ out:
 	if (d->to >= 0)
 		close(d->to);
 	d->to = -1;
+	if (d->to2 >= 0)
+		close(d->to2);
+	d->to2 = -1;
 	/* A decompressor still writing gets EPIPE: the stream was bad. */
 	close(d->from);
 	d->from = -1;
@@ -169,13 +381,20 @@ out:
 
 int
 dumps_start(struct dumps *d, const struct config *cfg, const char *top,
-    int in, int to, int stage, char *err, size_t elen)
+    int in, int to, int to2, int stage, char *err, size_t elen)
 {
 	int p[2], e;
 
 	memset(d, 0, sizeof *d);
 	d->from = d->post = -1;
 	d->to = to;
+	d->to2 = to2;
+	/* Room for a few turns of rows each, so that neither session
+	 * waits while the other one's turn is written (a failure only
+	 * leaves the pipe as it was). */
+	(void)fcntl(to, F_SETPIPE_SZ, 4 * CHUNK);
+	if (to2 >= 0)
+		(void)fcntl(to2, F_SETPIPE_SZ, 4 * CHUNK);
 	for (int i = 0; i < 3; i++)
 		snprintf(d->names[i], sizeof d->names[i], "%s/%s", top,
 		    format_dump_member[FORMAT_PRE + i]);
@@ -200,6 +419,9 @@ dumps_start(struct dumps *d, const struct config *cfg, const char *top,
 		snprintf(err, elen, "cannot start a thread: %s", strerror(e));
 		close(d->to);
 		d->to = -1;
+		if (d->to2 >= 0)
+			close(d->to2);
+		d->to2 = -1;
 		dumps_end(d, 1, ignored, sizeof ignored);
 		return -1;
 	}
@@ -208,6 +430,9 @@ dumps_start(struct dumps *d, const struct config *cfg, const char *top,
 fail:
 	close(d->to);
 	d->to = -1;
+	if (d->to2 >= 0)
+		close(d->to2);
+	d->to2 = -1;
 	if (d->post >= 0)
 		close(d->post);
 	d->post = -1;

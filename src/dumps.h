@@ -3,7 +3,8 @@
  *
  * One pass over the archive: the decompressor, then a thread of ours
  * reading the tar stream.  The pre-data and data dumps go, in that order,
- * to psql's input, which is closed once they are in; the post-data dump
+ * to psql's input, which is closed once they are in (a large table's rows
+ * to two psql sessions at once); the post-data dump
  * goes to a file without a name in the stage, so that the index builds
  * can start as soon as the rows are in, whatever the check of the same
  * archive is doing; the rest is read to the end.  Each dump is hashed
@@ -24,6 +25,8 @@ struct dumps {
 	struct child zip;	/* the decompressor */
 	int from;		/* its output, the thread's to read */
 	int to;			/* psql's input, the thread's to close */
+	int to2;		/* a second psql's, or -1: the thread's to
+				 * close */
 	int post;		/* the post-data dump, or -1 */
 	uint64_t post_size;
 	char names[3][128];	/* the three members: top/member */
@@ -33,6 +36,8 @@ struct dumps {
 				 * whole; 2: the thread ended (and the
 				 * post-data dump is whole when rc is 0) */
 	uint64_t fed;		/* bytes written to psql's input */
+	unsigned split;		/* tables whose rows went to both (once
+				 * the thread ended) */
 	char hex[3][65];	/* SHA-256 of the pre-data, data and
 				 * post-data dumps, as read */
 	int rc;			/* the thread's: 0, or -1 with WHY */
@@ -43,10 +48,15 @@ struct dumps {
  * caller's) of top folder TOP, decompressed as CFG says: the pre-data
  * and data dumps to TO (psql's input: D's from then on, closed once they
  * are written, or on a failure), the post-data dump to a file in the
- * folder open as STAGE.  Returns 0, or -1 with ERR (TO is then closed
- * too). */
+ * folder open as STAGE.  TO2, unless -1, is a second psql's input (D's
+ * in the same way): the rows of a table past the first few megabytes go
+ * to both, in turns of whole rows, each turn as a COPY of its own to the
+ * session with room for it (the same rows, loaded by two server
+ * processes at once; what comes before a table's COPY in the data dump,
+ * its settings, the second session is given first).  Returns 0, or -1
+ * with ERR (TO and TO2 are then closed too). */
 int dumps_start(struct dumps *d, const struct config *cfg, const char *top,
-    int in, int to, int stage, char *err, size_t elen);
+    int in, int to, int to2, int stage, char *err, size_t elen);
 
 /* How many bytes of the pre-data and data dumps psql was given so far;
  * any thread may ask. */

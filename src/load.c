@@ -75,6 +75,34 @@ rows_bytes(const struct load_source *src)
 	return src->u->dump_bytes - src->u->post_bytes;
 }
 
+/* Says how many tables' rows D gave two sessions. */
+static void
+split_said(const struct dumps *d)
+{
+	if (d->split > 0)
+		log_detail("the rows of %u large table%s loaded by two sessions "
+		    "at once", d->split, d->split == 1 ? "" : "s");
+}
+
+/* Waits for the second session of a load's rows, C (as pg_load_finish()
+ * does; with STOP, stopping it first): when it failed, and the first did
+ * not (STOP), its error output goes to ERRTEXT.  Returns 0 or -1. */
+static int
+second_done(struct child *c, int stop, char *errtext, size_t tlen, char *err,
+    size_t elen)
+{
+	char text[8192], why[1024];
+
+	if (pg_load_finish(c, stop ? ECANCELED : 0, text, sizeof text, why,
+	    sizeof why) == 0)
+		return 0;
+	if (!stop) {
+		snprintf(errtext, tlen, "%s", text);
+		snprintf(err, elen, "%s", why);
+	}
+	return -1;
+}
+
 /* Loads the dumps once, from the start of the archive, with LOADER; the
  * post-data dump's psql run GUARD first. */
 static int
@@ -82,9 +110,10 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
 	struct dumps d;
+	struct child second;
 	char why[1024];
 	uint64_t size = 0;
-	int p[2], rc, zrc, post = -1;
+	int p[2], rc, zrc, post = -1, to2 = -1, two;
 
 	if (lseek(src->fd, 0, SEEK_SET) < 0) {
 		snprintf(err, elen, "cannot read '%s' again: %s", src->archive,
@@ -95,17 +124,32 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
 	}
-	if (dumps_start(&d, src->cfg, src->u->top, src->fd, p[1], src->stage,
-	    err, elen) < 0) {
+	/* The second session for a large table's rows. */
+	if (!src->one_session && pg_load_start(loader, &second, -1, &to2,
+	    guard, err, elen) < 0) {
 		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	two = to2 >= 0;
+	if (dumps_start(&d, src->cfg, src->u->top, src->fd, p[1], to2,
+	    src->stage, err, elen) < 0) {
+		close(p[0]);
+		if (two)
+			pg_load_finish(&second, ECANCELED, why, sizeof why, why,
+			    sizeof why);
 		return -1;
 	}
 	rc = pg_run_fd(loader, p[0], rows_bytes(src), errtext, tlen, err,
 	    elen);
 	close(p[0]);
+	if (two && second_done(&second, rc < 0, errtext, tlen, err, elen) <
+	    0 && rc == 0)
+		rc = -1;
 	if (rc == 0 && (post = dumps_post(&d, NULL, &size, err, elen)) < 0)
 		rc = -1;
 	zrc = dumps_end(&d, rc < 0, why, sizeof why);
+	split_said(&d);
 	if (rc == 0 && zrc < 0) {
 		snprintf(err, elen, "cannot read the dumps from '%s': %s",
 		    src->archive, why);
@@ -180,6 +224,8 @@ early_stop(struct early_load *e, const char *why)
 			kill(e->rd.zip.pid, SIGTERM);
 		if (e->psql.pid > 0)
 			kill(e->psql.pid, SIGTERM);
+		if (e->two && e->psql2.pid > 0)
+			kill(e->psql2.pid, SIGTERM);
 		e->stopped = 1;
 		e->stop = 1;	/* the post-data sessions, if started */
 	}
@@ -193,7 +239,7 @@ early_start(struct early_load *e, const struct load_source *src,
     char *why, size_t wlen)
 {
 	char proc[64], q[160];
-	int in = -1, p[2] = { -1, -1 }, rc = -1;
+	int in = -1, p[2] = { -1, -1 }, to2 = -1, rc = -1;
 
 	e->src = src;
 	e->t = t;
@@ -220,20 +266,40 @@ early_start(struct early_load *e, const struct load_source *src,
 		early_stop(e, why);
 		goto out;
 	}
-	rc = dumps_start(&e->rd, src->cfg, src->u->top, in, p[1], src->stage,
-	    why, wlen);
-	p[1] = -1;	/* the reader's */
+	if (pg_init(&e->loader, src->cfg, t->db) < 0 ||
+	    pg_set_database(&e->loader, t->name) < 0) {
+		snprintf(why, wlen, "out of memory");
+		early_stop(e, why);
+		goto out;
+	}
+	/* The second session for a large table's rows. */
+	if (!src->one_session && pg_load_start(&e->loader, &e->psql2, -1,
+	    &to2, e->guard, why, wlen) < 0) {
+		early_stop(e, why);
+		goto out;
+	}
+	e->two = to2 >= 0;
+	rc = dumps_start(&e->rd, src->cfg, src->u->top, in, p[1], to2,
+	    src->stage, why, wlen);
+	p[1] = -1;	/* the reader's, with to2 */
 	if (rc < 0) {
+		char ignored[256];
+		if (e->two)
+			pg_load_finish(&e->psql2, ECANCELED, ignored,
+			    sizeof ignored, ignored, sizeof ignored);
+		e->two = 0;
 		early_stop(e, why);
 		goto out;
 	}
 	rc = -1;
-	if (pg_init(&e->loader, src->cfg, t->db) < 0 ||
-	    pg_set_database(&e->loader, t->name) < 0 ||
-	    pg_load_start(&e->loader, &e->psql, p[0], NULL, e->guard, why,
+	if (pg_load_start(&e->loader, &e->psql, p[0], NULL, e->guard, why,
 	    wlen) < 0) {
 		char ignored[256];
 		dumps_end(&e->rd, 1, ignored, sizeof ignored);
+		if (e->two)
+			pg_load_finish(&e->psql2, ECANCELED, ignored,
+			    sizeof ignored, ignored, sizeof ignored);
+		e->two = 0;
 		early_stop(e, why);
 		goto out;
 	}
@@ -277,8 +343,13 @@ rows_in(void *arg, char *err, size_t elen)
 	e->rows_waited = 1;
 	/* A stopped reader was sent its signal by early_stop(). */
 	zrc = dumps_end(&e->rd, 0, zipwhy, sizeof zipwhy);
+	split_said(&e->rd);
 	prc = pg_load_finish(&e->psql, e->stopped ? ECANCELED : 0, errtext,
 	    sizeof errtext, why, sizeof why);
+	if (e->two && second_done(&e->psql2, e->stopped || prc < 0, errtext,
+	    sizeof errtext, why, sizeof why) < 0)
+		prc = -1;
+	e->two = 0;
 	e->phase = 1;
 	if (!e->stopped && !io_stop_signal && prc == 0 && zrc == 0) {
 		log_step("building the indexes and keys");

@@ -38,8 +38,10 @@ struct load_source {
 	int fd;				/* the archive, open */
 	const struct unpacked *u;	/* its top folder, and the size of
 					 * the dumps (as far as checked) */
-	int stage;			/* the stage: the post-data dump is
-					 * there once checked */
+	int stage;			/* the stage: the reader keeps the
+					 * post-data dump there */
+	int one_session;		/* each table's rows through one
+					 * psql, in the archive's order */
 };
 
 /* Where they go. */
@@ -84,6 +86,9 @@ struct early_load {
 	struct pg loader;
 	struct dumps rd;	/* the reader of the archive */
 	struct child psql;
+	struct child psql2;	/* the second session for a large
+				 * table's rows, when TWO */
+	int two;
 	char guard[320];	/* what each of its psql runs first */
 	pthread_t finisher;	/* waits for the rows, then loads the
 				 * post-data dump */

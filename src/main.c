@@ -43,7 +43,8 @@ usage(FILE *f)
 	fprintf(f,
 "usage: polarity [OPTIONS] backup [--keep N] [--keep-days D]\n"
 "       polarity [OPTIONS] restore [--yes] [--restart] [--dry-run]\n"
-"                [--only PART]... [--whole-env] [--drop-first] ARCHIVE\n"
+"                [--only PART]... [--whole-env] [--drop-first]\n"
+"                [--keep-row-order] ARCHIVE\n"
 "       polarity [OPTIONS] verify ARCHIVE\n"
 "       polarity [OPTIONS] undo [--yes]\n"
 "       polarity [OPTIONS] cleanup [--yes] [--dry-run]\n"
@@ -130,7 +131,8 @@ static const struct {
 "  cd /app && bin/polarity backup --keep 14\n" },
 	{ "restore",
 "usage: polarity [OPTIONS] restore [--yes] [--restart] [--dry-run] "
-"[--only PART]... [--whole-env] [--drop-first] ARCHIVE\n"
+"[--only PART]... [--whole-env] [--drop-first] [--keep-row-order] "
+"ARCHIVE\n"
 "\n"
 "Puts the database, the integrations and the .env's database lines back\n"
 "from ARCHIVE (a path, a name from the backup folder, or 'latest'),\n"
@@ -147,6 +149,11 @@ static const struct {
 "  --drop-first  drop the current database once everything is checked,\n"
 "                then load (as the original command did): for a server\n"
 "                without room for two databases; it cannot be undone\n"
+"  --keep-row-order\n"
+"                load each table's rows through one session, in the\n"
+"                archive's order (else a table past 4 MB loads through\n"
+"                two at once: the same rows, faster, in another order\n"
+"                on disk)\n"
 "\n"
 "Example:\n"
 "  bin/polarity restore --dry-run latest\n" },
@@ -730,6 +737,8 @@ command_options(struct config *c, const char *cmd, int flags, int want_arg,
 			co->restore.whole_env = 1;
 		else if ((flags & F_RESTART) && !strcmp(a, "--drop-first"))
 			co->restore.drop_first = 1;
+		else if ((flags & F_RESTART) && !strcmp(a, "--keep-row-order"))
+			co->restore.keep_row_order = 1;
 		else if ((flags & F_RESTART) && (!strcmp(a, "--only") ||
 		    !strncmp(a, "--only=", 7))) {
 			const char *v = a[6] == '=' ? a + 7 : i + 1 < argc ?

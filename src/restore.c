@@ -1027,7 +1027,8 @@ run(struct restore *r, const struct restore_opts *o)
 		return failf(r, "cannot read '%s': %s", r->archive,
 		    strerror(errno));
 	r->src = (struct load_source){ .cfg = r->cfg, .archive = r->archive,
-		.fd = r->archive_fd, .u = &r->u, .stage = r->stage_fd };
+		.fd = r->archive_fd, .u = &r->u, .stage = r->stage_fd,
+		.one_session = o->keep_row_order };
 
 	/* 2. Check the whole archive; without a question to ask, the load
 	 * starts during the check. */

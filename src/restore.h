@@ -37,6 +37,8 @@ struct restore_opts {
 				 * only its database lines */
 	int drop_first;		/* drop the current database before the load
 				 * (no room for two), as the original did */
+	int keep_row_order;	/* each table's rows through one session,
+				 * in the archive's order */
 	int yes;		/* do not ask */
 	int restart;		/* run ./down.sh and ./up.sh afterwards */
 	int dry_run;		/* check everything, say the plan, change

@@ -70,7 +70,7 @@ done
 for form in "help restore" "restore --help" "restore -h" "--app-dir $WORK/app restore --help"; do
 	# shellcheck disable=SC2086
 	"$POLARITY" $form >"$WORK/out" 2>"$WORK/err" || fail "'$form' failed: $(cat "$WORK/err")"
-	grep -q '^usage: polarity \[OPTIONS\] restore \[--yes\] \[--restart\] \[--dry-run\] \[--only PART\]... \[--whole-env\] \[--drop-first\] ARCHIVE$' "$WORK/out" ||
+	grep -q '^usage: polarity \[OPTIONS\] restore \[--yes\] \[--restart\] \[--dry-run\] \[--only PART\]... \[--whole-env\] \[--drop-first\] \[--keep-row-order\] ARCHIVE$' "$WORK/out" ||
 		fail "'$form' does not show restore's help"
 	grep -q '^  --dry-run' "$WORK/out" && grep -q '^Example:' "$WORK/out" ||
 		fail "'$form': no options or example"

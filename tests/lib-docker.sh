@@ -150,9 +150,10 @@ c_psql() {
 		-A -t -h localhost -U postgres -v ON_ERROR_STOP=1 "$@"
 }
 
-# The full dump of database DB in container C.
+# The full dump of database DB in container C, its rows sorted (a large
+# table's load through two sessions keeps every row, not their order).
 c_dump() {
 	PGPASSWORD=$PG_SUPERPASS docker exec -i -e PGPASSWORD "$1" pg_dump \
 		-h localhost -U postgres "$2" |
-		grep -v -e '^\\restrict' -e '^\\unrestrict'
+		grep -v -e '^\\restrict' -e '^\\unrestrict' | sort_rows
 }

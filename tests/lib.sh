@@ -297,6 +297,23 @@ dump_db() {
 		-U postgres "$1" | grep -v -e '^\\restrict' -e '^\\unrestrict'
 }
 
+# A dump on standard input with the rows of each table sorted: the same
+# rows, whatever their order on disk (a large table's rows load through
+# two sessions).
+sort_rows() {
+	perl -ne '
+		if ($in) {
+			if ($_ eq "\\.\n") { print sort @r; @r = (); $in = 0; print }
+			else { push @r, $_ }
+			next;
+		}
+		print;
+		$in = 1 if /^COPY .* FROM stdin;$/;'
+}
+
+# dump_db, its rows sorted.
+dump_rows() { dump_db "$1" | sort_rows; }
+
 # Repacks the archive extracted in DIR (its top folder TOP) into OUT, with
 # the members in the order of the file LIST, as GNU tar in pax format.
 repack() {

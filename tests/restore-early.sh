@@ -71,7 +71,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 	run_polarity -q backup
 	expect 0 ""
 	big=$(tail -n 1 "$WORK/out")
-	dump_db polarity >"$WORK/big.sql"
+	dump_rows polarity >"$WORK/big.sql"
 	[ "$(tar -xzOf "$big" --wildcards '*/database/2-data.sql' | wc -c)" -gt 4000000 ] ||
 		fail "the data dump is too small for this test"
 	mkdir -p "$WORK/small/app"
@@ -92,7 +92,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 			continue
 		fi
 		expect 0 ""
-		diff "$WORK/big.sql" <(dump_db polarity) >/dev/null ||
+		diff "$WORK/big.sql" <(dump_rows polarity) >/dev/null ||
 			fail "restore ${yes:-at a terminal} with little room differs"
 		su_psql -d polarity -c "DROP TABLE public.filler"
 		rm -rf "$WORK/small/app/integrations.before-restore-"*
@@ -105,6 +105,33 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 else
 	echo "# SKIP staging room: not root, or tmpfs cannot be mounted here"
 fi
+
+# A table of more than 4 MB of rows: they load through two sessions at
+# once, every row once; with --keep-row-order through one, in the
+# archive's order (the dump the same, byte for byte).
+su_psql -d polarity -c "CREATE TABLE public.wide AS SELECT g, repeat(md5(g::text), 4) AS s FROM generate_series(1, 50000) g"
+run_polarity -q backup
+expect 0 ""
+wide=$(tail -n 1 "$WORK/out")
+dump_db polarity >"$WORK/wide.sql"
+dump_rows polarity >"$WORK/wide-rows.sql"
+su_psql -d polarity -c "DROP TABLE public.wide"
+for early in --yes --drop-first; do
+	run_polarity -v restore --yes $early "$wide"
+	expect 0 "the rows of 1 large table loaded by two sessions at once"
+	diff "$WORK/wide-rows.sql" <(dump_rows polarity) >/dev/null ||
+		fail "two sessions ($early): the rows differ"
+	drop_kept
+done
+run_polarity -v restore --yes --keep-row-order "$wide"
+expect 0 ""
+grep -q "two sessions" "$WORK/err" && fail "--keep-row-order: two sessions"
+diff "$WORK/wide.sql" <(dump_db polarity) >/dev/null ||
+	fail "--keep-row-order: the dump differs"
+drop_kept
+su_psql -d polarity -c "DROP TABLE public.wide"
+rm -f "$wide"
+ok "a large table's rows through two sessions, every row once; --keep-row-order: one, in order"
 
 # At a terminal with --yes, the wait for the end of the early load shows
 # its progress (a psql slow to start makes sure there is a wait).
