@@ -407,6 +407,16 @@ finish_run(void *arg)
 	return NULL;
 }
 
+void
+early_wait_rows(struct early_load *e)
+{
+	static const struct timespec wait = { .tv_nsec = 20 * 1000 * 1000 };
+
+	while (e->started && e->finishing && !e->stopped && e->phase == 0 &&
+	    !io_stop_signal)
+		nanosleep(&wait, NULL);
+}
+
 /* Waits for the early load's rows to be in, with the progress at a
  * terminal; with the finisher running, until it ends. */
 static void

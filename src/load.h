@@ -112,6 +112,12 @@ int early_start(struct early_load *e, const struct load_source *src,
     const struct load_target *t, const struct format_header *replaced,
     char *why, size_t wlen);
 
+/* Waits until the early load's rows are in, or it stopped, or a signal
+ * came (io_stop_signal); at once when it does not run, or nothing would
+ * say so (its thread did not start).  For the check, which wants the
+ * cores the rows' load uses and need only end before the commit. */
+void early_wait_rows(struct early_load *e);
+
 /* Stops the early load (when it runs), giving WHY (or NULL) as a line
  * of detail. */
 void early_stop(struct early_load *e, const char *why);

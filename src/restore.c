@@ -642,6 +642,12 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				early_stop(early, why);
 			else if (missing > 0)
 				early_stop(early, "roles to create first");
+			/* What is left to check is the dumps, which the
+			 * load's reader hashes too: it waits for the rows,
+			 * the one step everything waits for, and runs
+			 * beside the index builds, which leave a core
+			 * free. */
+			early_wait_rows(early);
 		}
 		r->err = check_err;
 		r->elen = check_elen;
