@@ -350,11 +350,13 @@ rows_in(void *arg, char *err, size_t elen)
 	    sizeof errtext, why, sizeof why) < 0)
 		prc = -1;
 	e->two = 0;
-	e->phase = 1;
+	/* Said before the check, waiting for it, goes on. */
 	if (!e->stopped && !io_stop_signal && prc == 0 && zrc == 0) {
 		log_step("building the indexes and keys");
+		e->phase = 1;
 		return 0;
 	}
+	e->phase = 1;
 	if (e->stopped || io_stop_signal)
 		snprintf(err, elen, "stopped");
 	else

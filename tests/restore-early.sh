@@ -133,6 +133,25 @@ su_psql -d polarity -c "DROP TABLE public.wide"
 rm -f "$wide"
 ok "a large table's rows through two sessions, every row once; --keep-row-order: one, in order"
 
+# The check reads the dumps only once the early load's rows are in (the
+# load's psql slow to start: without the wait, the check of this small
+# archive would end first).
+mkdir -p "$WORK/slowrows"
+ln -sf "$PGBIN/pg_dump" "$WORK/slowrows/pg_dump"
+ln -sf "$PGBIN/pg_dumpall" "$WORK/slowrows/pg_dumpall"
+cat >"$WORK/slowrows/psql" <<EOF2
+#!/bin/bash
+case "\$*" in *-A*) ;; *) sleep 2 ;; esac
+exec "$PGBIN/psql" "\$@"
+EOF2
+chmod 755 "$WORK/slowrows/psql"
+run_polarity -v --pg-bindir "$WORK/slowrows" restore --yes "$archive"
+expect 0 ""
+in_order "building the indexes and keys" "archive checked:"
+diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the restored database differs"
+ok "the check reads the dumps once the early load's rows are in"
+drop_kept
+
 # At a terminal with --yes, the wait for the end of the early load shows
 # its progress (a psql slow to start makes sure there is a wait).
 if command -v script >/dev/null 2>&1; then
