@@ -277,6 +277,18 @@ out:
 	return rc;
 }
 
+/* Closes the sessions' inputs that are still open: they end once they
+ * have read what was given. */
+static void
+close_inputs(struct dumps *d)
+{
+	if (d->to >= 0)
+		close(d->to);
+	if (d->to2 >= 0)
+		close(d->to2);
+	d->to = d->to2 = -1;
+}
+
 /* Copies dump I, the member R is at, where it goes: psql's input, or
  * the post-data dump's file.  Returns 0, or -1 with D->why. */
 static int
@@ -339,11 +351,7 @@ read_run(void *arg)
 		}
 		if (next == 1) {
 			/* All psql is to read: it ends once it has. */
-			close(d->to);
-			d->to = -1;
-			if (d->to2 >= 0)
-				close(d->to2);
-			d->to2 = -1;
+			close_inputs(d);
 		} else if (next == 2) {
 			d->post_size = m->size;
 			__atomic_store_n(&d->state, 1, __ATOMIC_RELEASE);
@@ -365,12 +373,7 @@ out:
 	free(r);
 	free(m);
 	free(buf);
-	if (d->to >= 0)
-		close(d->to);
-	d->to = -1;
-	if (d->to2 >= 0)
-		close(d->to2);
-	d->to2 = -1;
+	close_inputs(d);
 	/* A decompressor still writing gets EPIPE: the stream was bad. */
 	close(d->from);
 	d->from = -1;
@@ -417,22 +420,14 @@ dumps_start(struct dumps *d, const struct config *cfg, const char *top,
 	if ((e = io_thread_start(&d->thread, read_run, d)) != 0) {
 		char ignored[256];
 		snprintf(err, elen, "cannot start a thread: %s", strerror(e));
-		close(d->to);
-		d->to = -1;
-		if (d->to2 >= 0)
-			close(d->to2);
-		d->to2 = -1;
+		close_inputs(d);
 		dumps_end(d, 1, ignored, sizeof ignored);
 		return -1;
 	}
 	d->running = 1;
 	return 0;
 fail:
-	close(d->to);
-	d->to = -1;
-	if (d->to2 >= 0)
-		close(d->to2);
-	d->to2 = -1;
+	close_inputs(d);
 	if (d->post >= 0)
 		close(d->post);
 	d->post = -1;

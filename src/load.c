@@ -282,26 +282,13 @@ early_start(struct early_load *e, const struct load_source *src,
 	rc = dumps_start(&e->rd, src->cfg, src->u->top, in, p[1], to2,
 	    src->stage, why, wlen);
 	p[1] = -1;	/* the reader's, with to2 */
-	if (rc < 0) {
-		char ignored[256];
-		if (e->two)
-			pg_load_finish(&e->psql2, ECANCELED, ignored,
-			    sizeof ignored, ignored, sizeof ignored);
-		e->two = 0;
-		early_stop(e, why);
-		goto out;
-	}
-	rc = -1;
+	if (rc < 0)
+		goto undo;
 	if (pg_load_start(&e->loader, &e->psql, p[0], NULL, e->guard, why,
 	    wlen) < 0) {
 		char ignored[256];
 		dumps_end(&e->rd, 1, ignored, sizeof ignored);
-		if (e->two)
-			pg_load_finish(&e->psql2, ECANCELED, ignored,
-			    sizeof ignored, ignored, sizeof ignored);
-		e->two = 0;
-		early_stop(e, why);
-		goto out;
+		goto undo;
 	}
 	e->started = 1;
 	rc = 0;
@@ -313,6 +300,16 @@ early_start(struct early_load *e, const struct load_source *src,
 	 * doing then; without the thread, early_settle() loads it. */
 	e->finishing = 1;
 	e->finishing = io_thread_start(&e->finisher, finish_run, e) == 0;
+	goto out;
+undo:
+	if (e->two) {
+		char ignored[256];
+		pg_load_finish(&e->psql2, ECANCELED, ignored, sizeof ignored,
+		    ignored, sizeof ignored);
+	}
+	e->two = 0;
+	early_stop(e, why);
+	rc = -1;
 out:
 	if (in >= 0)
 		close(in);

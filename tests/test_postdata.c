@@ -79,31 +79,35 @@ table(const char *s, struct postdata_table *t)
 	return postdata_build_table(s, strlen(s), t);
 }
 
+/* Fails unless build statement S reads SCHEMA.NAME, by WEIGHT, and
+ * takes it whole or not (EXCLUSIVE). */
+static void
+reads(const char *s, const char *schema, const char *name, unsigned weight,
+    int exclusive)
+{
+	struct postdata_table t;
+
+	assert_int_equal(table(s, &t), 0);
+	assert_string_equal(t.schema, schema);
+	assert_string_equal(t.table, name);
+	assert_int_equal(t.weight, weight);
+	assert_int_equal(t.exclusive, exclusive);
+}
+
 static void
 test_a_build_names_its_table_and_kind(void **state)
 {
 	struct postdata_table t;
 
 	(void)state;
-	assert_int_equal(table("CREATE INDEX entity_meta ON intel.entity "
-	    "USING gin (meta);", &t), 0);
-	assert_string_equal(t.schema, "intel");
-	assert_string_equal(t.table, "entity");
-	assert_int_equal(t.weight, 16);
-	assert_false(t.exclusive);
+	reads("CREATE INDEX entity_meta ON intel.entity USING gin (meta);",
+	    "intel", "entity", 16, 0);
 	/* Quoted names as the server stores them, bare ones folded. */
-	assert_int_equal(table("CREATE UNIQUE INDEX \"U\" ON ONLY "
-	    "\"My \"\"odd\"\" schema\".Parts USING btree (a);", &t), 0);
-	assert_string_equal(t.schema, "My \"odd\" schema");
-	assert_string_equal(t.table, "parts");
-	assert_int_equal(t.weight, 2);
-	assert_int_equal(table("ALTER TABLE ONLY public.\"t t\"\n    ADD "
-	    "CONSTRAINT k PRIMARY KEY (id);", &t), 0);
-	assert_string_equal(t.schema, "public");
-	assert_string_equal(t.table, "t t");
-	assert_int_equal(t.weight, 2);
+	reads("CREATE UNIQUE INDEX \"U\" ON ONLY \"My \"\"odd\"\" schema\"."
+	    "Parts USING btree (a);", "My \"odd\" schema", "parts", 2, 0);
 	/* A constraint takes its table whole, an index shares it. */
-	assert_true(t.exclusive);
+	reads("ALTER TABLE ONLY public.\"t t\"\n    ADD CONSTRAINT k PRIMARY "
+	    "KEY (id);", "public", "t t", 2, 1);
 	assert_int_equal(table("CREATE INDEX b ON s.t USING brin (at);", &t),
 	    0);
 	assert_int_equal(t.weight, 1);
