@@ -383,7 +383,8 @@ early_finish(struct early_load *e)
 	rc = postdata_run(&e->loader, -1, 0, &(struct postdata_opts){
 	    .jobs = POSTDATA_JOBS, .guard = e->guard, .stop = &e->stop,
 	    .done = e->finishing ? &e->post_done : NULL, .ready = rows_in,
-	    .ready_arg = e, .script = post_script, .script_arg = e },
+	    .ready_arg = e, .script = post_script, .script_arg = e,
+	    .last = &e->post_last },
 	    errtext, sizeof errtext, why, sizeof why);
 	/* The rows are waited for whatever came first. */
 	if (!e->rows_waited && rows_in(e, why, sizeof why) < 0)
@@ -411,8 +412,8 @@ early_wait_rows(struct early_load *e)
 {
 	static const struct timespec wait = { .tv_nsec = 20 * 1000 * 1000 };
 
-	while (e->started && e->finishing && !e->stopped && e->phase == 0 &&
-	    !io_stop_signal)
+	while (e->started && e->finishing && !e->stopped && (e->phase == 0 ||
+	    (e->phase == 1 && !e->post_last)) && !io_stop_signal)
 		nanosleep(&wait, NULL);
 }
 

@@ -98,6 +98,7 @@ struct early_load {
 	volatile int phase;	/* 0: the rows, 1: the post-data dump,
 				 * 2: it ended */
 	volatile uint64_t post_done;	/* how far the builds are */
+	volatile int post_last;	/* one build at most left to end */
 	int rows_waited, rows_failed;	/* the pre-data and data load
 					 * was waited for; it failed */
 	char why[1200];
@@ -112,10 +113,12 @@ int early_start(struct early_load *e, const struct load_source *src,
     const struct load_target *t, const struct format_header *replaced,
     char *why, size_t wlen);
 
-/* Waits until the early load's rows are in, or it stopped, or a signal
- * came (io_stop_signal); at once when it does not run, or nothing would
- * say so (its thread did not start).  For the check, which wants the
- * cores the rows' load uses and need only end before the commit. */
+/* Waits until the early load's rows are in and its index builds are
+ * down to the last one, or it stopped, or a signal came
+ * (io_stop_signal); at once when it does not run, or nothing would say so
+ * (its thread did not start).  For the check, which wants the cores the
+ * rows' load and the builds use, and need only end before the commit:
+ * the last build, most often the long GIN one, leaves a core free. */
 void early_wait_rows(struct early_load *e);
 
 /* Stops the early load (when it runs), giving WHY (or NULL) as a line

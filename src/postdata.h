@@ -76,6 +76,9 @@ struct postdata_opts {
 				 * (pg_load_start()), or NULL */
 	const volatile int *stop;	/* once set, the builds stop, as on a
 					 * signal (io.h); or NULL */
+	volatile int *last;	/* set once one build at most is left to
+				 * end (or the load ended), for a caller
+				 * with work that wants a core; or NULL */
 	volatile uint64_t *done;	/* where to keep how far the builds
 					 * are (bytes of the script), for a
 					 * caller that shows it; NULL: the

@@ -125,6 +125,15 @@ if tail -n +"$log_from" "$WORK/pgdata/server.log" | grep 'still waiting for' >&2
 fi
 ok "no build waits for another's lock (a key beside an index on its table)"
 
+# A build sent beside another runs without parallel workers; the first,
+# alone, with what the server allows.
+log=$(tail -n +"$log_from" "$WORK/pgdata/server.log")
+grep -q 'statement: SET max_parallel_maintenance_workers = 0;' <<<"$log" ||
+	fail "no build beside another went without parallel workers"
+grep -q 'statement: RESET max_parallel_maintenance_workers;' <<<"$log" ||
+	fail "no build alone kept the server's parallel workers"
+ok "a build beside another has no parallel workers, one alone the server's"
+
 # After the check (no early load): the same.
 run_polarity -v restore --yes --drop-first "$archive"
 expect 0 "indexes and keys built in 2 sessions"
