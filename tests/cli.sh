@@ -6,7 +6,10 @@ work_start
 
 "$POLARITY" --version | grep -qx 'polarity [0-9.]*' || fail "--version"
 ok "--version"
-"$POLARITY" --help | grep -q 'polarity \[OPTIONS\] backup' || fail "--help"
+# Read whole before grep -q: it stops at its first match, and a help
+# longer than a pipe's buffer would then end in SIGPIPE (pipefail).
+"$POLARITY" --help >"$WORK/help"
+grep -q 'polarity \[OPTIONS\] backup' "$WORK/help" || fail "--help"
 ok "--help"
 
 mkdir -p "$WORK/app/integrations"
@@ -76,7 +79,8 @@ for form in "help restore" "restore --help" "restore -h" "--app-dir $WORK/app re
 		fail "'$form': no options or example"
 done
 for c in backup restore verify show list prune doctor; do
-	"$POLARITY" help "$c" | grep -q "^usage: polarity \[OPTIONS\] $c" || fail "no help for $c"
+	"$POLARITY" help "$c" >"$WORK/help"
+	grep -q "^usage: polarity \[OPTIONS\] $c" "$WORK/help" || fail "no help for $c"
 done
 # The man page's SYNOPSIS names each option a command's usage names.
 man=${srcdir:-.}/docs/polarity.8
@@ -88,7 +92,8 @@ for c in backup restore verify show list prune doctor; do
 		grep -q -- "$o" <<<"$block" || fail "the man page SYNOPSIS of $c lacks $o"
 	done
 done
-"$POLARITY" --help | grep -q '{}' || fail "--help does not say what {} is for --hook"
+"$POLARITY" --help >"$WORK/help"
+grep -q '{}' "$WORK/help" || fail "--help does not say what {} is for --hook"
 run_polarity help frobnicate
 expect 2 "no command 'frobnicate'"
 run_polarity backup --bogus

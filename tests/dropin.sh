@@ -44,7 +44,9 @@ grep -q "^arg=\[upgrade\]$" "$WORK/out" || fail "a bare name does not find the v
 grep -q "^arg=\[upgrade\]$" "$WORK/out" || fail "called by a path elsewhere, the vendor's in APP/bin is not found"
 ok "a command ours does not know goes to the vendor's, same arguments, same exit status"
 
-"$app/bin/polarity" --help | grep -q "bin/polarity.vendor" || fail "--help does not say so"
+# (read whole first: grep -q stops early, and a long help gets SIGPIPE)
+"$app/bin/polarity" --help >"$WORK/help"
+grep -q "bin/polarity.vendor" "$WORK/help" || fail "--help does not say so"
 "$app/bin/polarity" help backup | grep -q '^usage: polarity \[OPTIONS\] backup' || fail "our commands are ours"
 ok "--help says where other commands go; ours stay ours"
 
