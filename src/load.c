@@ -136,8 +136,7 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
 	    src->stage, err, elen) < 0) {
 		close(p[0]);
 		if (two)
-			pg_load_finish(&second, ECANCELED, why, sizeof why, why,
-			    sizeof why);
+			second_done(&second, 1, errtext, tlen, err, elen);
 		return -1;
 	}
 	rc = pg_run_fd(loader, p[0], rows_bytes(src), errtext, tlen, err,
@@ -302,11 +301,8 @@ early_start(struct early_load *e, const struct load_source *src,
 	e->finishing = io_thread_start(&e->finisher, finish_run, e) == 0;
 	goto out;
 undo:
-	if (e->two) {
-		char ignored[256];
-		pg_load_finish(&e->psql2, ECANCELED, ignored, sizeof ignored,
-		    ignored, sizeof ignored);
-	}
+	if (e->two)
+		second_done(&e->psql2, 1, NULL, 0, NULL, 0);
 	e->two = 0;
 	early_stop(e, why);
 	rc = -1;
@@ -317,13 +313,6 @@ out:
 		if (p[i] >= 0)
 			close(p[i]);
 	return rc;
-}
-
-/* How much of the dumps the early reader has given psql. */
-static uint64_t
-early_fed(struct early_load *e)
-{
-	return dumps_fed(&e->rd);
 }
 
 /* Waits for the reader and psql of the pre-data and data dumps of the
@@ -430,7 +419,7 @@ early_watch(struct early_load *e)
 	progress_begin("loading", rows_bytes(e->src));
 	while ((e->finishing ? e->phase == 0 : !spawn_poll(&e->psql)) &&
 	    !io_stop_signal) {
-		progress_update(early_fed(e));
+		progress_update(dumps_fed(&e->rd));
 		nanosleep(&tenth, NULL);
 	}
 	progress_end();

@@ -80,7 +80,6 @@ struct early_load {
 	int made_db;		/* the database may exist */
 	int started;		/* the children run */
 	int stopped;		/* and were told to stop */
-	uint64_t fed_seen;	/* bytes given to psql, as last seen */
 	const struct load_source *src;
 	const struct load_target *t;
 	struct pg loader;
