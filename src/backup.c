@@ -61,7 +61,11 @@ struct run {
 	int zip_said;		/* the other members' compressor logged */
 	struct relay relay;	/* the data dump, from pg_dump to dzip */
 	struct child dzip;	/* the data dump's own compressor */
-	int data_file;		/* what dzip writes: a temporary file */
+	int data_file;		/* what dzip writes: the archive at
+				 * data_at, or a temporary file */
+	off_t data_at;		/* where in the archive the data dump's
+				 * compressed stream is written while it is
+				 * made; 0: in a temporary file */
 	int out;		/* the archive being written */
 	char tmpname[PATH_MAX];	/* its temporary name, "" when it has
 				 * none */
@@ -113,7 +117,7 @@ clean_stale(struct run *r)
 static int
 open_archive(struct run *r)
 {
-	r->out = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX, O_WRONLY,
+	r->out = io_tmpfile(r->cfg->backup_dir, FORMAT_PREFIX, O_RDWR,
 	    r->tmpname, sizeof r->tmpname);
 	return r->out < 0 ? -1 : 0;
 }
@@ -380,16 +384,89 @@ temp_file(struct run *r, int *fd)
 	return BACKUP_OK;
 }
 
+/* The archive file's block size. */
+static off_t
+block_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_blksize > 0 ? st.st_blksize :
+	    4096;
+}
+
+/* Where in the archive the data dump's compressed stream can be written
+ * while the members before it are not yet complete: past the file
+ * system's size, which bounds what they can take, in a hole.  put_data()
+ * closes the gap once they are written, without moving the data on a
+ * file system that can collapse a range (ext4, XFS).  Returns 0 when the
+ * archive cannot grow that large here (a file size limit, the file
+ * system's largest file): the data then goes to a file of its own. */
+static off_t
+data_offset(struct run *r)
+{
+	struct statvfs v;
+	unsigned long long cap, room, at;
+	off_t blk = block_size(r->out);
+
+	if (fstatvfs(r->out, &v) < 0)
+		return 0;
+	cap = (unsigned long long)v.f_blocks * v.f_frsize;
+	room = (unsigned long long)v.f_bfree * v.f_frsize;
+	at = (cap / (unsigned long long)blk + 16) * (unsigned long long)blk;
+	if (at > (unsigned long long)INT64_MAX / 4 ||
+	    room > (unsigned long long)INT64_MAX / 4)
+		return 0;
+	/* The largest size the data can give the archive, tried on the
+	 * empty file (SIGXFSZ is ignored: a limit shows as EFBIG). */
+	if (ftruncate(r->out, (off_t)(at + room) + blk) < 0) {
+		log_detail("the data dump is compressed into a file of its "
+		    "own: the archive cannot grow to %llu bytes here (%s)",
+		    at + room + (unsigned long long)blk, strerror(errno));
+		return ftruncate(r->out, 0) < 0 ? -1 : 0;
+	}
+	return ftruncate(r->out, 0) < 0 ? -1 : (off_t)at;
+}
+
+/* Opens the archive a second time, for the data dump's compressor, at
+ * AT. */
+static int
+reopen_archive(struct run *r, off_t at)
+{
+	char proc[64];
+	const char *path = r->tmpname;
+	int fd;
+
+	if (path[0] == '\0') {
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", r->out);
+		path = proc;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && lseek(fd, at, SEEK_SET) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* Starts the data dump: pg_dump, through a relay that hashes and counts
- * it, into a compressor of its own writing a temporary file.  So the data
- * is compressed while it is dumped; put_data() appends it to the archive
- * once it is complete. */
+ * it, into a compressor of its own writing the archive far ahead of the
+ * other members (or, where the archive cannot grow that large, a
+ * temporary file).  So the data is compressed while it is dumped and
+ * written once; put_data() brings it next to the members before it once
+ * it is complete. */
 static enum backup_result
 start_data(struct run *r, const char *snapshot)
 {
 	int p[2], zin;
 
-	if (temp_file(r, &r->data_file) != BACKUP_OK)
+	if (r->data_at > 0) {
+		r->data_file = reopen_archive(r, r->data_at);
+		if (r->data_file < 0)
+			return failf(r, "reopen the archive in",
+			    r->cfg->backup_dir, errno);
+	} else if (temp_file(r, &r->data_file) != BACKUP_OK)
 		return BACKUP_FAILED;
 	if (start_compressor(r, &r->dzip, r->data_file, &zin) < 0)
 		return BACKUP_FAILED;
@@ -541,9 +618,14 @@ static void
 wait_dumps(struct run *r)
 {
 	progress_begin("dumping", 0);
-	for (;;) {
+	for (unsigned turn = 1;; turn++) {
 		uint64_t done = 0;
 		int running = 0;
+		/* What the compressors wrote, on its way to the disk now
+		 * rather than all at the final fsync(). */
+		if (r->data_at > 0 && turn % 10 == 0)
+			(void)sync_file_range(r->out, 0, 0,
+			    SYNC_FILE_RANGE_WRITE);
 		for (int i = 0; i < NSTAGE; i++) {
 			struct stat st;
 			running |= !spawn_poll(&r->dump[i]);
@@ -590,9 +672,48 @@ put_staged(struct run *r, struct archive *a, int i, time_t start)
 	return BACKUP_OK;
 }
 
+/* Brings the data dump's compressed stream, written at data_at, next to
+ * the members before it, which end at the archive's offset: an empty gzip
+ * member fills up to a block boundary, and the gap from there to the data
+ * is closed. */
+static int
+place_data(struct run *r)
+{
+	unsigned char pad[FORMAT_PAD_MAX];
+	off_t at = lseek(r->out, 0, SEEK_CUR), blk = block_size(r->out);
+	off_t to;
+	int moved;
+
+	if (at < 0)
+		return -1;
+	to = (at + FORMAT_PAD_MIN + blk - 1) / blk * blk;
+	/* The members before cannot reach the data where the file
+	 * system's size bounds them; where it does not (compression), say
+	 * so rather than write a broken archive. */
+	if (to > r->data_at) {
+		errno = EFBIG;
+		return -1;
+	}
+	for (off_t left = to - at; left > 0;) {
+		size_t m = format_gzip_pad(pad, (size_t)left);
+		if (io_write_all(r->out, pad, m) < 0)
+			return -1;
+		left -= (off_t)m;
+	}
+	if (io_close_gap(r->out, to, r->data_at - to, &moved) < 0)
+		return -1;
+	if (moved)
+		log_detail("the data dump was copied into place: this file "
+		    "system cannot collapse a range of a file");
+	else
+		log_detail("the data dump was written in place");
+	return 0;
+}
+
 /* Appends the data dump, compressed while it was made, to the archive:
  * its header ends the compressed stream so far, its compressed data is
- * copied as it is, and a new compressor takes the rest of the archive. */
+ * placed (or copied from its file) as it is, and a new compressor takes
+ * the rest of the archive. */
 static enum backup_result
 put_data(struct run *r, struct archive *a, time_t start)
 {
@@ -625,7 +746,8 @@ put_data(struct run *r, struct archive *a, time_t start)
 	r->zip_in = -1;
 	if (wait_compressor(r, &r->zip) < 0)
 		return BACKUP_FAILED;
-	if (io_append(r->data_file, r->out) < 0)
+	if ((r->data_at > 0 ? place_data(r) :
+	    io_append(r->data_file, r->out)) < 0)
 		return failf(r, "write the archive in", r->cfg->backup_dir,
 		    errno);
 	close(r->data_file);
@@ -747,6 +869,11 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	if (open_archive(&r) < 0) {
 		res = failf(&r, "create an archive in",
 		    c->backup_dir, errno);
+		goto out;
+	}
+	r.data_at = data_offset(&r);
+	if (r.data_at < 0) {
+		res = failf(&r, "write the archive in", c->backup_dir, errno);
 		goto out;
 	}
 	if (start_compressor(&r, &r.zip, r.out, &r.zip_in) < 0 ||

@@ -347,3 +347,31 @@ format_unescape(char *s)
 	*o = '\0';
 	return 0;
 }
+
+size_t
+format_gzip_pad(unsigned char *buf, size_t n)
+{
+	/* The header: magic, deflate, FEXTRA, no time, no flags, OS
+	 * unknown; then XLEN and one subfield "Pd" of zeros; then an empty
+	 * final block (fixed Huffman codes, only the end code); then the
+	 * CRC-32 and length of nothing, both 0. */
+	static const unsigned char head[] = { 0x1f, 0x8b, 8, 4, 0, 0, 0, 0,
+		0, 255 };
+	size_t m, xlen;
+
+	if (n < FORMAT_PAD_MIN)
+		return 0;
+	m = n <= FORMAT_PAD_MAX ? n : FORMAT_PAD_MAX / 2;
+	xlen = m - 22;
+	memset(buf, 0, m);
+	memcpy(buf, head, sizeof head);
+	buf[10] = (unsigned char)(xlen & 0xff);
+	buf[11] = (unsigned char)(xlen >> 8);
+	buf[12] = 'P';
+	buf[13] = 'd';
+	buf[14] = (unsigned char)((xlen - 4) & 0xff);
+	buf[15] = (unsigned char)((xlen - 4) >> 8);
+	buf[12 + xlen] = 0x03;
+	buf[13 + xlen] = 0x00;
+	return m;
+}

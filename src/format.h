@@ -136,4 +136,19 @@ int format_escape(const char *s, char *out, size_t len);
  * escape. */
 int format_unescape(char *s);
 
+/* A gzip member that holds nothing, of a length of our choosing: what
+ * fills the gap between the members before the data dump and the data
+ * dump's own compressed stream, which the backup writes in place (every
+ * gzip reader reads members back to back as one stream, and skips the
+ * "extra" field of a member's header, which takes the length).  The
+ * lengths one member can take: */
+#define FORMAT_PAD_MIN 26
+#define FORMAT_PAD_MAX (22 + 65535)
+
+/* Writes into BUF (FORMAT_PAD_MAX bytes) one empty member of N bytes when
+ * N is at most FORMAT_PAD_MAX, else a shorter one that leaves at least
+ * FORMAT_PAD_MIN bytes for the next.  Returns its length, or 0 when N is
+ * under FORMAT_PAD_MIN. */
+size_t format_gzip_pad(unsigned char *buf, size_t n);
+
 #endif

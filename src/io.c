@@ -104,6 +104,62 @@ io_waitpid(pid_t pid, int *status, int flags)
 	return r;
 }
 
+/* Copies LEN bytes at FROM down to TO (TO < FROM) in FD, front first, so
+ * the two ranges may overlap. */
+static int
+copy_down(int fd, off_t from, off_t to, off_t len)
+{
+	char buf[64 * 1024];
+
+	while (len > 0) {
+		size_t want = len < (off_t)sizeof buf ? (size_t)len : sizeof buf;
+		ssize_t n = io_pread(fd, buf, want, from), w;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		for (ssize_t done = 0; done < n; done += w) {
+			w = pwrite(fd, buf + done, (size_t)(n - done),
+			    to + done);
+			if (w < 0 && errno == EINTR && !io_stop_signal)
+				w = 0;
+			else if (w <= 0)
+				return -1;
+		}
+		from += n;
+		to += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+io_close_gap(int fd, off_t at, off_t gap, int *moved)
+{
+	struct stat st;
+	off_t len;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (gap < 0 || at < 0 || at + gap > st.st_size) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = st.st_size - at - gap;
+	*moved = 0;
+	if (gap > 0 && fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, at, gap) < 0) {
+		/* Only "cannot here" leads to the copy. */
+		if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
+			return -1;
+		*moved = 1;
+		if (copy_down(fd, at + gap, at, len) < 0 ||
+		    ftruncate(fd, at + len) < 0)
+			return -1;
+	}
+	return lseek(fd, at + len, SEEK_SET) < 0 ? -1 : 0;
+}
+
 int
 io_fsync_dir(const char *dir)
 {

@@ -62,6 +62,14 @@ int io_parent(const char *path, char *out, size_t len);
  * Returns 0, or -1 with errno set. */
 int io_append(int from, int to);
 
+/* Removes the GAP bytes at AT from the file FD, moving what follows down:
+ * by FALLOC_FL_COLLAPSE_RANGE where the file system can (AT and GAP
+ * multiples of its block size, something after the gap), which moves no
+ * data; else by a copy down and a truncation.  *MOVED says which: 0 for
+ * the collapse, 1 for the copy.  The file's offset is left at its new
+ * end.  Returns 0, or -1 with errno set. */
+int io_close_gap(int fd, off_t at, off_t gap, int *moved);
+
 /* fsyncs the directory DIR.  Returns 0 or -1 with errno set. */
 int io_fsync_dir(const char *dir);
 

@@ -275,6 +275,9 @@ setup_signals(void)
 	 * status; the signal would only kill us before we can say so. */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* A file size limit shows as EFBIG on the write or truncation that
+	 * reaches it, which we report, rather than as a kill. */
+	sigaction(SIGXFSZ, &sa, NULL);
 }
 
 /* cron and some daemons start us with 0, 1 or 2 closed; a file we open

@@ -182,11 +182,12 @@ spawn_start_in(struct child *c, char *const argv[], int in, int out,
 	if (e == 0 && dir != NULL)
 		e = posix_spawn_file_actions_addchdir_np(&fa, dir);
 
-	/* We ignore SIGPIPE and catch SIGINT/SIGTERM; the child must not
-	 * inherit either, nor our blocked signals. */
+	/* We ignore SIGPIPE and SIGXFSZ and catch SIGINT/SIGTERM; the child
+	 * must not inherit either, nor our blocked signals. */
 	sigemptyset(&none);
 	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGXFSZ);
 	sigaddset(&dfl, SIGINT);
 	sigaddset(&dfl, SIGTERM);
 	sigaddset(&dfl, SIGHUP);

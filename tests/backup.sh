@@ -253,3 +253,43 @@ expect 0 ""
 [ "$(sort "$WORK/zips.log" | uniq -c | sed 's/^ *//')" = "3 pigz -6 -n -c" ] ||
 	fail "with a level given, the compressors run: $(cat "$WORK/zips.log")"
 ok "by default the data dump's compressor is pigz -5 and the others' igzip -3; a level given is for all three"
+
+# The data dump's compressed stream is written far ahead in the archive
+# while the members before it are written, and the gap between them is
+# closed at the end: by a collapse where the file system can (ext4, XFS),
+# which moves nothing, else by a copy; where the archive cannot grow that
+# large, the stream goes to a file of its own.  Each way gives an archive
+# every gzip reader reads, whose members match its manifest.
+placed() {
+	local want=$1 a
+	expect 0 "$want"
+	a=$(tail -n 1 "$WORK/out")
+	gzip -t "$a" || fail "$want: gzip -t fails"
+	pigz -t "$a" || fail "$want: pigz -t fails"
+	igzip -dc <"$a" >/dev/null || fail "$want: igzip fails"
+	tar -xzOf "$a" --wildcards '*/database/2-data.sql' >"$WORK/placed.sql"
+	grep -q 'host-500.example' "$WORK/placed.sql" ||
+		fail "$want: the data dump lacks its rows"
+	run_polarity verify "$a"
+	expect 0 ""
+	rm -f "$a"
+}
+run_polarity -v backup
+case $(stat -f -c %T "$WORK/app/backups") in
+ext2/ext3|xfs) placed "the data dump was written in place" ;;
+*) expect 0 "" ;;
+esac
+# A file size limit the archive's far offset would pass: a file of its
+# own.  (The limit is the shell's; SIGXFSZ is ignored by the program.)
+(ulimit -f 1048576; run_polarity -v backup; placed \
+	"the data dump is compressed into a file of its own: the archive cannot grow to")
+if [ "$(id -u)" = 0 ]; then
+	mkdir "$WORK/tmpfs"
+	mount -t tmpfs -o size=256m tmpfs "$WORK/tmpfs" ||
+		fail "cannot mount a tmpfs for the test"
+	trap 'rc=$?; set +e; umount "$WORK/tmpfs" 2>/dev/null || true; cleanup "$rc"' EXIT
+	run_polarity -v --backup-dir "$WORK/tmpfs" backup
+	placed "the data dump was copied into place: this file system cannot collapse a range of a file"
+	umount "$WORK/tmpfs"
+fi
+ok "the data dump written in place, copied into place (tmpfs) or from a file of its own (a file size limit): sound archives"

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "format.h"
 
 static void
@@ -302,6 +304,100 @@ test_unescape_refuses_bad_escapes(void **state)
 	assert_int_equal(format_unescape(c), -1);
 	assert_int_equal(format_unescape(d), -1);
 }
+
+/* Inflates the gzip members IN (LEN bytes) back to back into OUT (CAP
+ * bytes), checking each member's CRC as zlib does.  Returns the length,
+ * or -1 on any error. */
+static long
+inflate_members(const unsigned char *in, size_t len, unsigned char *out,
+    size_t cap)
+{
+	z_stream z;
+	long got = 0;
+	int rc;
+
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return -1;
+	z.next_in = (unsigned char *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	while (z.avail_in > 0) {
+		z.next_out = out + got;
+		z.avail_out = (uInt)(cap - (size_t)got);
+		rc = inflate(&z, Z_NO_FLUSH);
+		got = (long)(cap - z.avail_out);
+		if (rc == Z_STREAM_END) {
+			if (inflateReset(&z) != Z_OK)
+				break;
+			continue;
+		}
+		if (rc != Z_OK) {
+			got = -1;
+			break;
+		}
+	}
+	if (z.avail_in > 0)
+		got = -1;
+	inflateEnd(&z);
+	return got;
+}
+
+/* TEXT as one gzip member of its own, into OUT (CAP bytes). */
+static size_t
+member_of(const char *text, unsigned char *out, size_t cap)
+{
+	z_stream z;
+	size_t n;
+
+	memset(&z, 0, sizeof z);
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)text;
+	z.avail_in = (uInt)strlen(text);
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	n = cap - z.avail_out;
+	deflateEnd(&z);
+	return n;
+}
+
+static void
+test_gzip_pad_is_empty_and_exact(void **state)
+{
+	/* The lengths the backup asks for: the least, a block's worth, the
+	 * most one member takes, and more, which takes two. */
+	static const size_t want[] = { FORMAT_PAD_MIN, FORMAT_PAD_MIN + 1,
+		4096, FORMAT_PAD_MAX, FORMAT_PAD_MAX + 1, 70000,
+		FORMAT_PAD_MAX + FORMAT_PAD_MIN };
+	const size_t cap = 3 * FORMAT_PAD_MAX;
+	unsigned char *buf = malloc(cap), *out = malloc(64);
+	unsigned char pad[FORMAT_PAD_MAX];
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(out);
+	assert_int_equal(format_gzip_pad(pad, FORMAT_PAD_MIN - 1), 0);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		size_t n = member_of("before ", buf, cap), left = want[i];
+		int members = 0;
+		while (left > 0) {
+			size_t m = format_gzip_pad(pad, left);
+			assert_true(m >= FORMAT_PAD_MIN && m <= left);
+			memcpy(buf + n, pad, m);
+			n += m;
+			left -= m;
+			members++;
+		}
+		assert_int_equal(members, want[i] > FORMAT_PAD_MAX ? 2 : 1);
+		n += member_of("after", buf + n, cap - n);
+		assert_int_equal(inflate_members(buf, n, out, 64), 12);
+		assert_memory_equal(out, "before after", 12);
+	}
+	free(buf);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -319,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_escape_round_trip),
 		cmocka_unit_test(test_escape_needs_room),
 		cmocka_unit_test(test_unescape_refuses_bad_escapes),
+		cmocka_unit_test(test_gzip_pad_is_empty_and_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
