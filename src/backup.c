@@ -818,6 +818,21 @@ fail:
 	}
 }
 
+/* The checks a backup makes before it starts, and their results. */
+struct preflight {
+	const struct config *c;
+	struct doctor d;
+};
+
+static void *
+preflight(void *arg)
+{
+	struct preflight *p = arg;
+
+	doctor_preflight_run(p->c, &p->d);
+	return NULL;
+}
+
 /* Writes the archive and, when retention rules are set, prunes, both
  * under the lock. */
 static enum backup_result
@@ -829,6 +844,9 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	char snapshot[128], server[64] = "", client[64] = "", top[128];
 	enum backup_result res = BACKUP_FAILED;
 	time_t start = time(NULL);
+	struct preflight pf;
+	pthread_t pf_thread;
+	int pf_started = 0;
 	struct stat st;
 
 	for (int i = 0; i < NSTAGE; i++) {
@@ -858,10 +876,23 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		res = BACKUP_FAILED;
 		goto out;
 	}
-	if (doctor_preflight(c, err, elen) < 0)
+	/* The platform and space checks (the docker client alone takes
+	 * tens of milliseconds) run while the database is reached.  Their
+	 * verdict comes first, and before anything is written. */
+	pf.c = c;
+	if (io_thread_start(&pf_thread, preflight, &pf) != 0)
+		preflight(&pf);
+	else
+		pf_started = 1;
+	res = connect_db(&r, snapshot, sizeof snapshot, server, sizeof server,
+	    client, sizeof client);
+	if (pf_started)
+		pthread_join(pf_thread, NULL);
+	if (doctor_preflight_report(&pf.d, err, elen) < 0) {
+		res = BACKUP_FAILED;
 		goto out;
-	if ((res = connect_db(&r, snapshot, sizeof snapshot, server,
-	    sizeof server, client, sizeof client)) != BACKUP_OK)
+	}
+	if (res != BACKUP_OK)
 		goto out;
 	log_detail("PostgreSQL %s, pg_dump %s, snapshot %s", server, client,
 	    snapshot);

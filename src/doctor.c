@@ -489,16 +489,19 @@ doctor_run(const struct config *c, struct doctor *d)
 	return failed;
 }
 
-int
-doctor_preflight(const struct config *c, char *err, size_t elen)
+void
+doctor_preflight_run(const struct config *c, struct doctor *d)
 {
-	struct doctor d;
+	memset(d, 0, sizeof *d);
+	check_platform(c, d);
+	check_backups(c, d);
+}
 
-	memset(&d, 0, sizeof d);
-	check_platform(c, &d);
-	check_backups(c, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		const struct doctor_check *k = &d.v[i];
+int
+doctor_preflight_report(const struct doctor *d, char *err, size_t elen)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct doctor_check *k = &d->v[i];
 		/* A platform that mounts other integrations, or no room
 		 * for half the last archive: refused before anything is
 		 * written.  Short of that, try, and fail cleanly if the

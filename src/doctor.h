@@ -6,7 +6,7 @@
  * the platform container's view of it, the backup folder's free space,
  * the schedule, the last backup.  Every check is read-only and quick.
  * A backup runs the checks it does not make on its way
- * (doctor_preflight()) before it starts.
+ * (doctor_preflight_run(), doctor_preflight_report()) before it starts.
  */
 #ifndef POLARITY_DOCTOR_H
 #define POLARITY_DOCTOR_H
@@ -44,12 +44,16 @@ struct doctor {
  * checks that failed. */
 int doctor_run(const struct config *c, struct doctor *d);
 
-/* The checks a backup makes before it starts: the platform container's
- * integrations folder and the backup folder's free space.  Logs each
- * line as a detail (-v); less room than the last archive took is a
- * warning, less than half of it a failure.  Returns 0, or -1 with the
- * failed check's text in ERR. */
-int doctor_preflight(const struct config *c, char *err, size_t elen);
+/* The checks a backup makes before it starts, into D: the platform
+ * container's integrations folder and the backup folder's free space.
+ * Logs nothing, so it may run in a thread of its own while the backup
+ * reaches the database. */
+void doctor_preflight_run(const struct config *c, struct doctor *d);
+
+/* Logs the checks of D as details (-v); less room than the last archive
+ * took is a warning, less than half of it a failure.  Returns 0, or -1
+ * with the failed check's text in ERR. */
+int doctor_preflight_report(const struct doctor *d, char *err, size_t elen);
 
 /* Writes D as lines ("ok    env  ...") and a verdict, or as JSON. */
 void doctor_print(FILE *f, const struct doctor *d);
