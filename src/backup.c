@@ -38,6 +38,9 @@
 /* How many later seconds we try when the archive name is taken. */
 #define NAME_TRIES 60
 
+/* The size of the pipes the data dump passes through. */
+#define DATA_PIPE (1024 * 1024)
+
 static int prune(const struct config *c, int dry_run, FILE *out, char *err,
     size_t elen);
 
@@ -484,6 +487,11 @@ start_data(struct run *r, const char *snapshot)
 	}
 	close(p[1]);
 	r->dumps_open++;
+	/* Room for the compressor's whole reads (pigz takes 128 KiB), and
+	 * fewer turns between the three; where the system allows less, the
+	 * pipes stay as they are. */
+	(void)fcntl(p[0], F_SETPIPE_SZ, DATA_PIPE);
+	(void)fcntl(zin, F_SETPIPE_SZ, DATA_PIPE);
 	if (relay_start(&r->relay, p[0], zin) < 0)
 		return failf(r, "start", "the relay of the data dump", errno);
 	return BACKUP_OK;

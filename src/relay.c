@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,32 +31,79 @@ keep_tail(struct relay *r, const unsigned char *p, size_t n)
 	r->tail_len += n;
 }
 
+/* Takes N bytes that passed (read into the buffer) into the hash, the
+ * tail and the count.  Returns 0, or -1 with r->error set. */
+static int
+passed(struct relay *r, size_t n)
+{
+	if (EVP_DigestUpdate(r->md, r->buf, n) != 1) {
+		r->error = ENOMEM;
+		return -1;
+	}
+	keep_tail(r, r->buf, n);
+	__atomic_add_fetch(&r->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Between two pipes: tee(2) gives the reader of TO what is in FROM
+ * without a copy, and what it gave is then read from FROM to be hashed.
+ * Returns 0 at FROM's end or on a failure (r->error set), 1 when either
+ * is not a pipe, before anything passed. */
+static int
+run_tee(struct relay *r)
+{
+	for (int first = 1;; first = 0) {
+		ssize_t n = tee(r->from, r->to, RELAY_BUF, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (first && errno == EINVAL)
+				return 1;
+			r->error = errno;
+			r->failed_write = errno == EPIPE;
+			return 0;
+		}
+		if (n == 0)
+			return 0;
+		if (io_read_full(r->from, r->buf, (size_t)n) != n) {
+			r->error = errno ? errno : EIO;
+			return 0;
+		}
+		if (passed(r, (size_t)n) < 0)
+			return 0;
+	}
+}
+
+/* Anywhere else: read, then write. */
+static void
+run_copy(struct relay *r)
+{
+	for (;;) {
+		ssize_t n = io_read(r->from, r->buf, RELAY_BUF);
+		if (n < 0) {
+			r->error = errno;
+			return;
+		}
+		if (n == 0)
+			return;
+		if (io_write_all(r->to, r->buf, (size_t)n) < 0) {
+			r->error = errno;
+			r->failed_write = 1;
+			return;
+		}
+		if (passed(r, (size_t)n) < 0)
+			return;
+	}
+}
+
 static void *
 run(void *arg)
 {
 	struct relay *r = arg;
 	int old;
 
-	for (;;) {
-		ssize_t n = io_read(r->from, r->buf, RELAY_BUF);
-		if (n < 0) {
-			r->error = errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(r->md, r->buf, (size_t)n) != 1) {
-			r->error = ENOMEM;
-			break;
-		}
-		keep_tail(r, r->buf, (size_t)n);
-		if (io_write_all(r->to, r->buf, (size_t)n) < 0) {
-			r->error = errno;
-			r->failed_write = 1;
-			break;
-		}
-		__atomic_add_fetch(&r->bytes, (uint64_t)n, __ATOMIC_RELAXED);
-	}
+	if (run_tee(r) == 1)
+		run_copy(r);
 	/* The reader of TO must see the end now, not when we are joined;
 	 * and after a failure the writer of FROM must not block on a pipe
 	 * nobody reads.  close() is a cancellation point: a cancel inside it
