@@ -105,16 +105,27 @@ tree_files=$(find "$WORK/app/integrations" -type f | wc -l)
 tree_bytes=$(du -sb "$WORK/app/integrations" | cut -f1)
 say "database $((db_size / 1048576)) MiB, integrations $tree_files files $((tree_bytes / 1048576)) MiB"
 
+# Before each timed run, untimed: what the run before left for the
+# disk is written (sync) and the server's dirty buffers too (CHECKPOINT).
+# Otherwise a contender pays for the one before it: a pipeline's 54 MB
+# file, written back during the next run, or the checkpoint a DROP
+# DATABASE asks for.  Each run then starts from the same state.
+settle() {
+	sync
+	psql -X -q -d postgres -c CHECKPOINT >/dev/null
+}
+
 # Runs the contenders NAME... (shell functions) in turn, RUNS rounds, so
 # that the machine's drift weighs on each alike.  NAME_before and
-# NAME_after, when defined, run before and after each, untimed.  The
-# times go to $WORK/times.NAME; med NAME prints their median.
+# NAME_after, when defined, run before and after each, untimed; then
+# settle.  The times go to $WORK/times.NAME; med NAME prints their median.
 rounds() {
 	local r n t0 t1
 	for n in "$@"; do : >"$WORK/times.$n"; done
 	for r in $(seq "$RUNS"); do
 		for n in "$@"; do
 			if declare -F "${n}_before" >/dev/null; then "${n}_before"; fi
+			settle
 			t0=$(now)
 			"$n" >/dev/null
 			t1=$(now)
@@ -131,6 +142,7 @@ timed() {
 	local i t0 t1
 	for i in $(seq "$RUNS"); do
 		[ -n "${BEFORE:-}" ] && eval "$BEFORE"
+		settle
 		t0=$(now)
 		"$@" >/dev/null
 		t1=$(now)
