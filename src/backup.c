@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,13 +306,12 @@ teardown(struct run *r)
 	r->lock = -1;
 }
 
-/* Reads the .env, checks the versions and opens the snapshot. */
+/* Reads the .env, connects and opens the snapshot: the dumps can start
+ * as soon as it is exported. */
 static enum backup_result
-connect_db(struct run *r, char *snapshot, size_t slen, char *server,
-    size_t svlen, char *client, size_t clen)
+connect_db(struct run *r, char *snapshot, size_t slen)
 {
-	char num[32], why[512];
-	int dump_num, server_num;
+	char why[512];
 
 	if (dotenv_read(&r->env, r->cfg->env_file, r->err, r->elen) < 0 ||
 	    config_db(&r->db, &r->env, r->cfg->env_file, r->err, r->elen) < 0)
@@ -328,9 +328,33 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	    r->db.container ? " in container '" : "",
 	    r->db.container ? r->db.container : "",
 	    r->db.container ? "'" : "");
-	/* pg_dump tells its version while psql starts and connects. */
+	/* One snapshot for every dump: the sections and the data agree
+	 * even while the server keeps writing. */
 	if (pg_session_open(&r->pg, &r->sql, r->err, r->elen) < 0 ||
-	    pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
+	    pg_session_query(&r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, "
+	    "READ ONLY;", NULL, 0, r->err, r->elen) < 0 ||
+	    pg_session_query(&r->sql, "SELECT pg_export_snapshot();", snapshot,
+	    slen, r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	if (snapshot[0] == '\0') {
+		snprintf(r->err, r->elen, "the server exported no snapshot");
+		return BACKUP_FAILED;
+	}
+	return BACKUP_OK;
+}
+
+/* Reads the versions and what the manifest records of the database, in
+ * the snapshot's transaction, while the dumps start: a pg_dump older than
+ * its server is told as that (it would refuse on its own, in words that
+ * do not say what to do), and the dumps just started are stopped. */
+static enum backup_result
+check_db(struct run *r, char *server, size_t svlen, char *client,
+    size_t clen)
+{
+	char num[32];
+	int dump_num, server_num;
+
+	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
 	    r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version_num;", num,
 	    sizeof num, r->err, r->elen) < 0 ||
@@ -338,10 +362,6 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 	    r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	server[strcspn(server, " ")] = '\0';
-	/* What a restore must give the new database: its encoding, locale
-	 * and the rest its dumps do not hold. */
-	if (pgadmin_props_read(&r->sql, &r->props, r->err, r->elen) < 0)
-		return BACKUP_FAILED;
 	server_num = (int)pg_number(num);
 	if (server_num <= 0) {
 		snprintf(r->err, r->elen, "the server gave no version number "
@@ -362,17 +382,10 @@ connect_db(struct run *r, char *snapshot, size_t slen, char *server,
 			    "--pg-bindir", client, server, server_num / 10000);
 		return BACKUP_FAILED;
 	}
-	/* One snapshot for every dump: the sections and the data agree
-	 * even while the server keeps writing. */
-	if (pg_session_query(&r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, "
-	    "READ ONLY;", NULL, 0, r->err, r->elen) < 0 ||
-	    pg_session_query(&r->sql, "SELECT pg_export_snapshot();", snapshot,
-	    slen, r->err, r->elen) < 0)
+	/* What a restore must give the new database: its encoding, locale
+	 * and the rest its dumps do not hold. */
+	if (pgadmin_props_read(&r->sql, &r->props, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
-	if (snapshot[0] == '\0') {
-		snprintf(r->err, r->elen, "the server exported no snapshot");
-		return BACKUP_FAILED;
-	}
 	return BACKUP_OK;
 }
 
@@ -625,6 +638,12 @@ dump_complete(int fd)
 static void
 wait_dumps(struct run *r)
 {
+	/* The data dump ends last, as a rule: its end is seen at once
+	 * through a descriptor of the process (Linux 5.3), not at the next
+	 * turn.  Without one, the turns alone. */
+	int end = r->dump[FORMAT_DATA].pid > 0 ?
+	    (int)syscall(SYS_pidfd_open, r->dump[FORMAT_DATA].pid, 0) : -1;
+
 	progress_begin("dumping", 0);
 	for (unsigned turn = 1;; turn++) {
 		uint64_t done = 0;
@@ -645,11 +664,20 @@ wait_dumps(struct run *r)
 		progress_update(done);
 		if (!running || io_stop_signal)
 			break;
+		/* Ended, and so readable from now on. */
+		if (end >= 0 && r->dump[FORMAT_DATA].pid == 0) {
+			close(end);
+			end = -1;
+		}
 		/* Often: the archive is finished only once we see the last
 		 * dump end. */
-		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 },
-		    NULL);
+		if (end < 0 || poll(&(struct pollfd){ .fd = end,
+		    .events = POLLIN }, 1, 10) < 0)
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 *
+			    1000 }, NULL);
 	}
+	if (end >= 0)
+		close(end);
 	progress_end();
 }
 
@@ -892,8 +920,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		preflight(&pf);
 	else
 		pf_started = 1;
-	res = connect_db(&r, snapshot, sizeof snapshot, server, sizeof server,
-	    client, sizeof client);
+	res = connect_db(&r, snapshot, sizeof snapshot);
 	if (pf_started)
 		pthread_join(pf_thread, NULL);
 	if (doctor_preflight_report(&pf.d, err, elen) < 0) {
@@ -902,8 +929,6 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	}
 	if (res != BACKUP_OK)
 		goto out;
-	log_detail("PostgreSQL %s, pg_dump %s, snapshot %s", server, client,
-	    snapshot);
 	res = BACKUP_FAILED;
 	if (open_archive(&r) < 0) {
 		res = failf(&r, "create an archive in",
@@ -916,8 +941,12 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		goto out;
 	}
 	if (start_compressor(&r, &r.zip, r.out, &r.zip_in) < 0 ||
-	    (res = start_dumps(&r, snapshot)) != BACKUP_OK)
+	    (res = start_dumps(&r, snapshot)) != BACKUP_OK ||
+	    (res = check_db(&r, server, sizeof server, client,
+	    sizeof client)) != BACKUP_OK)
 		goto out;
+	log_detail("PostgreSQL %s, pg_dump %s, snapshot %s", server, client,
+	    snapshot);
 	format_name(start, 1, top, sizeof top);
 	if ((res = write_archive(&r, top, server, client, start)) != BACKUP_OK)
 		goto out;
