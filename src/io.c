@@ -104,32 +104,27 @@ io_waitpid(pid_t pid, int *status, int flags)
 	return r;
 }
 
-/* Copies LEN bytes at FROM down to TO (TO < FROM) in FD, front first, so
- * the two ranges may overlap. */
+/* Copies the bytes of FROM from OFF up to END to TO, at TO's offset,
+ * through a buffer, front first: FROM and TO may be one file, with the
+ * copy lower down.  Returns 0, or -1 with errno set (EIO when FROM ends
+ * early). */
 static int
-copy_down(int fd, off_t from, off_t to, off_t len)
+copy_through(int from, off_t off, off_t end, int to)
 {
 	char buf[64 * 1024];
 
-	while (len > 0) {
-		size_t want = len < (off_t)sizeof buf ? (size_t)len : sizeof buf;
-		ssize_t n = io_pread(fd, buf, want, from), w;
+	while (off < end) {
+		size_t want = end - off < (off_t)sizeof buf ?
+		    (size_t)(end - off) : sizeof buf;
+		ssize_t n = io_pread(from, buf, want, off);
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
 			return -1;
 		}
-		for (ssize_t done = 0; done < n; done += w) {
-			w = pwrite(fd, buf + done, (size_t)(n - done),
-			    to + done);
-			if (w < 0 && errno == EINTR && !io_stop_signal)
-				w = 0;
-			else if (w <= 0)
-				return -1;
-		}
-		from += n;
-		to += n;
-		len -= n;
+		if (io_write_all(to, buf, (size_t)n) < 0)
+			return -1;
+		off += n;
 	}
 	return 0;
 }
@@ -153,7 +148,8 @@ io_close_gap(int fd, off_t at, off_t gap, int *moved)
 		if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
 			return -1;
 		*moved = 1;
-		if (copy_down(fd, at + gap, at, len) < 0 ||
+		if (lseek(fd, at, SEEK_SET) < 0 ||
+		    copy_through(fd, at + gap, at + gap + len, fd) < 0 ||
 		    ftruncate(fd, at + len) < 0)
 			return -1;
 	}
@@ -336,7 +332,6 @@ fail:
 int
 io_append(int from, int to)
 {
-	char buf[64 * 1024];
 	loff_t off = 0;
 	struct stat st;
 	ssize_t n;
@@ -360,18 +355,7 @@ io_append(int from, int to)
 			return -1;
 		break;
 	}
-	while (off < st.st_size) {
-		n = io_pread(from, buf, sizeof buf, off);
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		if (io_write_all(to, buf, (size_t)n) < 0)
-			return -1;
-		off += n;
-	}
-	return 0;
+	return copy_through(from, off, st.st_size, to);
 }
 
 int
