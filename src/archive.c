@@ -94,20 +94,41 @@ member_path(struct archive *a, const char *name, char *out, size_t len)
 	return 0;
 }
 
-static void
-owner_names(struct tar_entry *e, char *u, size_t ulen, char *g, size_t glen)
+/* The name of user (or, with GROUP, group) ID, or NULL: from the last
+ * ARCHIVE_OWNERS looked up in CACHE (*N so far), else from the system. */
+static const char *
+owner_name(struct archive_owner *cache, unsigned *n, unsigned long id,
+    int group)
 {
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
+	struct archive_owner *o;
 	char buf[4096];
 
-	u[0] = g[0] = '\0';
-	if (getpwuid_r(e->uid, &pw, buf, sizeof buf, &pwp) == 0 && pwp)
-		snprintf(u, ulen, "%s", pw.pw_name);
-	if (getgrgid_r(e->gid, &gr, buf, sizeof buf, &grp) == 0 && grp)
-		snprintf(g, glen, "%s", gr.gr_name);
-	e->uname = u[0] ? u : NULL;
-	e->gname = g[0] ? g : NULL;
+	for (unsigned i = 0; i < *n && i < ARCHIVE_OWNERS; i++)
+		if (cache[i].id == id)
+			return cache[i].name[0] ? cache[i].name : NULL;
+	o = &cache[*n % ARCHIVE_OWNERS];
+	(*n)++;
+	o->id = id;
+	o->name[0] = '\0';
+	if (group) {
+		struct group gr, *grp = NULL;
+		if (getgrgid_r((gid_t)id, &gr, buf, sizeof buf, &grp) == 0 &&
+		    grp)
+			snprintf(o->name, sizeof o->name, "%s", gr.gr_name);
+	} else {
+		struct passwd pw, *pwp = NULL;
+		if (getpwuid_r((uid_t)id, &pw, buf, sizeof buf, &pwp) == 0 &&
+		    pwp)
+			snprintf(o->name, sizeof o->name, "%s", pw.pw_name);
+	}
+	return o->name[0] ? o->name : NULL;
+}
+
+static void
+owner_names(struct archive *a, struct tar_entry *e)
+{
+	e->uname = owner_name(a->users, &a->nusers, e->uid, 0);
+	e->gname = owner_name(a->groups, &a->ngroups, e->gid, 1);
 }
 
 int
@@ -119,11 +140,9 @@ archive_add_data(struct archive *a, const char *name, const void *data,
 		.path = path, .type = TAR_FILE, .mode = mode, .size = len,
 		.mtime = time(NULL), .uid = getuid(), .gid = getgid(),
 	};
-	char u[64], g[64];
-
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
-	owner_names(&e, u, sizeof u, g, sizeof g);
+	owner_names(a, &e);
 	if (tar_begin(&a->tar, &e) < 0 || tar_write(&a->tar, data, len) < 0 ||
 	    tar_end(&a->tar, sha) < 0)
 		return fail(a, "write archive member", name);
@@ -135,7 +154,7 @@ archive_add_data(struct archive *a, const char *name, const void *data,
 static int
 file_begin(struct archive *a, const char *name, const struct stat *st)
 {
-	char path[PATH_MAX], u[64], g[64];
+	char path[PATH_MAX];
 	struct tar_entry e = {
 		.path = path, .type = TAR_FILE, .mode = st->st_mode,
 		.size = (uint64_t)st->st_size, .mtime = st->st_mtime,
@@ -144,7 +163,7 @@ file_begin(struct archive *a, const char *name, const struct stat *st)
 
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
-	owner_names(&e, u, sizeof u, g, sizeof g);
+	owner_names(a, &e);
 	if (tar_begin(&a->tar, &e) < 0)
 		return fail(a, "write archive member", name);
 	return 0;
@@ -251,7 +270,7 @@ archive_add_file(struct archive *a, const char *name, const char *path)
 static int
 add_dir_entry(struct archive *a, const char *name, const struct stat *st)
 {
-	char path[PATH_MAX], sha[65], u[64], g[64];
+	char path[PATH_MAX], sha[65];
 	struct tar_entry e = {
 		.path = path, .type = TAR_DIR, .mode = st->st_mode,
 		.mtime = st->st_mtime, .uid = st->st_uid, .gid = st->st_gid,
@@ -268,7 +287,7 @@ add_dir_entry(struct archive *a, const char *name, const struct stat *st)
 	}
 	path[n] = '/';
 	path[n + 1] = '\0';
-	owner_names(&e, u, sizeof u, g, sizeof g);
+	owner_names(a, &e);
 	if (tar_begin(&a->tar, &e) < 0 || tar_end(&a->tar, sha) < 0)
 		return fail(a, "write archive member", name);
 	a->dirs++;
@@ -328,7 +347,7 @@ add_symlink(struct archive *a, int dirfd, const char *entry,
     const char *name, const char *rel, const struct stat *st,
     const char *source)
 {
-	char path[PATH_MAX], target[PATH_MAX], sha[65], u[64], g[64];
+	char path[PATH_MAX], target[PATH_MAX], sha[65];
 	struct tar_entry e = {
 		.path = path, .type = TAR_SYMLINK, .mode = st->st_mode,
 		.mtime = st->st_mtime, .uid = st->st_uid, .gid = st->st_gid,
@@ -351,7 +370,7 @@ add_symlink(struct archive *a, int dirfd, const char *entry,
 	}
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
-	owner_names(&e, u, sizeof u, g, sizeof g);
+	owner_names(a, &e);
 	if (tar_begin(&a->tar, &e) < 0 || tar_end(&a->tar, sha) < 0)
 		return fail(a, "write archive member", name);
 	a->links++;
@@ -523,7 +542,7 @@ archive_add_tree(struct archive *a, const char *name, const char *dir)
 int
 archive_finish(struct archive *a, const char *header)
 {
-	char path[PATH_MAX], sha[65], u[64], g[64];
+	char path[PATH_MAX], sha[65];
 	struct tar_entry e = { .path = path, .type = TAR_FILE, .mode = 0600,
 		.mtime = time(NULL), .uid = getuid(), .gid = getgid() };
 	long mlen;
@@ -542,7 +561,7 @@ archive_finish(struct archive *a, const char *header)
 		return fail(a, "write", "MANIFEST");
 	if (member_path(a, "MANIFEST", path, sizeof path) < 0)
 		return -1;
-	owner_names(&e, u, sizeof u, g, sizeof g);
+	owner_names(a, &e);
 	e.size = (uint64_t)hn + (uint64_t)mlen;
 	if (tar_begin(&a->tar, &e) < 0 ||
 	    tar_write(&a->tar, magic, strlen(magic)) < 0 ||

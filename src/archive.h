@@ -20,6 +20,15 @@
 /* The size of the buffer that copies a file into the stream. */
 #define ARCHIVE_COPY (128 * 1024)
 
+/* How many owners' and groups' names an archive remembers: a tree's
+ * files have few, and looking one up reads /etc/passwd or /etc/group. */
+#define ARCHIVE_OWNERS 8
+
+struct archive_owner {
+	unsigned long id;
+	char name[32];		/* what ustar holds; "" when it has none */
+};
+
 struct archive {
 	struct tar_writer tar;
 	char top[128];		/* top folder, e.g. polarity-server-backup-2026... */
@@ -30,6 +39,8 @@ struct archive {
 	unsigned long changed;	/* changed size or time while read */
 	int churn;		/* a tree is being walked: files may come,
 				 * go and change (see archive_add_tree()) */
+	struct archive_owner users[ARCHIVE_OWNERS], groups[ARCHIVE_OWNERS];
+	unsigned nusers, ngroups;	/* looked up so far */
 	char err[1024];
 };
 

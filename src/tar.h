@@ -41,6 +41,7 @@ struct tar_writer {
 	uint64_t left;		/* data bytes the current member still owes */
 	uint64_t member_size;
 	void *md;		/* SHA-256 state of the current member */
+	void *sha;		/* the algorithm, fetched once */
 	void (*progress)(uint64_t offset);	/* told after each write */
 	size_t used;
 	unsigned char buf[TAR_BUF];
@@ -114,6 +115,7 @@ struct tar_reader {
 	uint64_t left;		/* data bytes of the member not yet read */
 	uint64_t pad;		/* padding bytes after them */
 	void *md;
+	void *sha;		/* the algorithm, fetched once */
 	void (*progress)(uint64_t offset);	/* told after each read */
 	size_t have, pos;
 	char err[512];

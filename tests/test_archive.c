@@ -229,6 +229,36 @@ test_missing_tree_names_it(void **state)
 	    "'/nonexistent/integrations': No such file or directory");
 }
 
+/* Each file's owner and group by name, from more owners than the archive
+ * remembers (ten, cycled), and by number alone where the id has no name.
+ * Root only: the files are given to other owners. */
+static void
+test_owner_names_are_each_files_own(void **state)
+{
+	struct fixture *f = *state;
+	char src[128], cmd[1024];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir src && for i in $(seq 10 39); do "
+	    "u=$((i % 10)); [ $u = 9 ] && u=54321; touch src/f$i && "
+	    "chown $u:$u src/f$i; done");
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_int_equal(archive_finish(&f->a, "tool test 1\n"), 0);
+	/* What GNU tar reads in each header against the system's names. */
+	snprintf(cmd, sizeof cmd, "cd '%s' && tar -tvf out.tar | awk "
+	    "'$6 ~ /\\/f[0-9]+$/ { print $2, $6 }' > got && "
+	    "for p in src/f*; do u=$(stat -c %%u $p); g=$(stat -c %%g $p); "
+	    "un=$(getent passwd $u | cut -d: -f1); "
+	    "gn=$(getent group $g | cut -d: -f1); "
+	    "echo \"${un:-$u}/${gn:-$g} top/integrations/${p#src/}\"; "
+	    "done > want && [ $(wc -l < got) = 30 ] && "
+	    "grep -q '^daemon/daemon ' got && grep -q '^54321/54321 ' got && "
+	    "diff want got", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_add_file_refuses_non_regular(void **state)
 {
@@ -242,6 +272,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_owner_names_are_each_files_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_is_archived_whole,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_lists_every_member,
