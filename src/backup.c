@@ -57,6 +57,8 @@ struct run {
 	char container[256];	/* where the client programs run; "": here */
 	struct pg pg;
 	struct pg_session sql;
+	char snapshot[128];	/* what every dump reads the database as */
+	char server[64], client[64];	/* the versions of both ends */
 	struct child dump[NSTAGE];
 	int dumps_open;		/* dumps started and not yet seen to succeed */
 	int stage_fd[NSTAGE];
@@ -229,8 +231,7 @@ start_compressor(struct run *r, struct child *z, int out, int *in)
 
 /* The manifest's header lines. */
 static void
-manifest_header(struct run *r, char *h, size_t len, time_t start,
-    const char *server, const char *client)
+manifest_header(struct run *r, char *h, size_t len, time_t start)
 {
 	struct format_header fh;
 	struct tm tm;
@@ -245,8 +246,10 @@ manifest_header(struct run *r, char *h, size_t len, time_t start,
 	if (fh.hostname[0] == '\0')
 		snprintf(fh.hostname, sizeof fh.hostname, "-");
 	snprintf(fh.database, sizeof fh.database, "%s", r->db.database);
-	snprintf(fh.server_version, sizeof fh.server_version, "%s", server);
-	snprintf(fh.pg_dump_version, sizeof fh.pg_dump_version, "%s", client);
+	snprintf(fh.server_version, sizeof fh.server_version, "%s",
+	    r->server);
+	snprintf(fh.pg_dump_version, sizeof fh.pg_dump_version, "%s",
+	    r->client);
 	if (format_header_text(&fh, h, len) < 0)
 		h[0] = '\0';
 }
@@ -309,7 +312,7 @@ teardown(struct run *r)
 /* Reads the .env, connects and opens the snapshot: the dumps can start
  * as soon as it is exported. */
 static enum backup_result
-connect_db(struct run *r, char *snapshot, size_t slen)
+connect_db(struct run *r)
 {
 	char why[512];
 
@@ -333,10 +336,10 @@ connect_db(struct run *r, char *snapshot, size_t slen)
 	if (pg_session_open(&r->pg, &r->sql, r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, "
 	    "READ ONLY;", NULL, 0, r->err, r->elen) < 0 ||
-	    pg_session_query(&r->sql, "SELECT pg_export_snapshot();", snapshot,
-	    slen, r->err, r->elen) < 0)
+	    pg_session_query(&r->sql, "SELECT pg_export_snapshot();",
+	    r->snapshot, sizeof r->snapshot, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
-	if (snapshot[0] == '\0') {
+	if (r->snapshot[0] == '\0') {
 		snprintf(r->err, r->elen, "the server exported no snapshot");
 		return BACKUP_FAILED;
 	}
@@ -344,22 +347,23 @@ connect_db(struct run *r, char *snapshot, size_t slen)
 }
 
 /* Reads the versions and what the manifest records of the database, in
- * the snapshot's transaction, while the dumps start: a pg_dump older than
- * its server is told as that (it would refuse on its own, in words that
- * do not say what to do), and the dumps just started are stopped. */
+ * the snapshot's transaction, once the dumps have started and the members
+ * before them are written (running pg_dump for its version takes 10 ms to
+ * 20 ms): a pg_dump older than its server is told as that (it would refuse
+ * on its own, in words that do not say what to do), and the dumps are
+ * stopped. */
 static enum backup_result
-check_db(struct run *r, char *server, size_t svlen, char *client,
-    size_t clen)
+check_db(struct run *r)
 {
-	char num[32];
+	char num[32], *server = r->server, *client = r->client;
 	int dump_num, server_num;
 
-	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client, clen,
-	    r->err, r->elen) < 0 ||
+	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client,
+	    sizeof r->client, r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version_num;", num,
 	    sizeof num, r->err, r->elen) < 0 ||
-	    pg_session_query(&r->sql, "SHOW server_version;", server, svlen,
-	    r->err, r->elen) < 0)
+	    pg_session_query(&r->sql, "SHOW server_version;", server,
+	    sizeof r->server, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	server[strcspn(server, " ")] = '\0';
 	server_num = (int)pg_number(num);
@@ -386,6 +390,8 @@ check_db(struct run *r, char *server, size_t svlen, char *client,
 	 * and the rest its dumps do not hold. */
 	if (pgadmin_props_read(&r->sql, &r->props, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
+	log_detail("PostgreSQL %s, pg_dump %s, snapshot %s", server, client,
+	    r->snapshot);
 	return BACKUP_OK;
 }
 
@@ -473,7 +479,7 @@ reopen_archive(struct run *r, off_t at)
  * written once; put_data() brings it next to the members before it once
  * it is complete. */
 static enum backup_result
-start_data(struct run *r, const char *snapshot)
+start_data(struct run *r)
 {
 	int p[2], zin;
 
@@ -491,7 +497,7 @@ start_data(struct run *r, const char *snapshot)
 		return failf(r, "start", "pg_dump", errno);
 	}
 	if (pg_dump_start(&r->pg, &r->dump[FORMAT_DATA],
-	    format_dump_section[FORMAT_DATA], snapshot, p[1], r->err,
+	    format_dump_section[FORMAT_DATA], r->snapshot, p[1], r->err,
 	    r->elen) < 0) {
 		close(p[0]);
 		close(p[1]);
@@ -511,10 +517,10 @@ start_data(struct run *r, const char *snapshot)
 }
 
 static enum backup_result
-start_dumps(struct run *r, const char *snapshot)
+start_dumps(struct run *r)
 {
 	/* The data dump first: the backup ends when it ends. */
-	enum backup_result res = start_data(r, snapshot);
+	enum backup_result res = start_data(r);
 
 	if (res != BACKUP_OK)
 		return res;
@@ -529,7 +535,7 @@ start_dumps(struct run *r, const char *snapshot)
 			    r->stage_fd[i], r->err, r->elen);
 		else
 			rc = pg_dump_start(&r->pg, &r->dump[i],
-			    format_dump_section[i], snapshot, r->stage_fd[i],
+			    format_dump_section[i], r->snapshot, r->stage_fd[i],
 			    r->err, r->elen);
 		if (rc < 0)
 			return BACKUP_FAILED;
@@ -797,10 +803,10 @@ put_data(struct run *r, struct archive *a, time_t start)
 }
 
 static enum backup_result
-write_archive(struct run *r, const char *top, const char *server,
-    const char *client, time_t start)
+write_archive(struct run *r, const char *top, time_t start)
 {
 	struct archive a;
+	enum backup_result res;
 	char version[64];
 	int n, rc;
 
@@ -826,19 +832,23 @@ write_archive(struct run *r, const char *top, const char *server,
 	r->changed = a.changed;
 	if (archive_add_dir(&a, FORMAT_DATABASE, 0700) < 0)
 		goto fail;
+	if ((res = check_db(r)) != BACKUP_OK) {
+		archive_close(&a);
+		return res;
+	}
 	log_step("dumping database '%s'", r->db.database);
 	wait_dumps(r);
 	progress_begin("compressing", 0);
 	for (int i = 0; i < NSTAGE; i++) {
-		enum backup_result res = i == FORMAT_DATA ?
-		    put_data(r, &a, start) : put_staged(r, &a, i, start);
+		res = i == FORMAT_DATA ? put_data(r, &a, start) :
+		    put_staged(r, &a, i, start);
 		if (res != BACKUP_OK) {
 			progress_end();
 			archive_close(&a);
 			return res;
 		}
 	}
-	manifest_header(r, r->head, sizeof r->head, start, server, client);
+	manifest_header(r, r->head, sizeof r->head, start);
 	rc = archive_finish(&a, r->head);
 	progress_end();
 	if (rc < 0)
@@ -847,11 +857,9 @@ write_archive(struct run *r, const char *top, const char *server,
 	return BACKUP_OK;
 fail:
 	progress_end();
-	{
-		enum backup_result res = archive_failed(r, &a);
-		archive_close(&a);
-		return res;
-	}
+	res = archive_failed(r, &a);
+	archive_close(&a);
+	return res;
 }
 
 /* The checks a backup makes before it starts, and their results. */
@@ -877,7 +885,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 {
 	struct run r = { .cfg = c, .zip_in = -1, .out = -1, .lock = -1,
 		.data_file = -1, .err = err, .elen = elen };
-	char snapshot[128], server[64] = "", client[64] = "", top[128];
+	char top[128];
 	enum backup_result res = BACKUP_FAILED;
 	time_t start = time(NULL);
 	struct preflight pf;
@@ -920,7 +928,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		preflight(&pf);
 	else
 		pf_started = 1;
-	res = connect_db(&r, snapshot, sizeof snapshot);
+	res = connect_db(&r);
 	if (pf_started)
 		pthread_join(pf_thread, NULL);
 	if (doctor_preflight_report(&pf.d, err, elen) < 0) {
@@ -941,14 +949,10 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		goto out;
 	}
 	if (start_compressor(&r, &r.zip, r.out, &r.zip_in) < 0 ||
-	    (res = start_dumps(&r, snapshot)) != BACKUP_OK ||
-	    (res = check_db(&r, server, sizeof server, client,
-	    sizeof client)) != BACKUP_OK)
+	    (res = start_dumps(&r)) != BACKUP_OK)
 		goto out;
-	log_detail("PostgreSQL %s, pg_dump %s, snapshot %s", server, client,
-	    snapshot);
 	format_name(start, 1, top, sizeof top);
-	if ((res = write_archive(&r, top, server, client, start)) != BACKUP_OK)
+	if ((res = write_archive(&r, top, start)) != BACKUP_OK)
 		goto out;
 	res = BACKUP_FAILED;
 	/* The snapshot is no longer needed. */
