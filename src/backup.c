@@ -838,6 +838,9 @@ write_archive(struct run *r, const char *top, time_t start)
 	}
 	log_step("dumping database '%s'", r->db.database);
 	wait_dumps(r);
+	/* The dumps have ended: the snapshot's session quits while the
+	 * data dump's compressor finishes; make_archive() waits for it. */
+	pg_session_hangup(&r->sql);
 	progress_begin("compressing", 0);
 	for (int i = 0; i < NSTAGE; i++) {
 		res = i == FORMAT_DATA ? put_data(r, &a, start) :
@@ -955,7 +958,7 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 	if ((res = write_archive(&r, top, start)) != BACKUP_OK)
 		goto out;
 	res = BACKUP_FAILED;
-	/* The snapshot is no longer needed. */
+	/* The snapshot's session, told to quit when the dumps ended. */
 	if (pg_session_close(&r.sql, err, elen) < 0)
 		goto out;
 	close(r.zip_in);

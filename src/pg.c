@@ -461,6 +461,16 @@ pg_session_try(struct pg_session *s, const char *stmt, char *why,
 	return why[0] ? 1 : 0;
 }
 
+void
+pg_session_hangup(struct pg_session *s)
+{
+	/* Its output stays open: psql quitting must not meet a closed
+	 * pipe. */
+	if (s->to >= 0)
+		close(s->to);
+	s->to = -1;
+}
+
 int
 pg_session_close(struct pg_session *s, char *err, size_t elen)
 {

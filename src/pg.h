@@ -97,6 +97,11 @@ int pg_session_askf(struct pg_session *s, char *out, size_t olen, char *err,
 int pg_session_try(struct pg_session *s, const char *stmt, char *why,
     size_t wlen, char *err, size_t elen);
 
+/* Tells psql that no more statements come (its input ends), so that it
+ * ends its transaction and quits while the caller goes on; no statement
+ * may follow.  pg_session_close() then waits for it. */
+void pg_session_hangup(struct pg_session *s);
+
 /* Ends the session (its transaction, if any, is rolled back).  Returns 0
  * or -1 when psql did not end well. */
 int pg_session_close(struct pg_session *s, char *err, size_t elen);

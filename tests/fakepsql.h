@@ -5,6 +5,7 @@
 #ifndef POLARITY_FAKEPSQL_H
 #define POLARITY_FAKEPSQL_H
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fakepsql.h"
 #include "pg.h"
 
 static const char *
@@ -205,6 +208,39 @@ test_debian_wrapper_is_run_through(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* After pg_session_hangup(), psql quits on its own (its input ended)
+ * while the caller goes on; pg_session_close() then finds it ended well. */
+static void
+test_hangup_lets_psql_quit(void **state)
+{
+	char dir[] = "/tmp/test_pg.XXXXXX", out[64], err[256];
+	struct config c;
+	struct pg pg;
+	struct pg_session s;
+	siginfo_t si;
+	int waited;
+
+	(void)state;
+	fake_open(dir, &c, &pg, &s);
+	assert_int_equal(pg_session_query(&s, "SELECT 1;", out, sizeof out,
+	    err, sizeof err), 0);
+	pg_session_hangup(&s);
+	/* Seen to end without being reaped, for up to 10 s. */
+	for (waited = 0; waited < 1000; waited++) {
+		memset(&si, 0, sizeof si);
+		assert_int_equal(waitid(P_PID, (id_t)s.c.pid, &si, WEXITED |
+		    WNOHANG | WNOWAIT), 0);
+		if (si.si_pid != 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 },
+		    NULL);
+	}
+	assert_true(si.si_pid == s.c.pid);
+	assert_int_equal(si.si_code, CLD_EXITED);
+	assert_int_equal(pg_session_close(&s, err, sizeof err), 0);
+	fake_close(dir, &pg, &s);
+}
+
 int
 main(void)
 {
@@ -216,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_parse_ident),
 		cmocka_unit_test(test_missing_role_from_psql_error),
 		cmocka_unit_test(test_debian_wrapper_is_run_through),
+		cmocka_unit_test(test_hangup_lets_psql_quit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
