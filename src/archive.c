@@ -140,6 +140,7 @@ archive_add_data(struct archive *a, const char *name, const void *data,
 		.path = path, .type = TAR_FILE, .mode = mode, .size = len,
 		.mtime = time(NULL), .uid = getuid(), .gid = getgid(),
 	};
+
 	if (member_path(a, name, path, sizeof path) < 0)
 		return -1;
 	owner_names(a, &e);
