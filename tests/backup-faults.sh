@@ -58,9 +58,10 @@ expect 1 "backup failed: 'pg_dump' exited with status 0 but its dump (database/2
 clean
 ok "a dump cut short with exit status 0: refused, nothing left"
 
-# A pg_dump older than the server is caught before anything is written,
-# with the package to install (the dumps, started as soon as the snapshot
-# is exported, are stopped: nothing is left).
+# A pg_dump older than the server is caught, with the package to install,
+# before the archive is complete (the dumps, started as soon as the
+# snapshot is exported, are stopped, and the unnamed archive begun is
+# removed: nothing is left).
 wrap_pg_dump "$WORK/oldbin" '[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 13.9"; exit 0; }'
 major=$(su_psql -c 'SHOW server_version_num')
 major=$((major / 10000))
