@@ -10,17 +10,24 @@ L="$WORK/app/integrations/virustotal/logs"
 mkdir -p "$L"
 
 # A sliding window of about a thousand files: each new one written, a
-# younger one appended to, the oldest removed, all the time.
-(
-	trap 'exit 0' TERM
-	i=0
-	while :; do
-		i=$((i + 1))
-		echo "line $i" >"$L/c$((i % 4000))"
-		echo more >>"$L/c$(((i + 3500) % 4000))"
-		rm -f "$L/c$(((i + 3000) % 4000))"
-	done
-) &
+# younger one appended to, the oldest removed, all the time.  In Perl,
+# not a shell loop: a loop that runs rm for every file turned over too
+# few while the walk, now quicker, read the folder, and the race the
+# runs below must meet did not always happen.
+perl -e '
+	my ($dir, $i) = ($ARGV[0], 0);
+	$SIG{TERM} = sub { exit 0 };
+	while (1) {
+		$i++;
+		open(my $f, ">", "$dir/c" . ($i % 4000)) or next;
+		print $f "line $i\n";
+		close $f;
+		if (open(my $g, ">>", "$dir/c" . (($i + 3500) % 4000))) {
+			print $g "more\n";
+			close $g;
+		}
+		unlink "$dir/c" . (($i + 3000) % 4000);
+	}' "$L" &
 churner=$!
 trap 'rc=$?; set +e; kill $churner 2>/dev/null || true; wait $churner 2>/dev/null || true; cleanup "$rc"' EXIT
 
