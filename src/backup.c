@@ -50,6 +50,21 @@ static int prune(const struct config *c, int dry_run, FILE *out, char *err,
  * made (see start_data()). */
 #define NSTAGE FORMAT_NDUMPS
 
+/* The pre-data and post-data dumps come from one pg_dump in its custom
+ * format, which reads the catalog once for both: each pg_dump does that
+ * for about a tenth of a CPU second, the server's and its own, while the
+ * data dump and its compressor want both cores.  pg_restore writes each
+ * section from it as plain SQL, the bytes a pg_dump of that section alone
+ * writes.  The steps of that split, one after the other (the two
+ * pg_restores read one descriptor of the custom dump): */
+enum split {
+	SPLIT_DUMPING,		/* pg_dump runs */
+	SPLIT_PRE,		/* pg_restore of the pre-data runs */
+	SPLIT_POST,		/* pg_restore of the post-data runs */
+	SPLIT_DONE,
+	SPLIT_FAILED		/* split_err says why */
+};
+
 struct run {
 	const struct config *cfg;
 	struct dotenv env;
@@ -59,9 +74,15 @@ struct run {
 	struct pg_session sql;
 	char snapshot[128];	/* what every dump reads the database as */
 	char server[64], client[64];	/* the versions of both ends */
-	struct child dump[NSTAGE];
+	int client_num;			/* pg_dump's, as a number */
+	struct child dump[NSTAGE];	/* pre-data and post-data: their
+					 * pg_restore */
 	int dumps_open;		/* dumps started and not yet seen to succeed */
 	int stage_fd[NSTAGE];
+	struct child schema;	/* pg_dump of pre-data and post-data */
+	int schema_fd;		/* what it wrote: a custom-format dump */
+	enum split split;
+	char split_err[1024];
 	struct child zip;
 	int zip_in;		/* our end of the pipe to the compressor */
 	int zip_said;		/* the other members' compressor logged */
@@ -275,6 +296,8 @@ teardown(struct run *r)
 	for (int i = 0; i < NSTAGE; i++)
 		if (r->dump[i].pid > 0)
 			kill(r->dump[i].pid, SIGTERM);
+	if (r->schema.pid > 0)
+		kill(r->schema.pid, SIGTERM);
 	if (r->dzip.pid > 0)
 		kill(r->dzip.pid, SIGTERM);
 	relay_stop(&r->relay);
@@ -295,6 +318,12 @@ teardown(struct run *r)
 			close(r->stage_fd[i]);
 		r->stage_fd[i] = -1;
 	}
+	if (r->schema.pid > 0)
+		spawn_wait(&r->schema, ignored, sizeof ignored);
+	spawn_close(&r->schema);
+	if (r->schema_fd >= 0)
+		close(r->schema_fd);
+	r->schema_fd = -1;
 	pg_session_close(&r->sql, ignored, sizeof ignored);
 	if (r->out >= 0)
 		close(r->out);
@@ -358,13 +387,14 @@ check_db(struct run *r)
 	char num[32], *server = r->server, *client = r->client;
 	int dump_num, server_num;
 
-	if (pg_client_version(&r->pg, "pg_dump", &dump_num, client,
+	if (pg_client_version(&r->pg, "pg_dump", &r->client_num, client,
 	    sizeof r->client, r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version_num;", num,
 	    sizeof num, r->err, r->elen) < 0 ||
 	    pg_session_query(&r->sql, "SHOW server_version;", server,
 	    sizeof r->server, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
+	dump_num = r->client_num;
 	server[strcspn(server, " ")] = '\0';
 	server_num = (int)pg_number(num);
 	if (server_num <= 0) {
@@ -524,24 +554,69 @@ start_dumps(struct run *r)
 
 	if (res != BACKUP_OK)
 		return res;
-	for (int i = 0; i < NSTAGE; i++) {
-		int rc;
-		if (i == FORMAT_DATA)
-			continue;
-		if (temp_file(r, &r->stage_fd[i]) != BACKUP_OK)
+	for (int i = 0; i < NSTAGE; i++)
+		if (i != FORMAT_DATA &&
+		    temp_file(r, &r->stage_fd[i]) != BACKUP_OK)
 			return BACKUP_FAILED;
-		if (i == FORMAT_ROLES)
-			rc = pg_roles_start(&r->pg, &r->dump[i],
-			    r->stage_fd[i], r->err, r->elen);
-		else
-			rc = pg_dump_start(&r->pg, &r->dump[i],
-			    format_dump_section[i], r->snapshot, r->stage_fd[i],
-			    r->err, r->elen);
-		if (rc < 0)
-			return BACKUP_FAILED;
-		r->dumps_open++;
-	}
+	if (temp_file(r, &r->schema_fd) != BACKUP_OK)
+		return BACKUP_FAILED;
+	if (pg_roles_start(&r->pg, &r->dump[FORMAT_ROLES],
+	    r->stage_fd[FORMAT_ROLES], r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	r->dumps_open++;
+	if (pg_schema_start(&r->pg, &r->schema, r->snapshot, r->schema_fd,
+	    r->err, r->elen) < 0)
+		return BACKUP_FAILED;
+	r->dumps_open++;
 	return BACKUP_OK;
+}
+
+/* Takes the split of the schema dump on as far as its programs have
+ * ended, waiting for each when BLOCK.  Returns whether it is over
+ * (r->split SPLIT_DONE or SPLIT_FAILED); how each pg_restore ended is
+ * for put_staged() to tell. */
+static int
+split_schema(struct run *r, int block)
+{
+	while (r->split < SPLIT_DONE) {
+		int i = r->split == SPLIT_PRE ? FORMAT_PRE : FORMAT_POST;
+		struct child *c = r->split == SPLIT_DUMPING ? &r->schema :
+		    &r->dump[i];
+
+		if (block)
+			(void)spawn_wait(c, r->split_err,
+			    sizeof r->split_err);
+		else if (!spawn_poll(c))
+			return 0;
+		if (r->split == SPLIT_DUMPING) {
+			if (spawn_wait(c, r->split_err,
+			    sizeof r->split_err) < 0) {
+				r->split = SPLIT_FAILED;
+				return 1;
+			}
+			r->dumps_open--;
+			i = FORMAT_PRE;
+		} else if (r->split == SPLIT_PRE)
+			i = FORMAT_POST;
+		else {
+			r->split = SPLIT_DONE;
+			return 1;
+		}
+		if (lseek(r->schema_fd, 0, SEEK_SET) < 0) {
+			snprintf(r->split_err, sizeof r->split_err, "cannot "
+			    "read the schema dump: %s", strerror(errno));
+			r->split = SPLIT_FAILED;
+			return 1;
+		}
+		if (pg_section_start(&r->pg, &r->dump[i],
+		    format_dump_section[i], r->client_num, r->schema_fd,
+		    r->stage_fd[i], r->split_err, sizeof r->split_err) < 0) {
+			r->split = SPLIT_FAILED;
+			return 1;
+		}
+		r->split = i == FORMAT_PRE ? SPLIT_PRE : SPLIT_POST;
+	}
+	return 1;
 }
 
 /* Whether the file system of FD is full (under 1 MiB free, counting
@@ -659,6 +734,7 @@ wait_dumps(struct run *r)
 		if (r->data_at > 0 && turn % 10 == 0)
 			(void)sync_file_range(r->out, 0, 0,
 			    SYNC_FILE_RANGE_WRITE);
+		running = !split_schema(r, 0);
 		for (int i = 0; i < NSTAGE; i++) {
 			struct stat st;
 			running |= !spawn_poll(&r->dump[i]);
@@ -693,12 +769,18 @@ put_staged(struct run *r, struct archive *a, int i, time_t start)
 {
 	struct stat st;
 
+	if (i != FORMAT_ROLES && split_schema(r, 1) &&
+	    r->split == SPLIT_FAILED) {
+		snprintf(r->err, r->elen, "%s", r->split_err);
+		return BACKUP_FAILED;
+	}
 	if (spawn_wait(&r->dump[i], r->err, r->elen) < 0)
 		return BACKUP_FAILED;
 	if (!dump_complete(r->stage_fd[i]))
 		return full(r->stage_fd[i]) ? stopped_short(r, i) :
 		    incomplete(r, i);
-	r->dumps_open--;
+	if (i == FORMAT_ROLES)
+		r->dumps_open--;
 	if (fstat(r->stage_fd[i], &st) < 0)
 		return failf(r, "read the staged", format_dump_member[i],
 		    errno);
@@ -900,7 +982,8 @@ make_archive(const struct config *c, char *path, size_t len, char *err,
 		r.stage_fd[i] = -1;
 		r.dump[i].errfd = -1;
 	}
-	r.zip.errfd = r.dzip.errfd = -1;
+	r.zip.errfd = r.dzip.errfd = r.schema.errfd = -1;
+	r.schema_fd = -1;
 	r.sql.to = r.sql.from = -1;
 	err[0] = '\0';
 

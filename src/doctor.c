@@ -108,11 +108,12 @@ check_database(const struct config *c, struct doctor *d,
     const struct db *settings)
 {
 	char container[256], why[512], err[1024], client[64], server[64];
+	char rclient[64];
 	char num[32], rights[32], where[300] = "";
 	struct db here = *settings, *db = &here;
 	struct pg pg;
 	struct pg_session s;
-	int dump_num, server_num, rc = -1;
+	int dump_num, server_num, restore_num = 0, rc = -1;
 	int super = 0, createdb = 0, createrole = 0;
 
 	if (docker_locate(c, db, container, sizeof container, why, sizeof why,
@@ -136,7 +137,23 @@ check_database(const struct config *c, struct doctor *d,
 		    "--pg-bindir");
 		goto out;
 	}
-	add(d, "client", DOCTOR_OK, "pg_dump %s%s", client, where);
+	/* A backup writes the schema's sections with pg_restore, from the
+	 * custom-format dump of pg_dump beside it: as new as that. */
+	if (pg_client_version(&pg, "pg_restore", &restore_num, rclient,
+	    sizeof rclient, err, sizeof err) < 0 ||
+	    restore_num / 10000 < dump_num / 10000) {
+		if (restore_num > 0)
+			snprintf(err, sizeof err, "pg_restore %s%s is older "
+			    "than pg_dump %s", rclient, where, client);
+		add(d, "client", DOCTOR_FAIL, "%s; a backup needs the "
+		    "pg_restore of pg_dump's own version: %s", err,
+		    db->container ? "give --db-container none and install a "
+		    "PostgreSQL client here" : "install postgresql-client, or "
+		    "give --pg-bindir");
+		goto out;
+	}
+	add(d, "client", DOCTOR_OK, "pg_dump %s%s, with pg_restore %s", client,
+	    where, rclient);
 	if (pg_session_open(&pg, &s, err, sizeof err) < 0 ||
 	    pg_session_query(&s, "SHOW server_version_num;", num, sizeof num,
 	    err, sizeof err) < 0 ||

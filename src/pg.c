@@ -509,6 +509,32 @@ pg_dump_start(struct pg *pg, struct child *c, const char *section,
 }
 
 int
+pg_schema_start(struct pg *pg, struct child *c, const char *snapshot,
+    int out, char *err, size_t elen)
+{
+	char snap[128];
+	char *argv[] = { "pg_dump", "--no-password", "--format=custom",
+		"--section=pre-data", "--section=post-data", snap, NULL };
+
+	snprintf(snap, sizeof snap, "--snapshot=%s", snapshot);
+	return start(pg, c, argv, -1, out, err, elen);
+}
+
+int
+pg_section_start(struct pg *pg, struct child *c, const char *section,
+    int version, int in, int out, char *err, size_t elen)
+{
+	char sec[64];
+	/* From 12 on the standard output must be asked for ("-" there
+	 * before was a file of that name). */
+	char *argv[] = { "pg_restore", sec, version >= 120000 ? "--file=-" :
+		NULL, NULL };
+
+	snprintf(sec, sizeof sec, "--section=%s", section);
+	return start(pg, c, argv, in, out, err, elen);
+}
+
+int
 pg_roles_start(struct pg *pg, struct child *c, int out, char *err,
     size_t elen)
 {

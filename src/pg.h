@@ -128,6 +128,21 @@ int pg_unwrap(const char *prog, char *const envp[], char *out, size_t len);
 int pg_dump_start(struct pg *pg, struct child *c, const char *section,
     const char *snapshot, int out, char *err, size_t elen);
 
+/* Starts pg_dump for the pre-data and post-data sections at once, in its
+ * custom format, inside the exported SNAPSHOT, writing to OUT: it reads
+ * the catalog once for both.  pg_section_start() then writes each
+ * section from it as plain SQL.  The caller waits for C. */
+int pg_schema_start(struct pg *pg, struct child *c, const char *snapshot,
+    int out, char *err, size_t elen);
+
+/* Starts pg_restore writing SECTION ("pre-data" or "post-data") of the
+ * custom-format dump read from IN to OUT, as plain SQL: the same bytes a
+ * pg_dump of that section alone writes.  It runs where pg_dump does
+ * (here, or in the container); VERSION is theirs (pg_client_version()'s
+ * number).  The caller waits for C. */
+int pg_section_start(struct pg *pg, struct child *c, const char *section,
+    int version, int in, int out, char *err, size_t elen);
+
 /* Starts pg_dumpall for the roles (no passwords: that needs no superuser
  * and keeps secrets out of the archive), writing to OUT. */
 int pg_roles_start(struct pg *pg, struct child *c, int out, char *err,

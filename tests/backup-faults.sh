@@ -58,6 +58,38 @@ expect 1 "backup failed: 'pg_dump' exited with status 0 but its dump (database/2
 clean
 ok "a dump cut short with exit status 0: refused, nothing left"
 
+# The schema's pg_dump (one, in the custom format, for the pre-data and
+# the post-data) failing, and each pg_restore that writes a section from
+# it failing, stopping short with exit status 0, or missing.
+wrap_pg_dump "$WORK/schemabin" 'case "$*" in *format=custom*)
+	echo "pg_dump: error: simulated schema failure" >&2; exit 1 ;; esac'
+run_polarity --pg-bindir "$WORK/schemabin" backup
+expect 1 "backup failed: 'pg_dump' exited with status 1: pg_dump: error: simulated schema failure"
+clean
+restore_bin() { # DIR CODE: pg_restore runs CODE first
+	wrap_pg_dump "$1" ''
+	rm -f "$1/pg_restore"
+	printf '#!/bin/bash\n%s\nexec "%s" "$@"\n' "$2" "$PGBIN/pg_restore" \
+		>"$1/pg_restore"
+	chmod 755 "$1/pg_restore"
+}
+restore_bin "$WORK/prefail" 'case "$*" in *section=pre-data*)
+	echo "pg_restore: error: simulated" >&2; exit 1 ;; esac'
+run_polarity --pg-bindir "$WORK/prefail" backup
+expect 1 "backup failed: 'pg_restore' exited with status 1: pg_restore: error: simulated"
+clean
+restore_bin "$WORK/postshort" 'case "$*" in *section=post-data*)
+	"'"$PGBIN"'/pg_restore" "$@" | head -c 300; exit 0 ;; esac'
+run_polarity --pg-bindir "$WORK/postshort" backup
+expect 1 "backup failed: 'pg_restore' exited with status 0 but its dump (database/3-post-data.sql) is not complete"
+clean
+wrap_pg_dump "$WORK/norestore" ''
+rm "$WORK/norestore/pg_restore"
+run_polarity --pg-bindir "$WORK/norestore" backup
+expect 1 "backup failed: cannot run '$WORK/norestore/pg_restore': No such file or directory"
+clean
+ok "the schema's pg_dump or a pg_restore failing, short or missing: named, nothing left"
+
 # A pg_dump older than the server is caught, with the package to install,
 # before the archive is complete (the dumps, started as soon as the
 # snapshot is exported, are stopped, and the unnamed archive begun is

@@ -97,6 +97,23 @@ diff <(dump_db polarity) <(dump_db replay) >"$WORK/dumpdiff" ||
 	fail "sequence value lost"
 ok "dumps replay with psql into an identical database"
 
+# The pre-data and post-data dumps are written by pg_restore from one
+# pg_dump in the custom format: byte for byte what a pg_dump of each
+# section alone writes, but for the random key of \restrict.
+section() { # SECTION FILE: FILE without its \restrict key
+	diff <(PGPASSWORD=$PG_SUPERPASS "$PGBIN/pg_dump" -h 127.0.0.1 \
+		-p "$PGPORT_TEST" -U postgres --section="$1" polarity |
+		sed 's/^\\\(un\)\{0,1\}restrict .*/\\restrict KEY/') \
+		<(sed 's/^\\\(un\)\{0,1\}restrict .*/\\restrict KEY/' "$2") \
+		>"$WORK/secdiff" ||
+		{ head -20 "$WORK/secdiff"; fail "$2 is not pg_dump's $1"; }
+	[ "$(grep -c '^CREATE\|^ALTER\|^GRANT' "$2")" -gt 3 ] ||
+		fail "$2 holds next to nothing"
+}
+section pre-data "$x/database/1-pre-data.sql"
+section post-data "$x/database/3-post-data.sql"
+ok "pre-data and post-data: what pg_dump --section writes, byte for byte"
+
 no_password_in "$WORK/out" "$WORK/err" "$x/database/"*.sql "$x/MANIFEST"
 ok "password in no output, dump or manifest"
 

@@ -31,6 +31,25 @@ no_password_in "$WORK/out" "$WORK/err"
 [ ! -e "$WORK/app/backups" ] || fail "doctor made the backup folder"
 ok "doctor on a healthy host-mode set-up exits 0, one line a check"
 
+# A backup needs pg_restore beside pg_dump, of its version or newer.
+grep -q "^ok    client        pg_dump [0-9.]*, with pg_restore [0-9.]*$" "$WORK/out" ||
+	fail "client line: $(grep client "$WORK/out")"
+wrap_pg_dump "$WORK/norestore" ''
+rm "$WORK/norestore/pg_restore"
+run_polarity --pg-bindir "$WORK/norestore" doctor
+expect 1 ""
+grep -q "^FAIL  client        cannot run '$WORK/norestore/pg_restore': No such file or directory; a backup needs the pg_restore of pg_dump's own version: install postgresql-client, or give --pg-bindir$" "$WORK/out" ||
+	fail "no pg_restore: $(grep client "$WORK/out")"
+wrap_pg_dump "$WORK/oldrestore" ''
+rm "$WORK/oldrestore/pg_restore"
+printf '#!/bin/sh\necho "pg_restore (PostgreSQL) 11.2"\n' >"$WORK/oldrestore/pg_restore"
+chmod 755 "$WORK/oldrestore/pg_restore"
+run_polarity --pg-bindir "$WORK/oldrestore" doctor
+expect 1 ""
+grep -q "^FAIL  client        pg_restore 11.2 is older than pg_dump [0-9.]*; a backup needs" "$WORK/out" ||
+	fail "an old pg_restore: $(grep client "$WORK/out")"
+ok "doctor: a missing or older pg_restore fails the client check"
+
 su_psql -c 'ALTER ROLE polarity SUPERUSER'
 run_polarity --status-file "$WORK/status.prom" -q backup
 expect 0 ""

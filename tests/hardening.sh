@@ -116,6 +116,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/small" && mount -t tmpfs -o size=3m tmp
 	mkdir -p "$WORK/fillbin"
 	ln -sf "$PGBIN/psql" "$WORK/fillbin/psql"
 	ln -sf "$PGBIN/pg_dump" "$WORK/fillbin/pg_dump"
+	ln -sf "$PGBIN/pg_restore" "$WORK/fillbin/pg_restore"
 	cat >"$WORK/fillbin/pg_dumpall" <<EOF2
 #!/bin/sh
 head -c 4000000 /dev/zero >"$WORK/small/filler" 2>/dev/null
@@ -204,6 +205,7 @@ expect 1 "'pg_dump' was killed by signal 9"
 no_leftovers "pg_dump killed at its start"
 mkdir -p "$WORK/b2"
 ln -sf "$PGBIN/psql" "$WORK/b2/psql"; ln -sf "$PGBIN/pg_dump" "$WORK/b2/pg_dump"
+ln -sf "$PGBIN/pg_restore" "$WORK/b2/pg_restore"
 printf '#!/bin/sh\necho "pg_dumpall: error: simulated" >&2\nexit 1\n' >"$WORK/b2/pg_dumpall"
 chmod 755 "$WORK/b2/pg_dumpall"
 run_polarity --pg-bindir "$WORK/b2" backup
@@ -226,6 +228,7 @@ expect 1 "was killed by signal 9"
 unchanged "decompressor killed mid-stream"
 mkdir -p "$WORK/p1"
 ln -sf "$PGBIN/pg_dump" "$WORK/p1/pg_dump"; ln -sf "$PGBIN/pg_dumpall" "$WORK/p1/pg_dumpall"
+ln -sf "$PGBIN/pg_restore" "$WORK/p1/pg_restore"
 cat >"$WORK/p1/psql" <<EOF2
 #!/bin/bash
 case "\$*" in *-A*) exec "$PGBIN/psql" "\$@" ;; esac
@@ -301,6 +304,7 @@ ok "a backup killed with SIGKILL leaves nothing (no name until complete), and th
 # slowed down, so that the sampling sees them).
 mkdir -p "$WORK/slowpsql"
 ln -sf "$PGBIN/pg_dump" "$WORK/slowpsql/pg_dump"; ln -sf "$PGBIN/pg_dumpall" "$WORK/slowpsql/pg_dumpall"
+ln -sf "$PGBIN/pg_restore" "$WORK/slowpsql/pg_restore"
 printf '#!/bin/sh\nsleep 0.5\nexec "%s/psql" "$@"\n' "$PGBIN" >"$WORK/slowpsql/psql"
 chmod 755 "$WORK/slowpsql/psql"
 "$POLARITY" --app-dir "$WORK/app" --pg-bindir "$WORK/slowpsql" restore --yes "$WORK/good.tgz" \

@@ -24,6 +24,7 @@ dump_db polarity_b >"$WORK/b.before"
 # seconds first: the new database exists for that long, on any machine.
 mkdir -p "$WORK/slow"
 ln -s "$PGBIN/pg_dump" "$WORK/slow/pg_dump"
+ln -sf "$PGBIN/pg_restore" "$WORK/slow/pg_restore"
 ln -s "$PGBIN/pg_dumpall" "$WORK/slow/pg_dumpall"
 cat >"$WORK/slow/psql" <<EOF2
 #!/bin/bash

@@ -232,6 +232,7 @@ wrap_pg_dump() {
 	mkdir -p "$dir"
 	ln -sf "$PGBIN/psql" "$dir/psql"
 	ln -sf "$PGBIN/pg_dumpall" "$dir/pg_dumpall"
+	ln -sf "$PGBIN/pg_restore" "$dir/pg_restore"
 	cat >"$dir/pg_dump" <<EOF2
 #!/bin/bash
 $code

@@ -138,6 +138,7 @@ ok "a large table's rows through two sessions, every row once; --keep-row-order:
 # archive would end first).
 mkdir -p "$WORK/slowrows"
 ln -sf "$PGBIN/pg_dump" "$WORK/slowrows/pg_dump"
+ln -sf "$PGBIN/pg_restore" "$WORK/slowrows/pg_restore"
 ln -sf "$PGBIN/pg_dumpall" "$WORK/slowrows/pg_dumpall"
 cat >"$WORK/slowrows/psql" <<EOF2
 #!/bin/bash
@@ -157,6 +158,7 @@ drop_kept
 if command -v script >/dev/null 2>&1; then
 	mkdir -p "$WORK/slow"
 	ln -sf "$PGBIN/pg_dump" "$WORK/slow/pg_dump"
+	ln -sf "$PGBIN/pg_restore" "$WORK/slow/pg_restore"
 	ln -sf "$PGBIN/pg_dumpall" "$WORK/slow/pg_dumpall"
 	cat >"$WORK/slow/psql" <<EOF2
 #!/bin/bash
@@ -191,6 +193,7 @@ ok "a damaged end after the early load began: exit 4, its database dropped, noth
 # end: the restore loads again once the check passed.
 mkdir -p "$WORK/once"
 ln -sf "$PGBIN/pg_dump" "$WORK/once/pg_dump"
+ln -sf "$PGBIN/pg_restore" "$WORK/once/pg_restore"
 ln -sf "$PGBIN/pg_dumpall" "$WORK/once/pg_dumpall"
 cat >"$WORK/once/psql" <<EOF2
 #!/bin/bash
@@ -257,6 +260,7 @@ drop_kept
 # again.)
 mkdir -p "$WORK/late"
 ln -sf "$PGBIN/pg_dump" "$WORK/late/pg_dump"
+ln -sf "$PGBIN/pg_restore" "$WORK/late/pg_restore"
 ln -sf "$PGBIN/pg_dumpall" "$WORK/late/pg_dumpall"
 cat >"$WORK/late/run" <<RUN
 #!/bin/bash

@@ -203,6 +203,7 @@ ok "a held lock stops a restore (exit 3)"
 # database dropped, the staging folder removed, the server as it was.
 mkdir -p "$WORK/slowbin"
 ln -sf "$PGBIN/pg_dump" "$WORK/slowbin/pg_dump"
+ln -sf "$PGBIN/pg_restore" "$WORK/slowbin/pg_restore"
 ln -sf "$PGBIN/pg_dumpall" "$WORK/slowbin/pg_dumpall"
 cat >"$WORK/slowbin/psql" <<EOF2
 #!/bin/bash
