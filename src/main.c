@@ -87,7 +87,7 @@ usage(FILE *f)
 "  --env-file FILE         settings file of Polarity (default APP/.env)\n"
 "  --backup-dir DIR        where archives go (default APP/backups)\n"
 "  --integrations-dir DIR  installed integrations (default APP/integrations)\n"
-"  --pg-bindir DIR         take pg_dump, pg_dumpall and psql from DIR\n"
+"  --pg-bindir DIR         take the PostgreSQL client programs from DIR\n"
 "  --db-container NAME|auto|none\n"
 "                          run the PostgreSQL client programs in the\n"
 "                          container NAME (docker exec), here (none), or\n"
