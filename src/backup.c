@@ -275,6 +275,20 @@ manifest_header(struct run *r, char *h, size_t len, time_t start)
 		h[0] = '\0';
 }
 
+/* Waits for C, stopped already, and closes the file *FD it wrote. */
+static void
+end_child(struct child *c, int *fd)
+{
+	char ignored[256];
+
+	if (c->pid > 0)
+		spawn_wait(c, ignored, sizeof ignored);
+	spawn_close(c);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 /* Stops everything still running and releases what the run holds. */
 static void
 teardown(struct run *r)
@@ -304,26 +318,10 @@ teardown(struct run *r)
 	if (r->zip.pid > 0)
 		spawn_wait(&r->zip, ignored, sizeof ignored);
 	spawn_close(&r->zip);
-	if (r->dzip.pid > 0)
-		spawn_wait(&r->dzip, ignored, sizeof ignored);
-	spawn_close(&r->dzip);
-	if (r->data_file >= 0)
-		close(r->data_file);
-	r->data_file = -1;
-	for (int i = 0; i < NSTAGE; i++) {
-		if (r->dump[i].pid > 0)
-			spawn_wait(&r->dump[i], ignored, sizeof ignored);
-		spawn_close(&r->dump[i]);
-		if (r->stage_fd[i] >= 0)
-			close(r->stage_fd[i]);
-		r->stage_fd[i] = -1;
-	}
-	if (r->schema.pid > 0)
-		spawn_wait(&r->schema, ignored, sizeof ignored);
-	spawn_close(&r->schema);
-	if (r->schema_fd >= 0)
-		close(r->schema_fd);
-	r->schema_fd = -1;
+	end_child(&r->dzip, &r->data_file);
+	for (int i = 0; i < NSTAGE; i++)
+		end_child(&r->dump[i], &r->stage_fd[i]);
+	end_child(&r->schema, &r->schema_fd);
 	pg_session_close(&r->sql, ignored, sizeof ignored);
 	if (r->out >= 0)
 		close(r->out);
