@@ -383,7 +383,7 @@ static enum backup_result
 check_db(struct run *r)
 {
 	char num[32], *server = r->server, *client = r->client;
-	int dump_num, server_num;
+	int server_num;
 
 	if (pg_client_version(&r->pg, "pg_dump", &r->client_num, client,
 	    sizeof r->client, r->err, r->elen) < 0 ||
@@ -392,7 +392,6 @@ check_db(struct run *r)
 	    pg_session_query(&r->sql, "SHOW server_version;", server,
 	    sizeof r->server, r->err, r->elen) < 0)
 		return BACKUP_FAILED;
-	dump_num = r->client_num;
 	server[strcspn(server, " ")] = '\0';
 	server_num = (int)pg_number(num);
 	if (server_num <= 0) {
@@ -400,7 +399,7 @@ check_db(struct run *r)
 		    "('%s')", num);
 		return BACKUP_FAILED;
 	}
-	if (!pg_dump_can_dump(dump_num, server_num)) {
+	if (!pg_dump_can_dump(r->client_num, server_num)) {
 		if (r->db.container)
 			snprintf(r->err, r->elen, "pg_dump %s in container "
 			    "'%s' is older than its server (PostgreSQL %s): "
@@ -577,29 +576,27 @@ static int
 split_schema(struct run *r, int block)
 {
 	while (r->split < SPLIT_DONE) {
-		int i = r->split == SPLIT_PRE ? FORMAT_PRE : FORMAT_POST;
 		struct child *c = r->split == SPLIT_DUMPING ? &r->schema :
-		    &r->dump[i];
+		    &r->dump[r->split == SPLIT_PRE ? FORMAT_PRE : FORMAT_POST];
+		int failed, i;
 
-		if (block)
-			(void)spawn_wait(c, r->split_err,
-			    sizeof r->split_err);
-		else if (!spawn_poll(c))
+		if (!block && !spawn_poll(c))
 			return 0;
+		/* Reaps C when it has not been: only the pg_dump's end
+		 * matters here. */
+		failed = spawn_wait(c, r->split_err, sizeof r->split_err) < 0;
+		if (r->split == SPLIT_POST) {
+			r->split = SPLIT_DONE;
+			return 1;
+		}
 		if (r->split == SPLIT_DUMPING) {
-			if (spawn_wait(c, r->split_err,
-			    sizeof r->split_err) < 0) {
+			if (failed) {
 				r->split = SPLIT_FAILED;
 				return 1;
 			}
 			r->dumps_open--;
-			i = FORMAT_PRE;
-		} else if (r->split == SPLIT_PRE)
-			i = FORMAT_POST;
-		else {
-			r->split = SPLIT_DONE;
-			return 1;
 		}
+		i = r->split == SPLIT_DUMPING ? FORMAT_PRE : FORMAT_POST;
 		if (lseek(r->schema_fd, 0, SEEK_SET) < 0) {
 			snprintf(r->split_err, sizeof r->split_err, "cannot "
 			    "read the schema dump: %s", strerror(errno));
@@ -767,10 +764,12 @@ put_staged(struct run *r, struct archive *a, int i, time_t start)
 {
 	struct stat st;
 
-	if (i != FORMAT_ROLES && split_schema(r, 1) &&
-	    r->split == SPLIT_FAILED) {
-		snprintf(r->err, r->elen, "%s", r->split_err);
-		return BACKUP_FAILED;
+	if (i != FORMAT_ROLES) {
+		(void)split_schema(r, 1);
+		if (r->split == SPLIT_FAILED) {
+			snprintf(r->err, r->elen, "%s", r->split_err);
+			return BACKUP_FAILED;
+		}
 	}
 	if (spawn_wait(&r->dump[i], r->err, r->elen) < 0)
 		return BACKUP_FAILED;

@@ -109,6 +109,7 @@ check_database(const struct config *c, struct doctor *d,
 {
 	char container[256], why[512], err[1024], client[64], server[64];
 	char rclient[64];
+	const char *install;
 	char num[32], rights[32], where[300] = "";
 	struct db here = *settings, *db = &here;
 	struct pg pg;
@@ -125,16 +126,17 @@ check_database(const struct config *c, struct doctor *d,
 	db->container = container[0] ? container : NULL;
 	if (db->container)
 		snprintf(where, sizeof where, " in container '%s'", container);
+	/* What to do about a client that is missing or too old. */
+	install = db->container ? "give --db-container none and install a "
+	    "PostgreSQL client here" : "install postgresql-client, or give "
+	    "--pg-bindir";
 	if (pg_init(&pg, c, db) < 0) {
 		add(d, "client", DOCTOR_FAIL, "out of memory");
 		return -1;
 	}
 	if (pg_client_version(&pg, "pg_dump", &dump_num, client,
 	    sizeof client, err, sizeof err) < 0) {
-		add(d, "client", DOCTOR_FAIL, "%s; %s", err, db->container ?
-		    "give --db-container none and install a PostgreSQL "
-		    "client here" : "install postgresql-client, or give "
-		    "--pg-bindir");
+		add(d, "client", DOCTOR_FAIL, "%s; %s", err, install);
 		goto out;
 	}
 	/* A backup writes the schema's sections with pg_restore, from the
@@ -146,10 +148,7 @@ check_database(const struct config *c, struct doctor *d,
 			snprintf(err, sizeof err, "pg_restore %s%s is older "
 			    "than pg_dump %s", rclient, where, client);
 		add(d, "client", DOCTOR_FAIL, "%s; a backup needs the "
-		    "pg_restore of pg_dump's own version: %s", err,
-		    db->container ? "give --db-container none and install a "
-		    "PostgreSQL client here" : "install postgresql-client, or "
-		    "give --pg-bindir");
+		    "pg_restore of pg_dump's own version: %s", err, install);
 		goto out;
 	}
 	add(d, "client", DOCTOR_OK, "pg_dump %s%s, with pg_restore %s", client,
