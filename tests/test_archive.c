@@ -6,9 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,66 @@ struct fixture {
 	int fd;
 	struct archive a;
 };
+
+/* openat() and fstatat(), interposed for the walk's calls (the library's
+ * own calls inside libc do not come here): fstatat() counts, and before
+ * the open of the entry named swap_name, once, swap() does what a live
+ * tree does between the listing of a folder and the open of a file. */
+static const char *swap_name;
+static void (*swap)(int dirfd, const char *name);
+static int fstatat_calls;
+
+int
+openat(int dirfd, const char *path, int flags, ...)
+{
+	static int (*real)(int, const char *, int, ...);
+	mode_t mode = 0;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "openat");
+	if (swap_name != NULL && strcmp(path, swap_name) == 0) {
+		swap_name = NULL;
+		swap(dirfd, path);
+	}
+	return real(dirfd, path, flags, mode);
+}
+
+int
+fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	static int (*real)(int, const char *, struct stat *, int);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "fstatat");
+	fstatat_calls++;
+	return real(dirfd, path, st, flags);
+}
+
+static void
+to_fifo(int dirfd, const char *name)
+{
+	assert_int_equal(unlinkat(dirfd, name, 0), 0);
+	assert_int_equal(mkfifoat(dirfd, name, 0644), 0);
+}
+
+static void
+to_link(int dirfd, const char *name)
+{
+	assert_int_equal(unlinkat(dirfd, name, 0), 0);
+	assert_int_equal(symlinkat("g", dirfd, name), 0);
+}
+
+static void
+to_nothing(int dirfd, const char *name)
+{
+	assert_int_equal(unlinkat(dirfd, name, 0), 0);
+}
 
 /* Runs the shell SCRIPT in the directory DIR; it must succeed. */
 static void
@@ -259,6 +322,104 @@ test_owner_names_are_each_files_own(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Whether the file system of DIR gives each name's kind in a listing. */
+static int
+says_kinds(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int known = 1;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		known &= de->d_type != DT_UNKNOWN;
+	closedir(d);
+	return known;
+}
+
+/* A file the listing said is one is opened without a stat first; what
+ * is not a file (or may not be: a file system without d_type) is looked
+ * at.  Where the file system says: one fstatat a folder, a link. */
+static void
+test_listed_files_are_not_stat(void **state)
+{
+	struct fixture *f = *state;
+	char src[128];
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir -p src/d && printf 1 > src/a && printf 2 > "
+	    "src/b && printf 3 > src/d/c && ln -s a src/l");
+	if (!says_kinds(src))
+		skip();
+	fstatat_calls = 0;
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_int_equal(f->a.files, 3);
+	assert_int_equal(f->a.links, 1);
+	assert_int_equal(f->a.dirs, 2);
+	assert_int_equal(fstatat_calls, 2);
+}
+
+/* Listed as a file, a FIFO when opened: skipped with a warning, not
+ * waited on for a writer (the alarm ends a walk that waits). */
+static void
+test_file_become_fifo_is_skipped(void **state)
+{
+	struct fixture *f = *state;
+	char src[128];
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
+	swap_name = "f";
+	swap = to_fifo;
+	alarm(20);
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	alarm(0);
+	assert_null(swap_name);
+	assert_int_equal(f->a.skipped, 1);
+	assert_int_equal(f->a.files, 1);
+	assert_int_equal(f->a.vanished, 0);
+}
+
+/* Listed as a file, a symbolic link when opened: archived as the link
+ * it is now, not counted as vanished. */
+static void
+test_file_become_link_is_a_link(void **state)
+{
+	struct fixture *f = *state;
+	char src[128], *m;
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
+	swap_name = "f";
+	swap = to_link;
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_null(swap_name);
+	assert_int_equal(f->a.links, 1);
+	assert_int_equal(f->a.files, 1);
+	assert_int_equal(f->a.vanished, 0);
+	assert_int_equal(archive_finish(&f->a, ""), 0);
+	run_in(f->dir, "mkdir x && tar -xf out.tar -C x");
+	m = slurp(f->dir, "x/top/MANIFEST");
+	assert_non_null(strstr(m, "\nl 0777 0 - integrations/f g\n"));
+}
+
+/* Listed, then removed before its open: counted as vanished. */
+static void
+test_file_removed_vanished(void **state)
+{
+	struct fixture *f = *state;
+	char src[128];
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
+	swap_name = "f";
+	swap = to_nothing;
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_null(swap_name);
+	assert_int_equal(f->a.vanished, 1);
+	assert_int_equal(f->a.files, 1);
+}
+
 static void
 test_add_file_refuses_non_regular(void **state)
 {
@@ -290,6 +451,14 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_add_file_refuses_non_regular, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listed_files_are_not_stat,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_file_become_fifo_is_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_file_become_link_is_a_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_removed_vanished,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
