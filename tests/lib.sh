@@ -368,7 +368,10 @@ sample_cmdlines() {
 	: >"$file"
 	while kill -0 "$pid" 2>/dev/null; do
 		for p in /proc/[0-9]*; do
-			stat=$(cat "$p/stat" 2>/dev/null) || continue
+			# read, not cat: a process a file made a sweep of a
+			# loaded machine's /proc take seconds, and a child
+			# alive for three of them could be missed.
+			read -r stat 2>/dev/null <"$p/stat" || continue
 			set -- ${stat##*) }
 			[ "${p#/proc/}" = "$pid" ] || [ "$2" = "$pid" ] || continue
 			tr '\0' ' ' 2>/dev/null <"$p/cmdline" >>"$file" || true
