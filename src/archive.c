@@ -418,7 +418,7 @@ list_dir(int dirfd, struct dent ***names)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
-			struct dent **nv = realloc(v, cap * sizeof *v);
+			struct dent **nv = realloc(v, cap * sizeof(struct dent *));
 			if (nv == NULL)
 				goto fail;
 			v = nv;
@@ -435,7 +435,7 @@ list_dir(int dirfd, struct dent ***names)
 		goto fail;
 	closedir(d);
 	if (n > 1)
-		qsort(v, n, sizeof *v, by_name);
+		qsort(v, n, sizeof(struct dent *), by_name);
 	*names = v;
 	return (ssize_t)n;
 fail:
