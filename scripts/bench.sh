@@ -9,7 +9,8 @@
 # Polarity-like data set the same on every run (at scale 1 a database of
 # about 1 GB on disk and an integrations tree of about 20,000 files and
 # 150 MB), then times each contender N times (default 3; the pipelines
-# and the backup in turn, and psql and the restores in turn, so that the
+# and the backups, of the whole and of the database alone, in turn, and
+# psql and the restores in turn, so that the
 # machine's drift weighs on each alike) and reports the medians, their
 # ratios, the archive size against gzip -6, and the peak resident memory
 # of the polarity process itself (not its children) at the full and a
@@ -195,10 +196,21 @@ pipe_all() {
 }
 ours_backup_run() { "$POLARITY" -q --app-dir "$WORK/app" backup; }
 ours_backup_run_after() { ls "$B"/*.tgz | head -n -1 | xargs -r rm -f; }
-say "in turn: pg_dump | $COMP -5 > file; { pg_dump; tar -c .env integrations; } | $COMP -5 > file; polarity backup"
-rounds pipe pipe_all ours_backup_run
+# The same backup of an empty integrations folder: the database alone, as
+# the pipe has it.  What it takes above the pipe is the rest of the
+# archive (the other dumps, the checks, the hashes, the fsync); the
+# backup's time above it, the tree.
+mkdir -p "$WORK/no-integrations"
+ours_db_run() {
+	"$POLARITY" -q --app-dir "$WORK/app" \
+		--integrations-dir "$WORK/no-integrations" backup
+}
+ours_db_run_after() { ours_backup_run_after; }
+say "in turn: pg_dump | $COMP -5 > file; { pg_dump; tar -c .env integrations; } | $COMP -5 > file; polarity backup of an empty integrations folder; polarity backup"
+rounds pipe pipe_all ours_db_run ours_backup_run
 pipe_backup=$(med pipe)
 pipe_all_backup=$(med pipe_all)
+ours_db_backup=$(med ours_db_run)
 ours_backup=$(med ours_backup_run)
 rm -f "$WORK/pipe.gz"
 archive=$(ls "$B"/*.tgz | tail -n 1)
@@ -372,6 +384,7 @@ floor_backup        $(printf '%8.2f' "$floor_backup")   1.00   pg_dump > /dev/nu
 naive_backup        $(printf '%8.2f' "$naive_backup")   $(printf '%4.2f' "$(ratio "$naive_backup" "$floor_backup")")   pg_dump x2, tar czf
 pipe_backup         $(printf '%8.2f' "$pipe_backup")   $(printf '%4.2f' "$(ratio "$pipe_backup" "$floor_backup")")   pg_dump | $COMP -5 > file
 pipe_all_backup     $(printf '%8.2f' "$pipe_all_backup")   $(printf '%4.2f' "$(ratio "$pipe_all_backup" "$floor_backup")")   { pg_dump; tar -c .env integrations; } | $COMP -5 > file
+ours_db_backup      $(printf '%8.2f' "$ours_db_backup")   $(printf '%4.2f' "$(ratio "$ours_db_backup" "$floor_backup")")   polarity backup, integrations folder empty ($(ratio "$ours_db_backup" "$pipe_backup")x pipe)
 ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive, $(ratio "$ours_backup" "$pipe_backup")x pipe, $(ratio "$ours_backup" "$pipe_all_backup")x pipe_all)
 floor_restore       $(printf '%8.2f' "$floor_restore")   1.00   psql -f plain.sql
 ours_restore        $(printf '%8.2f' "$ours_restore")   $(printf '%4.2f' "$(ratio "$ours_restore" "$floor_restore")")   polarity restore --yes
@@ -390,6 +403,7 @@ cat >"$JSON" <<EOF2
  "floor_backup_s": $floor_backup, "naive_backup_s": $naive_backup,
  "pipe_backup_s": $pipe_backup, "pipe_all_backup_s": $pipe_all_backup,
  "legacy_restore_s": $legacy_restore,
+ "ours_db_backup_s": $ours_db_backup,
  "ours_backup_s": $ours_backup, "floor_restore_s": $floor_restore,
  "ours_restore_s": $ours_restore, "archive_bytes": $archive_size,
  "gzip6_bytes": $gzip6_size, "rss_backup_kib": $rss_backup_full,
