@@ -455,7 +455,7 @@ fail:
  * trees of hundreds of thousands of them).  O_NONBLOCK: what took its
  * place since may be a FIFO, whose open would wait for a writer.  A
  * lease holder's break is waited for, as any reader does.  Returns 1
- * when it is not a regular file now (a link, a FIFO, ...), else
+ * when it is not a regular file now (a link, a FIFO, a socket, ...), else
  * archive_add_fd()'s result, or gone()'s. */
 static int
 add_file(struct archive *a, int dirfd, const char *entry, const char *name,
@@ -468,8 +468,10 @@ add_file(struct archive *a, int dirfd, const char *entry, const char *name,
 	f = openat(dirfd, entry, flags | O_NONBLOCK);
 	if (f < 0 && errno == EWOULDBLOCK)
 		f = openat(dirfd, entry, flags);
+	/* ELOOP: a link now; ENXIO: a socket. */
 	if (f < 0)
-		return errno == ELOOP ? 1 : gone(a, source, "read");
+		return errno == ELOOP || errno == ENXIO ? 1 :
+		    gone(a, source, "read");
 	if (fstat(f, &st) < 0)
 		rc = fail(a, "read", source);
 	else if (!S_ISREG(st.st_mode))

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -79,6 +81,27 @@ to_link(int dirfd, const char *name)
 {
 	assert_int_equal(unlinkat(dirfd, name, 0), 0);
 	assert_int_equal(symlinkat("g", dirfd, name), 0);
+}
+
+static void
+to_socket(int dirfd, const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char fdpath[64], dir[PATH_MAX];
+	ssize_t n;
+	int s;
+
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", dirfd);
+	n = readlink(fdpath, dir, sizeof dir - 1);
+	assert_true(n > 0);
+	dir[n] = '\0';
+	assert_int_equal(unlinkat(dirfd, name, 0), 0);
+	assert_true((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s",
+	    dir, name) < sizeof sa.sun_path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	close(s);
 }
 
 static void
@@ -403,6 +426,25 @@ test_file_become_link_is_a_link(void **state)
 	assert_non_null(strstr(m, "\nl 0777 0 - integrations/f g\n"));
 }
 
+/* Listed as a file, a socket when opened (which open() refuses):
+ * skipped with a warning, the backup goes on. */
+static void
+test_file_become_socket_is_skipped(void **state)
+{
+	struct fixture *f = *state;
+	char src[128];
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
+	swap_name = "f";
+	swap = to_socket;
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_null(swap_name);
+	assert_int_equal(f->a.skipped, 1);
+	assert_int_equal(f->a.files, 1);
+	assert_int_equal(f->a.vanished, 0);
+}
+
 /* Listed, then removed before its open: counted as vanished. */
 static void
 test_file_removed_vanished(void **state)
@@ -457,6 +499,8 @@ main(void)
 		    test_file_become_fifo_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_file_become_link_is_a_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_file_become_socket_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_removed_vanished,
 		    setup, teardown),
 	};
