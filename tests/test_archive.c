@@ -382,22 +382,31 @@ test_listed_files_are_not_stat(void **state)
 	assert_int_equal(fstatat_calls, 2);
 }
 
+/* Walks a tree of the files f and g, WHAT done to f between the listing
+ * and its open; the walk must succeed. */
+static void
+walk_swapped(struct fixture *f, void (*what)(int, const char *))
+{
+	char src[128];
+
+	snprintf(src, sizeof src, "%s/src", f->dir);
+	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
+	swap_name = "f";
+	swap = what;
+	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	assert_null(swap_name);
+}
+
 /* Listed as a file, a FIFO when opened: skipped with a warning, not
  * waited on for a writer (the alarm ends a walk that waits). */
 static void
 test_file_become_fifo_is_skipped(void **state)
 {
 	struct fixture *f = *state;
-	char src[128];
 
-	snprintf(src, sizeof src, "%s/src", f->dir);
-	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
-	swap_name = "f";
-	swap = to_fifo;
 	alarm(20);
-	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
+	walk_swapped(f, to_fifo);
 	alarm(0);
-	assert_null(swap_name);
 	assert_int_equal(f->a.skipped, 1);
 	assert_int_equal(f->a.files, 1);
 	assert_int_equal(f->a.vanished, 0);
@@ -409,14 +418,9 @@ static void
 test_file_become_link_is_a_link(void **state)
 {
 	struct fixture *f = *state;
-	char src[128], *m;
+	char *m;
 
-	snprintf(src, sizeof src, "%s/src", f->dir);
-	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
-	swap_name = "f";
-	swap = to_link;
-	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
-	assert_null(swap_name);
+	walk_swapped(f, to_link);
 	assert_int_equal(f->a.links, 1);
 	assert_int_equal(f->a.files, 1);
 	assert_int_equal(f->a.vanished, 0);
@@ -432,14 +436,8 @@ static void
 test_file_become_socket_is_skipped(void **state)
 {
 	struct fixture *f = *state;
-	char src[128];
 
-	snprintf(src, sizeof src, "%s/src", f->dir);
-	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
-	swap_name = "f";
-	swap = to_socket;
-	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
-	assert_null(swap_name);
+	walk_swapped(f, to_socket);
 	assert_int_equal(f->a.skipped, 1);
 	assert_int_equal(f->a.files, 1);
 	assert_int_equal(f->a.vanished, 0);
@@ -450,14 +448,8 @@ static void
 test_file_removed_vanished(void **state)
 {
 	struct fixture *f = *state;
-	char src[128];
 
-	snprintf(src, sizeof src, "%s/src", f->dir);
-	run_in(f->dir, "mkdir src && printf 1 > src/f && printf 2 > src/g");
-	swap_name = "f";
-	swap = to_nothing;
-	assert_int_equal(archive_add_tree(&f->a, "integrations", src), 0);
-	assert_null(swap_name);
+	walk_swapped(f, to_nothing);
 	assert_int_equal(f->a.vanished, 1);
 	assert_int_equal(f->a.files, 1);
 }
