@@ -418,7 +418,8 @@ list_dir(int dirfd, struct dent ***names)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
-			struct dent **nv = realloc(v, cap * sizeof(struct dent *));
+			struct dent **nv = realloc(v,
+			    cap * sizeof(struct dent *));
 			if (nv == NULL)
 				goto fail;
 			v = nv;
@@ -525,7 +526,7 @@ walk(struct archive *a, int dirfd, const char *name, size_t rootlen,
 			rc = add_file(a, dirfd, entry, child, src);
 			if (rc != 1)
 				continue;
-			rc = 0;		/* changed its kind: look again */
+			rc = 0;	/* changed its kind: look again */
 		}
 		if (fstatat(dirfd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = gone(a, src, "read");
