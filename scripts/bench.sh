@@ -10,12 +10,12 @@
 # about 1 GB on disk and an integrations tree of about 20,000 files and
 # 150 MB), then times each contender N times (default 3; the pipelines
 # and the backups, of the whole and of the database alone, in turn, and
-# psql and the restores in turn, so that the
-# machine's drift weighs on each alike) and reports the medians, their
-# ratios, the archive size against gzip -6, and the peak resident memory
-# of the polarity process itself (not its children) at the full and a
-# quarter scale.  Prints a table and writes one JSON object
-# (default bench.json).  Figures, not assertions: the machine is shared.
+# psql and the restores in turn, so that the machine's drift weighs on
+# each alike) and reports the medians, their ratios, the archive size
+# against gzip -6, and the peak resident memory of the polarity process
+# itself (not its children) at the full and a quarter scale.  Prints a
+# table and writes one JSON object (default bench.json).  Figures, not
+# assertions: the machine is shared.
 # Then an integrations tree of N tiny files (--files, default 200,000; 0
 # leaves it out) with an empty database: backup, verify and restore, their
 # times and peak memory (what grows with the number of files).  With
