@@ -15,7 +15,6 @@
 #include "dumps.h"
 #include "format.h"
 #include "io.h"
-#include "roles.h"
 #include "tar.h"
 
 int
@@ -319,36 +318,6 @@ take(struct dumps *d, struct tar_reader *r, int i, unsigned char *buf,
 	return 0;
 }
 
-/* Keeps the data of member M, roles.sql, for dumps_take_roles(); where
- * it is too large or cannot be read, nothing (tar_next() fails on what
- * is wrong with the stream). */
-static void
-take_roles(struct dumps *d, struct tar_reader *r, const struct tar_member *m)
-{
-	size_t got = 0;
-	ssize_t n = 0;
-	char *t;
-
-	if (m->type != TAR_FILE || m->size >= ROLES_MAX ||
-	    (t = malloc((size_t)m->size + 1)) == NULL)
-		return;
-	while (got < m->size &&
-	    (n = tar_read(r, t + got, (size_t)m->size - got)) > 0)
-		got += (size_t)n;
-	if (got != m->size) {
-		free(t);
-		return;
-	}
-	t[got] = '\0';
-	__atomic_store_n(&d->roles, t, __ATOMIC_RELEASE);
-}
-
-char *
-dumps_take_roles(struct dumps *d)
-{
-	return __atomic_exchange_n(&d->roles, NULL, __ATOMIC_ACQ_REL);
-}
-
 /* The reader's thread: the archive from its decompressor, to its end. */
 static void *
 read_run(void *arg)
@@ -367,8 +336,6 @@ read_run(void *arg)
 		goto out;
 	}
 	while ((rc = tar_next(r, m)) == 1) {
-		if (next == 0 && strcmp(m->path, d->roles_name) == 0)
-			take_roles(d, r, m);
 		if (next == 3 || strcmp(m->path, d->names[next]) != 0)
 			continue;
 		if (m->type != TAR_FILE) {
@@ -434,8 +401,6 @@ dumps_start(struct dumps *d, const struct config *cfg, const char *top,
 	for (int i = 0; i < 3; i++)
 		snprintf(d->names[i], sizeof d->names[i], "%s/%s", top,
 		    format_dump_member[FORMAT_PRE + i]);
-	snprintf(d->roles_name, sizeof d->roles_name, "%s/%s", top,
-	    format_dump_member[FORMAT_ROLES]);
 	if ((d->post = post_file(stage)) < 0) {
 		snprintf(err, elen, "cannot make a file for the post-data "
 		    "dump: %s", strerror(errno));
@@ -547,4 +512,3 @@ dumps_same(const struct dumps *d, const char hex[3][65])
 			return 0;
 	return 1;
 }
-

@@ -30,9 +30,6 @@ struct dumps {
 	int post;		/* the post-data dump, or -1 */
 	uint64_t post_size;
 	char names[3][128];	/* the three members: top/member */
-	char roles_name[128];	/* top/database/roles.sql */
-	char *roles;		/* roles.sql as the thread read it, until
-				 * taken (dumps_take_roles()) */
 	pthread_t thread;
 	int running;		/* the thread was started, not joined */
 	int state;		/* 0: reading; 1: the post-data dump is
@@ -60,14 +57,6 @@ struct dumps {
  * with ERR (TO and TO2 are then closed too). */
 int dumps_start(struct dumps *d, const struct config *cfg, const char *top,
     int in, int to, int to2, int stage, char *err, size_t elen);
-
-/* roles.sql as the thread passed it, before the dumps: a string for the
- * caller to free, given once (what is not taken is the caller's to take
- * and free after dumps_end()); NULL before, after, and when the member
- * was larger than ROLES_MAX or could not be read.  Not checked yet (the
- * check's copy is the one to act on): only for what is safe to do on a
- * false word, such as stopping a load early. */
-char *dumps_take_roles(struct dumps *d);
 
 /* How many bytes of the pre-data and data dumps psql was given so far;
  * any thread may ask. */

@@ -148,7 +148,6 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
 	if (rc == 0 && (post = dumps_post(&d, NULL, &size, err, elen)) < 0)
 		rc = -1;
 	zrc = dumps_end(&d, rc < 0, why, sizeof why);
-	free(dumps_take_roles(&d));
 	split_said(&d);
 	if (rc == 0 && zrc < 0) {
 		snprintf(err, elen, "cannot read the dumps from '%s': %s",
@@ -397,41 +396,14 @@ finish_run(void *arg)
 	return NULL;
 }
 
-/* Whether early_wait_rows() waits for E. */
-static int
-rows_waited_for(const struct early_load *e)
-{
-	return e->started && e->finishing && !e->stopped && (e->phase == 0 ||
-	    (e->phase == 1 && !e->post_last)) && !io_stop_signal;
-}
-
 void
-early_wait_rows(struct early_load *e, const char *resume,
-    void (*roles)(void *arg, char *text), void *arg)
+early_wait_rows(struct early_load *e)
 {
 	static const struct timespec wait = { .tv_nsec = 20 * 1000 * 1000 };
-	int step = 0;
-	char *t;
 
-	if (!rows_waited_for(e))
-		return;
-	progress_end();
-	do {
-		if (roles && (t = dumps_take_roles(&e->rd)) != NULL) {
-			roles(arg, t);
-			free(t);
-			roles = NULL;
-		}
-		if (step == 0 || (step == 1 && e->phase == 1)) {
-			progress_end();
-			progress_begin(step ? "indexing" : "loading", 0);
-			step++;
-		}
-		progress_update(step == 1 ? dumps_fed(&e->rd) : e->post_done);
+	while (e->started && e->finishing && !e->stopped && (e->phase == 0 ||
+	    (e->phase == 1 && !e->post_last)) && !io_stop_signal)
 		nanosleep(&wait, NULL);
-	} while (rows_waited_for(e));
-	progress_end();
-	progress_begin(resume, 0);
 }
 
 /* Waits for the early load's rows to be in, with the progress at a
@@ -468,8 +440,6 @@ early_settle(struct early_load *e, int checked, const struct format_header *h)
 	const char *encoding = h->encoding;
 	int ok = 0, same = 1;
 
-	/* roles.sql as the reader passed it, if nobody took it. */
-	free(dumps_take_roles(&e->rd));
 	if (e->started) {
 		if (!checked)
 			early_stop(e, NULL);
@@ -752,4 +722,3 @@ out:
 	free(roles);
 	return rc;
 }
-

@@ -117,15 +117,8 @@ int early_start(struct early_load *e, const struct load_source *src,
  * (io_stop_signal); at once when it does not run, or nothing would say so
  * (its thread did not start).  For the check, which wants the cores the
  * rows' load and the builds use, and need only end before the commit:
- * the last build, most often the long GIN one, leaves a core free.
- * Meanwhile, at a terminal, the load's progress is shown, and the step
- * called RESUME (the check's) is begun again after it; and once the
- * load's reader has passed roles.sql, ROLES (unless NULL) is called once
- * with ARG and its text, not checked yet, to stop the load when the
- * server lacks a role (which the check, so late, would find only once
- * the rows were in). */
-void early_wait_rows(struct early_load *e, const char *resume,
-    void (*roles)(void *arg, char *text), void *arg);
+ * the last build, most often the long GIN one, leaves a core free. */
+void early_wait_rows(struct early_load *e);
 
 /* Stops the early load (when it runs), giving WHY (or NULL) as a line
  * of detail. */

@@ -36,6 +36,7 @@
 #include "swap.h"
 
 #define STAGE_PREFIX ".polarity-restore-"
+#define ROLES_MAX (16 * 1024 * 1024)
 #define ENV_MAX (1024 * 1024)
 
 struct restore {
@@ -588,33 +589,10 @@ check_yield(struct unpack *p, int yield, int *before)
 	return 0;
 }
 
-/* What roles_hint() is given. */
-struct hint {
-	struct restore *r;
-	struct early_load *early;
-};
-
-/* TEXT: roles.sql as the early load's reader passed it, not checked
- * yet.  A role this server lacks stops the early load now, as the
- * check's own copy would once the rows were in: the load after the
- * check creates it first.  What cannot be told is left to the check. */
-static void
-roles_hint(void *arg, char *text)
-{
-	struct hint *h = arg;
-	char err[1024];
-	int missing = 0;
-
-	if (roles_create(&h->r->sql, text, &missing, NULL, err,
-	    sizeof err) == 0 && missing > 0)
-		early_stop(h->early, "roles to create first");
-}
-
 /* The check, member by member.  With EARLY, once the archive's .env is
  * unpacked the steps before the load run (PREPARED: 1 done, -1 failed
  * with PREP_RES and PREP_ERR) and the load starts while the rest is
- * checked, from the integrations on once the load's rows are in; once
- * the roles are, a role still to create stops it.  Those
+ * checked; once the roles are, a role still to create stops it.  Those
  * steps write their errors into a buffer of their own, never into the
  * one the check reports in.  Returns unpack_end()'s result. */
 static int
@@ -657,15 +635,6 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				if (early->on)
 					yielded = check_yield(p, 1,
 					    &nice_before);
-				/* What is left to check (the integrations,
-				 * then the dumps, which the load's reader
-				 * hashes too) waits for the rows and the
-				 * builds, which want both cores, down to
-				 * the last one, which leaves a core free;
-				 * the reader's roles.sql may stop the load
-				 * before. */
-				early_wait_rows(early, "checking", roles_hint,
-				    &(struct hint){ r, early });
 			}
 		} else if (strcmp(name, format_dump_member[FORMAT_ROLES]) == 0) {
 			if (archive_roles(r, &missing, NULL, why,
@@ -673,6 +642,12 @@ check(struct restore *r, struct early_load *early, int *prepared,
 				early_stop(early, why);
 			else if (missing > 0)
 				early_stop(early, "roles to create first");
+			/* What is left to check is the dumps, which the
+			 * load's reader hashes too: it waits for the rows,
+			 * the one step everything waits for, and runs
+			 * beside the index builds, which leave a core
+			 * free. */
+			early_wait_rows(early);
 		}
 		r->err = check_err;
 		r->elen = check_elen;
@@ -1243,4 +1218,3 @@ restore_run(const struct config *c, const char *path,
 	free(rep);
 	return res;
 }
-

@@ -16,9 +16,6 @@
 
 #include "pg.h"
 
-/* The largest roles.sql a restore reads. */
-#define ROLES_MAX (16 * 1024 * 1024)
-
 /* One line of roles.sql that a restore acts on. */
 struct roles_line {
 	enum { ROLES_ALTER = 1, ROLES_GRANT } kind;

@@ -153,52 +153,6 @@ diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the restored dat
 ok "the check reads the dumps once the early load's rows are in"
 drop_kept
 
-# Nor does the check unpack the integrations while the rows go in: it
-# stops after the .env until they are (and the index builds are down to
-# the last one).  The loads' psql is slow to start
-# and notes when it ended; the check's decompressor (the first one
-# started) notes when it reached roles.sql, past the integrations (whose
-# 200 kB file cannot all wait in the pipe).
-mkdir -p "$WORK/waitcheck"
-ln -sf "$PGBIN/pg_dump" "$WORK/waitcheck/pg_dump"
-ln -sf "$PGBIN/pg_restore" "$WORK/waitcheck/pg_restore"
-ln -sf "$PGBIN/pg_dumpall" "$WORK/waitcheck/pg_dumpall"
-cat >"$WORK/waitcheck/psql" <<EOF2
-#!/bin/bash
-case "\$*" in *-A*) exec "$PGBIN/psql" "\$@" ;; esac
-sleep 2
-"$PGBIN/psql" "\$@"
-rc=\$?
-date +%s.%N >>"$WORK/waitcheck/loads.at"
-exit \$rc
-EOF2
-cat >"$WORK/waitcheck/gzip" <<EOF2
-#!/bin/bash
-[ "\$1" = -dc ] || exec gzip "\$@"
-mkdir "$WORK/waitcheck/first" 2>/dev/null || exec gzip -dc
-gzip -dc | perl -e 'binmode STDIN; binmode STDOUT; \$| = 1;
-	while ((\$n = read(STDIN, \$b, 512)) > 0) {
-		system("date +%s.%N >\$ARGV[0]")
-		    if substr(\$b, 0, 100) =~ m{/database/roles\.sql\0};
-		print \$b;
-	}' "$WORK/waitcheck/roles.at"
-EOF2
-chmod 755 "$WORK/waitcheck/psql" "$WORK/waitcheck/gzip"
-run_polarity -v --pg-bindir "$WORK/waitcheck" \
-	--compressor "$WORK/waitcheck/gzip" restore --yes "$archive"
-expect 0 ""
-[ -d "$WORK/waitcheck/first" ] || fail "the decompressor that notes roles.sql did not run"
-[ -s "$WORK/waitcheck/roles.at" ] || fail "the check never reached roles.sql"
-rows_at=$(sort -g "$WORK/waitcheck/loads.at" | head -n 1)
-[ -n "$rows_at" ] || fail "no load's psql ended"
-awk -v r="$rows_at" -v c="$(cat "$WORK/waitcheck/roles.at")" \
-	'BEGIN { exit !(c > r) }' ||
-	fail "the check passed the integrations $(awk -v r="$rows_at" -v c="$(cat "$WORK/waitcheck/roles.at")" 'BEGIN { printf "%.2f", r - c }') s before the rows were in"
-in_order "while the archive is checked" "archive checked:"
-diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the restored database differs"
-ok "the check unpacks the integrations once the early load's rows are in"
-drop_kept
-
 # At a terminal with --yes, the wait for the end of the early load shows
 # its progress (a psql slow to start makes sure there is a wait).
 if command -v script >/dev/null 2>&1; then
@@ -220,13 +174,7 @@ EOF2
 	[ "$RC" = 0 ] || { cat "$WORK/tty.out"; fail "restore at a terminal exited $RC"; }
 	grep -q 'finishing the load into' "$WORK/tty.out" || fail "no wait for the early load"
 	grep -q $'\r  loading ' "$WORK/tty.out" || fail "no progress while the early load ends"
-	# The check's wait for the rows shows the load, then the check
-	# goes on: "checking" again after "loading" (and "indexing").
-	tr '\r' '\n' <"$WORK/tty.out" | sed -n 's/^  \([a-z]*\) .*/\1/p' |
-		uniq | tr '\n' ' ' >"$WORK/tty.steps"
-	grep -Eq 'checking loading (indexing )?checking' "$WORK/tty.steps" ||
-		fail "no progress while the check waits for the rows: $(cat "$WORK/tty.steps")"
-	ok "at a terminal with --yes: progress while the check waits for the rows and while the early load ends"
+	ok "at a terminal with --yes: progress while the early load ends"
 	drop_kept
 fi
 
@@ -305,11 +253,9 @@ drop_kept
 # its database may have been dropped and made again under the same name
 # for the load after the check: it must refuse to load into that one.
 # Here the early load's psql goes on in the background once its wrapper
-# ended (as `docker exec` may, cut off), with what it was given, and
-# connects as soon as its database was made again; the next load waits
-# until it has run.  The wrapper ends with status 0 once that psql has
-# all its input: the rows look in, the check goes on, and the roles to
-# create stop the early load.  (When the early load is stopped before
+# is stopped, with what it was given, and connects as soon as its
+# database was made again; the next load waits until it has run.  (The
+# early load is stopped moments after it starts: when that comes before
 # the wrapper has started its background psql, the restore is made
 # again.)
 mkdir -p "$WORK/late"
@@ -325,7 +271,6 @@ oid() {
 name=\$PGDATABASE
 first=\$(oid "\$name")
 cat >"$WORK/late/input"
-touch "$WORK/late/read"
 for i in \$(seq 600); do
 	now=\$(oid "\$name")
 	[ -n "\$now" ] && [ "\$now" != "\$first" ] && break
@@ -344,8 +289,7 @@ if mkdir "$WORK/late/first" 2>/dev/null; then
 	exec 3<&0
 	setsid "$WORK/late/run" "\$@" <&3 3<&- >/dev/null 2>&1 &
 	touch "$WORK/late/started"
-	while [ -z "\$stopped" ] && [ ! -e "$WORK/late/read" ] &&
-		kill -0 \$! 2>/dev/null; do sleep 0.05; done
+	while [ -z "\$stopped" ] && kill -0 \$! 2>/dev/null; do sleep 0.05; done
 	exit 0
 fi
 if [ -e "$WORK/late/started" ]; then
@@ -357,7 +301,7 @@ chmod 755 "$WORK/late/run" "$WORK/late/psql"
 for try in 1 2 3 4 5; do
 	drop_owner
 	rm -rf "$WORK/late/first" "$WORK/late/started" "$WORK/late/rc" \
-		"$WORK/late/oids" "$WORK/late/out" "$WORK/late/read"
+		"$WORK/late/oids" "$WORK/late/out"
 	run_polarity -v --pg-bindir "$WORK/late" restore --yes "$archive"
 	expect 0 "loading after the check: roles to create first"
 	[ -e "$WORK/late/started" ] && break
@@ -372,24 +316,3 @@ grep -qF "not the database made for this load" "$WORK/late/out" ||
 [ "$(cat "$WORK/late/rc")" != 0 ] || fail "the stopped psql exited 0"
 diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the restored database differs"
 ok "a stopped early load that connects late refuses the database made after it (try $try)"
-drop_kept
-
-# A role the server lacks that nothing in the database names: the
-# early load would go through, and the check, which waits for its rows,
-# would stop it only then.  The load's reader passes roles.sql before the
-# dumps, and that stops it at once (its psql slow to start: the rows
-# cannot be in before).
-su_psql -c 'CREATE ROLE unused_role NOLOGIN'
-run_polarity -q backup
-expect 0 ""
-unused_archive=$(tail -n 1 "$WORK/out")
-su_psql -c 'DROP ROLE unused_role'
-run_polarity -v --pg-bindir "$WORK/slowrows" restore --yes "$unused_archive"
-expect 0 "loading after the check: roles to create first"
-in_order "loading after the check: roles to create first" "building the indexes and keys"
-in_order "archive checked:" 'created role "unused_role"'
-diff "$WORK/before.sql" <(dump_db polarity) >/dev/null || fail "the restored database differs"
-ok "a role to create that nothing names: the early load stopped before its rows"
-drop_kept
-rm -f "$unused_archive"
-su_psql -c 'DROP ROLE unused_role'
