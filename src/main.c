@@ -153,7 +153,8 @@ static const struct {
 "                load each table's rows through one session, in the\n"
 "                archive's order (else a table past 4 MB loads through\n"
 "                two at once: the same rows, faster, in another order\n"
-"                on disk)\n"
+"                on disk; in container mode, only on four cores or\n"
+"                more)\n"
 "\n"
 "Example:\n"
 "  bin/polarity restore --dry-run latest\n" },
