@@ -312,10 +312,10 @@ names_taken(void *arg, const char *candidate)
  * host has fewer than four cores.  Every byte psql reads then passes
  * through docker (its client, daemon and shim: about 3 CPU seconds for
  * 160 MB here), which takes the core a second COPY would have used.
- * Measured on two cores, container mode, medians in turn: 8.26 s against
- * 8.84 s at the bench's scale 0.25 and about 23.2 s against 23.8 s at
- * scale 1.  With more cores the second session has one of its own and is
- * kept. */
+ * Measured on two cores, container mode, medians in turn, one session
+ * against two: 8.26 s against 8.84 s at the bench's scale 0.25, 24.46 s
+ * against 26.06 s at scale 1.  With more cores the second session has
+ * one of its own and is kept. */
 static int
 rows_alone(const struct restore *r)
 {
