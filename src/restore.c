@@ -308,9 +308,10 @@ names_taken(void *arg, const char *candidate)
 }
 
 /* Whether a large table's rows go through one session, not two, without
- * --keep-row-order: when the client programs run in a container and this
- * host has fewer than four cores.  Every byte psql reads then passes
- * through docker (its client, daemon and shim: about 3 CPU seconds for
+ * --keep-row-order (called once the database's place is known, so only
+ * when the database is restored): when the client programs run in a
+ * container, the restore is no dry run, and this host has fewer than
+ * four cores.  Every byte psql reads then passes through docker (its client, daemon and shim: about 3 CPU seconds for
  * 160 MB here), which takes the core a second COPY would have used.
  * Measured on two cores, container mode, medians in turn, one session
  * against two: 8.26 s against 8.84 s at the bench's scale 0.25, 24.46 s
@@ -321,7 +322,7 @@ rows_alone(const struct restore *r)
 {
 	long cores;
 
-	if (!r->live.container || r->dry_run || !wants(r, RESTORE_DATABASE))
+	if (!r->live.container || r->dry_run)
 		return 0;
 	cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores < 1 || cores >= 4)

@@ -165,17 +165,18 @@ ok "restore through the container: database, roles, grants and integrations back
 
 # intel.big (16 MB of rows) loads through two sessions only where a core
 # is left for the second beside docker's copies: four cores or more.
-if [ "$(getconf _NPROCESSORS_ONLN)" -lt 4 ]; then
-	grep -q "each table's rows through one session: $(getconf _NPROCESSORS_ONLN) core" "$WORK/err" ||
+cores=$(getconf _NPROCESSORS_ONLN)
+if [ "$cores" -lt 4 ]; then
+	grep -q "each table's rows through one session: $cores core" "$WORK/err" ||
 		fail "container mode on few cores: the log does not say one session"
 	grep -q "two sessions" "$WORK/err" &&
 		fail "container mode on few cores: the rows went through two sessions"
-	ok "container mode on $(getconf _NPROCESSORS_ONLN) cores: each table's rows through one session"
+	ok "container mode on $cores cores: each table's rows through one session"
 else
 	expect 0 "the rows of 1 large table loaded by two sessions at once"
 	grep -q "through one session" "$WORK/err" &&
 		fail "container mode on four cores or more: one session"
-	ok "container mode on $(getconf _NPROCESSORS_ONLN) cores: the large table through two sessions"
+	ok "container mode on $cores cores: the large table through two sessions"
 fi
 
 got=$(c_psql "$C" -d polarity -c "SELECT encode(convert_to(value, 'UTF8'), 'hex') || ':' || encode(blob, 'hex') FROM intel.entity WHERE value LIKE 'cr %'")
