@@ -11,7 +11,9 @@
 # 150 MB), then times each contender N times (default 3; the pipelines
 # and the backups, of the whole and of the database alone, in turn, and
 # psql and the restores in turn, so that the machine's drift weighs on
-# each alike) and reports the medians, their ratios, the archive size
+# each alike; beside the bare pipeline, a row of the least the rest of
+# an archive's content takes from the same programs polarity runs) and
+# reports the medians, their ratios, the archive size
 # against gzip -6, and the peak resident memory of the polarity process
 # itself (not its children) at the full and a quarter scale.  Prints a
 # table and writes one JSON object (default bench.json).  Figures, not
@@ -194,6 +196,34 @@ pipe_all() {
 	{ pg_dump -d polarity; tar -C "$WORK/app" -cf - .env integrations; } |
 		"$COMP" -5 >"$WORK/pipe.gz"
 }
+# The least an archive's content takes from the system's programs: the
+# pipe, and beside it the rest of what an archive holds, made as polarity
+# makes it (the roles by pg_dumpall, the schema's custom dump written out
+# as its two sections by pg_restore, the .env and the integrations
+# through tar and the other members' compressor), run straight from the
+# server's bindir as polarity runs them, but with no snapshot to make the
+# dumps one moment, no hash, no check and no fsync.  A floor for the
+# backup: what it takes above this row is its own work.
+TREEZIP=$(command -v igzip >/dev/null && echo "igzip -3" || echo "$COMP -5")
+mkdir -p "$WORK/least"
+least() {
+	local p=() i
+	pipe & p+=($!)
+	"$PGBIN/pg_dumpall" --roles-only --no-role-passwords -l polarity \
+		>"$WORK/least/roles.sql" & p+=($!)
+	{
+		"$PGBIN/pg_dump" -d polarity --format=custom --section=pre-data \
+			--section=post-data >"$WORK/least/schema.custom"
+		for i in pre-data post-data; do
+			"$PGBIN/pg_restore" --section=$i --file=- \
+				"$WORK/least/schema.custom" >"$WORK/least/$i.sql"
+		done
+	} & p+=($!)
+	tar -C "$WORK/app" -cf - .env integrations | $TREEZIP -c \
+		>"$WORK/least/tree.gz" & p+=($!)
+	for i in "${p[@]}"; do wait "$i"; done
+}
+least_after() { rm -f "$WORK/least/"*; }
 ours_backup_run() { "$POLARITY" -q --app-dir "$WORK/app" backup; }
 ours_backup_run_after() { ls "$B"/*.tgz | head -n -1 | xargs -r rm -f; }
 # The same backup of an empty integrations folder: the database alone, as
@@ -206,10 +236,11 @@ ours_db_run() {
 		--integrations-dir "$WORK/no-integrations" backup
 }
 ours_db_run_after() { ours_backup_run_after; }
-say "in turn: pg_dump | $COMP -5 > file; { pg_dump; tar -c .env integrations; } | $COMP -5 > file; polarity backup of an empty integrations folder; polarity backup"
-rounds pipe pipe_all ours_db_run ours_backup_run
+say "in turn: pg_dump | $COMP -5 > file; { pg_dump; tar -c .env integrations; } | $COMP -5 > file; the pipe with the rest of an archive's content beside it; polarity backup of an empty integrations folder; polarity backup"
+rounds pipe pipe_all least ours_db_run ours_backup_run
 pipe_backup=$(med pipe)
 pipe_all_backup=$(med pipe_all)
+least_backup=$(med least)
 ours_db_backup=$(med ours_db_run)
 ours_backup=$(med ours_backup_run)
 rm -f "$WORK/pipe.gz"
@@ -384,8 +415,9 @@ floor_backup        $(printf '%8.2f' "$floor_backup")   1.00   pg_dump > /dev/nu
 naive_backup        $(printf '%8.2f' "$naive_backup")   $(printf '%4.2f' "$(ratio "$naive_backup" "$floor_backup")")   pg_dump x2, tar czf
 pipe_backup         $(printf '%8.2f' "$pipe_backup")   $(printf '%4.2f' "$(ratio "$pipe_backup" "$floor_backup")")   pg_dump | $COMP -5 > file
 pipe_all_backup     $(printf '%8.2f' "$pipe_all_backup")   $(printf '%4.2f' "$(ratio "$pipe_all_backup" "$floor_backup")")   { pg_dump; tar -c .env integrations; } | $COMP -5 > file
+least_backup        $(printf '%8.2f' "$least_backup")   $(printf '%4.2f' "$(ratio "$least_backup" "$floor_backup")")   the pipe, and beside it the roles, the schema and $TREEZIP of the tree ($(ratio "$least_backup" "$pipe_backup")x pipe)
 ours_db_backup      $(printf '%8.2f' "$ours_db_backup")   $(printf '%4.2f' "$(ratio "$ours_db_backup" "$floor_backup")")   polarity backup, integrations folder empty ($(ratio "$ours_db_backup" "$pipe_backup")x pipe)
-ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive, $(ratio "$ours_backup" "$pipe_backup")x pipe, $(ratio "$ours_backup" "$pipe_all_backup")x pipe_all)
+ours_backup         $(printf '%8.2f' "$ours_backup")   $(printf '%4.2f' "$(ratio "$ours_backup" "$floor_backup")")   polarity backup ($(ratio "$naive_backup" "$ours_backup")x faster than naive, $(ratio "$ours_backup" "$pipe_backup")x pipe, $(ratio "$ours_backup" "$least_backup")x least, $(ratio "$ours_backup" "$pipe_all_backup")x pipe_all)
 floor_restore       $(printf '%8.2f' "$floor_restore")   1.00   psql -f plain.sql
 ours_restore        $(printf '%8.2f' "$ours_restore")   $(printf '%4.2f' "$(ratio "$ours_restore" "$floor_restore")")   polarity restore --yes
 legacy_restore      $(printf '%8.2f' "$legacy_restore")   $(printf '%4.2f' "$(ratio "$legacy_restore" "$floor_restore")")   polarity restore --yes of the naive archive (legacy)
@@ -402,6 +434,7 @@ cat >"$JSON" <<EOF2
  "tree_files": $tree_files, "tree_bytes": $tree_bytes,
  "floor_backup_s": $floor_backup, "naive_backup_s": $naive_backup,
  "pipe_backup_s": $pipe_backup, "pipe_all_backup_s": $pipe_all_backup,
+ "least_backup_s": $least_backup,
  "legacy_restore_s": $legacy_restore,
  "ours_db_backup_s": $ours_db_backup,
  "ours_backup_s": $ours_backup, "floor_restore_s": $floor_restore,
