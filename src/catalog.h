@@ -50,14 +50,15 @@ size_t catalog_plan(struct catalog_entry *v, size_t n, int keep,
 
 /* Removes from DIR the archives catalog_plan() does not keep, writing
  * "removed PATH" lines (with DRY_RUN, "would remove PATH", and nothing is
- * removed) to OUT unless it is NULL.  The caller holds the lock.  Returns the count, or -1
- * with ERR saying why. */
+ * removed) to OUT unless it is NULL.  The caller holds the lock.  Returns
+ * the count, or -1 with ERR saying why. */
 int catalog_prune(const char *dir, int keep, int keep_days, int dry_run,
     catalog_check check, void *arg, FILE *out, char *err, size_t elen);
 
 /* Writes the N entries as a JSON array to F: "created" in ISO 8601 with
  * its offset, "created_unix" the moment itself. */
-void catalog_json(FILE *f, const char *dir, const struct catalog_entry *v, size_t n);
+void catalog_json(FILE *f, const char *dir, const struct catalog_entry *v,
+    size_t n);
 
 /* Writes the N entries as a table to F, times with their offset. */
 void catalog_table(FILE *f, const struct catalog_entry *v, size_t n);

@@ -93,8 +93,8 @@ int pgadmin_props_match(struct pg_session *s, const char *name,
 
 /* Creates the empty database NAME from template0, in ENCODING unless it
  * is "", with the locale LOCALE records (NULL or none recorded: the
- * server's default), owned by OWNER when that role exists, and marks it.  Returns 0
- * or -1 (NAME may then exist without its mark). */
+ * server's default), owned by OWNER when that role exists, and marks it.
+ * Returns 0 or -1 (NAME may then exist without its mark). */
 int pgadmin_create_marked(struct pg_session *s, const char *name,
     const char *encoding, const struct format_header *locale,
     const char *owner, char *err, size_t elen);

@@ -311,8 +311,9 @@ names_taken(void *arg, const char *candidate)
  * --keep-row-order (called once the database's place is known, so only
  * when the database is restored): when the client programs run in a
  * container, the restore is no dry run, and this host has fewer than
- * four cores.  Every byte psql reads then passes through docker (its client, daemon and shim: about 3 CPU seconds for
- * 160 MB here), which takes the core a second COPY would have used.
+ * four cores.  Every byte psql reads then passes through docker (its
+ * client, daemon and shim: about 3 CPU seconds for 160 MB here), which
+ * takes the core a second COPY would have used.
  * Measured on two cores, container mode, medians in turn, one session
  * against two: 8.26 s against 8.84 s at the bench's scale 0.25, 24.46 s
  * against 26.06 s at scale 1.  With more cores the second session has

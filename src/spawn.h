@@ -1,10 +1,12 @@
 /* spawn.h - starting programs and pipelines, and learning how they ended.
  *
  * Programs are started with posix_spawn(3) from an argv array: never a
- * shell.  Each leads a process group of its own.  We find the program ourselves first, in the PATH the child will
- * have, so that "not found" is an error of the call everywhere, even where
- * the C library (or valgrind) can only report it as exit status 127.  Each child gets a clean signal state (default dispositions, no
- * blocked signals) and exactly the environment the caller gives it.
+ * shell.  Each leads a process group of its own.  We find the program
+ * ourselves first, in the PATH the child will have, so that "not found"
+ * is an error of the call everywhere, even where the C library (or
+ * valgrind) can only report it as exit status 127.  Each child gets a
+ * clean signal state (default dispositions, no blocked signals) and
+ * exactly the environment the caller gives it.
  * Its standard error goes to a private memory file, so that a failure can
  * be reported with the child's own words and nothing leaks to the terminal
  * or the cron mail unasked.
