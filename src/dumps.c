@@ -103,17 +103,26 @@ struct split {
 	size_t slen, sent2;	/* and how many the second one had */
 };
 
-/* Writes LEN bytes at P to session WHO (0 or 1) of D.  Returns 0, or -1
- * with D->why. */
+/* Session WHO of D could not be given a dump: says why.  Returns -1. */
+static int
+gave_not(struct dumps *d, int who)
+{
+	if (d->fence[who].refused)
+		snprintf(d->why, sizeof d->why, "%s", FENCE_REFUSED);
+	else	/* EPIPE: psql ended; how, its caller says. */
+		snprintf(d->why, sizeof d->why, "cannot give psql the dumps: "
+		    "%s", strerror(errno));
+	return -1;
+}
+
+/* Writes LEN bytes at P to session WHO (0 or 1) of D, through its
+ * fence.  Returns 0, or -1 with D->why. */
 static int
 give(struct dumps *d, int who, const void *p, size_t len)
 {
-	if (len > 0 && io_write_all(who ? d->to2 : d->to, p, len) < 0) {
-		/* EPIPE: psql ended; how, its caller says. */
-		snprintf(d->why, sizeof d->why, "cannot give psql the dumps: "
-		    "%s", strerror(errno));
-		return -1;
-	}
+	if (len > 0 && fence_write(&d->fence[who], who ? d->to2 : d->to, p,
+	    len) < 0)
+		return gave_not(d, who);
 	return 0;
 }
 
@@ -257,6 +266,8 @@ take_data(struct dumps *d, struct tar_reader *r, unsigned char *buf,
 		return -1;
 	}
 	s->usable = d->to2 >= 0;
+	fence_begin(&d->fence[0], 1);
+	fence_begin(&d->fence[1], 0);
 	do {
 		if ((n = tar_read(r, buf + carry, size - carry)) < 0)
 			break;
@@ -270,6 +281,10 @@ take_data(struct dumps *d, struct tar_reader *r, unsigned char *buf,
 	if (n < 0 || tar_skip(r, d->hex[1]) < 0)
 		snprintf(d->why, sizeof d->why, "in '%s': %s", d->names[1],
 		    r->err);
+	else if (fence_end(&d->fence[0], d->to) < 0)
+		gave_not(d, 0);
+	else if (d->to2 >= 0 && fence_end(&d->fence[1], d->to2) < 0)
+		gave_not(d, 1);
 	else
 		rc = 0;
 out:
@@ -295,26 +310,32 @@ static int
 take(struct dumps *d, struct tar_reader *r, int i, unsigned char *buf,
     size_t size)
 {
-	int to = i < 2 ? d->to : d->post;
 	ssize_t n;
 
+	/* The post-data dump is kept as it is: what is loaded from it
+	 * passes a fence then (postdata.h). */
+	if (i < 2)
+		fence_begin(&d->fence[0], 1);
 	while ((n = tar_read(r, buf, size)) > 0) {
-		if (io_write_all(to, buf, (size_t)n) < 0) {
-			/* EPIPE: psql ended; how, its caller says. */
-			snprintf(d->why, sizeof d->why, "cannot %s: %s", i < 2 ?
-			    "give psql the dumps" : "keep the post-data dump",
-			    strerror(errno));
-			return -1;
-		}
-		if (i < 2)
+		if (i < 2) {
+			if (fence_write(&d->fence[0], d->to, buf,
+			    (size_t)n) < 0)
+				return gave_not(d, 0);
 			__atomic_add_fetch(&d->fed, (uint64_t)n,
 			    __ATOMIC_RELAXED);
+		} else if (io_write_all(d->post, buf, (size_t)n) < 0) {
+			snprintf(d->why, sizeof d->why, "cannot keep the "
+			    "post-data dump: %s", strerror(errno));
+			return -1;
+		}
 	}
 	if (n < 0 || tar_skip(r, d->hex[i]) < 0) {
 		snprintf(d->why, sizeof d->why, "in '%s': %s", d->names[i],
 		    r->err);
 		return -1;
 	}
+	if (i < 2 && fence_end(&d->fence[0], d->to) < 0)
+		return gave_not(d, 0);
 	return 0;
 }
 

@@ -9,7 +9,9 @@
  * can start as soon as the rows are in, whatever the check of the same
  * archive is doing; the rest is read to the end.  Each dump is hashed
  * (SHA-256) as it passes: what was loaded is known to be what the check
- * found in the manifest, or the load is not kept.
+ * found in the manifest, or the load is not kept.  What psql is given
+ * passes a fence (fence.h): the dumps' own \restrict lines are taken
+ * out, and a dump with another \unrestrict is refused.
  */
 #ifndef POLARITY_DUMPS_H
 #define POLARITY_DUMPS_H
@@ -19,6 +21,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fence.h"
 #include "spawn.h"
 
 struct dumps {
@@ -27,6 +30,7 @@ struct dumps {
 	int to;			/* psql's input, the thread's to close */
 	int to2;		/* a second psql's, or -1: the thread's to
 				 * close */
+	struct fence fence[2];	/* of the two inputs (fence.h) */
 	int post;		/* the post-data dump, or -1 */
 	uint64_t post_size;
 	char names[3][128];	/* the three members: top/member */

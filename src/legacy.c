@@ -10,11 +10,9 @@
 
 #include "legacy.h"
 #include "pg.h"
+#include "script.h"
 #include "sqllex.h"
 
-/* Of each line, what is kept to read its meaning: pg_dump's statements
- * that name roles, and its comments, are far shorter. */
-#define LINE_KEEP 8192
 #define ZBUF (64 * 1024)
 /* A plain script names itself in its first lines. */
 #define HEADER_LINES 3
@@ -34,15 +32,10 @@ struct scan {
 	size_t headn;
 	enum content content;
 	uint64_t raw_size, size;
-	/* A plain script. */
-	char line[LINE_KEEP + 1];
-	size_t len;
-	unsigned long lines;
-	struct sqllex x;	/* x.nonstd: standard_conforming_strings = off */
-	enum sqllex_state start;	/* where the line began */
-	int copy;		/* in COPY data */
+	/* A plain script, read as psql reads it. */
+	struct script sc;
+	struct legacy_read *l;	/* for the roles its lines name */
 	int header, complete, schema, data, createdb, connect;
-	char badmeta[40];
 	char encoding[64], server[64], dumper[64];
 };
 
@@ -330,19 +323,22 @@ toc_type(struct scan *s, const char *type)
 	s->schema = 1;
 }
 
-/* A whole line of SQL that began between statements. */
+/* A whole line of a plain script that began between statements (the
+ * script reader's callback). */
 static void
-line_meaning(struct legacy_read *l, struct scan *s)
+line_meaning(void *arg, const char *line, size_t len)
 {
-	char *line = s->line, type[64];
+	struct scan *s = arg;
+	char type[64];
 	const char *p;
 
+	(void)len;
+	if (s->sc.lines < HEADER_LINES &&
+	    strcmp(line, "-- PostgreSQL database dump") == 0)
+		s->header = 1;
 	if (line[0] == '-' && line[1] == '-') {
 		if (strcmp(line, "-- PostgreSQL database dump complete") == 0)
 			s->complete = 1;
-		else if (strcmp(line, "-- PostgreSQL database dump") == 0 &&
-		    s->lines <= HEADER_LINES)
-			s->header = 1;
 		else if (after(line, "-- Dumped from database version ", "",
 		    s->server, sizeof s->server) ||
 		    after(line, "-- Dumped by pg_dump version ", "",
@@ -355,107 +351,32 @@ line_meaning(struct legacy_read *l, struct scan *s)
 			toc_type(s, type);
 		return;
 	}
+	if (strncmp(line, "\\connect", 8) == 0 || strncmp(line, "\\c ", 3) ==
+	    0) {
+		s->connect = 1;
+		return;
+	}
 	if (after(line, "SET client_encoding = '", "'", s->encoding,
 	    sizeof s->encoding))
 		return;
-	if (strcmp(line, "SET standard_conforming_strings = off;") == 0) {
-		s->x.nonstd = 1;
-		return;
-	}
-	if (strcmp(line, "SET standard_conforming_strings = on;") == 0) {
-		s->x.nonstd = 0;
-		return;
-	}
 	if (strncasecmp(line, "CREATE DATABASE ", 16) == 0) {
 		s->createdb = 1;
 		return;
 	}
-	if (strncmp(line, "COPY ", 5) == 0 && s->len >= 12 &&
-	    s->len < LINE_KEEP &&
-	    strcmp(line + s->len - 12, " FROM stdin;") == 0 &&
-	    s->x.state == SQLLEX_NORMAL) {
-		s->copy = 1;
-		return;
-	}
-	line_roles(l, line);
-}
-
-/* The end of a line (or of the script). */
-static void
-line_end(struct legacy_read *l, struct scan *s)
-{
-	if (s->len > LINE_KEEP)
-		s->len = LINE_KEEP;	/* the rest is not read */
-	s->line[s->len] = '\0';
-	s->lines++;
-	if (s->len > 0 && s->line[s->len - 1] == '\r')
-		s->line[--s->len] = '\0';
-	if (s->start == SQLLEX_NORMAL)
-		line_meaning(l, s);
-	if (s->lines == HEADER_LINES && !s->header)
-		s->content = C_OTHER;	/* some other SQL or text */
-	sqllex_next_line(&s->x);
-	s->start = s->x.state;
-	s->len = 0;
-}
-
-/* The psql command \META ended: one a restore runs, or a flaw. */
-static void
-meta_end(struct scan *s)
-{
-	const char *meta = s->x.meta;
-
-	if (strcmp(meta, "restrict") == 0 || strcmp(meta, "unrestrict") == 0)
-		return;
-	if (strcmp(meta, "connect") == 0 || strcmp(meta, "c") == 0)
-		s->connect = 1;
-	else if (s->badmeta[0] == '\0')
-		snprintf(s->badmeta, sizeof s->badmeta, "\\%s", meta);
+	line_roles(s->l, line);
 }
 
 /* Bytes of a plain script. */
 static void
-plain_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
-    size_t n)
+plain_feed(struct scan *s, const unsigned char *p, size_t n)
 {
-	while (n > 0 && s->content == C_PLAIN) {
-		if (s->copy) {
-			/* COPY data: only its end matters, and it is most of
-			 * a data dump. */
-			const unsigned char *nl = memchr(p, '\n', n);
-			size_t k = nl ? (size_t)(nl - p) : n;
-			size_t room = s->len < 3 ? 3 - s->len : 0;
-			size_t take = k < room ? k : room;
-			memcpy(s->line + s->len, p, take);
-			s->len += take;
-			if (k > take)
-				s->len = 4;	/* longer than "\\.\r" */
-			if (nl == NULL)
-				return;
-			if (s->len >= 2 && s->line[0] == '\\' &&
-			    s->line[1] == '.' && (s->len == 2 || (s->len == 3 &&
-			    s->line[2] == '\r')))
-				s->copy = 0;
-			s->len = 0;
-			s->lines++;
-			p += k + 1;
-			n -= k + 1;
-			continue;
-		}
-		int c = *p++;
-		n--;
-		if (c == '\n') {
-			if (sqllex_line_end(&s->x) == SQLLEX_META_END)
-				meta_end(s);
-			line_end(l, s);
-			continue;
-		}
-		if (s->len < LINE_KEEP)
-			s->line[s->len] = (char)c;
-		s->len++;
-		if (sqllex_byte(&s->x, c) == SQLLEX_META_END)
-			meta_end(s);
-	}
+	unsigned long before = s->sc.lines;
+
+	script_feed(&s->sc, p, n);
+	/* Some other SQL or text: no pg_dump header in its first lines. */
+	if (before < HEADER_LINES && s->sc.lines >= HEADER_LINES &&
+	    !s->header)
+		s->content = C_OTHER;
 }
 
 /* Bytes of what the member holds (after gzip, when it is compressed). */
@@ -481,13 +402,16 @@ content_feed(struct legacy_read *l, struct scan *s, const unsigned char *p,
 			s->content = C_OTHER;
 		if (s->content == C_UNKNOWN)
 			return;		/* too little to tell */
-		if (s->content == C_PLAIN)
-			plain_feed(l, s, s->head, s->headn);
+		if (s->content == C_PLAIN) {
+			script_begin(&s->sc, line_meaning, s);
+			s->l = l;
+			plain_feed(s, s->head, s->headn);
+		}
 		p += k;
 		n -= k;
 	}
 	if (s->content == C_PLAIN)
-		plain_feed(l, s, p, n);
+		plain_feed(s, p, n);
 }
 
 static int
@@ -576,10 +500,10 @@ plain_flaw(const struct scan *s, char *flaw, size_t len)
 		snprintf(flaw, len, "it was made with pg_dump --create (it "
 		    "holds %s), and a restore loads into a database of its "
 		    "own", s->connect ? "\\connect" : "CREATE DATABASE");
-	else if (s->badmeta[0])
-		snprintf(flaw, len, "it holds the psql command '%s', which a "
-		    "restore never runs", s->badmeta);
-	else if (!s->complete || s->copy || s->x.state != SQLLEX_NORMAL)
+	else if (s->sc.flaw[0])
+		snprintf(flaw, len, "%s, which a restore never runs",
+		    s->sc.flaw);
+	else if (!s->complete || !script_whole(&s->sc))
 		snprintf(flaw, len, "it ends before pg_dump's closing line "
 		    "(cut short when it was written?)");
 }
@@ -603,11 +527,8 @@ legacy_member_end(struct legacy_read *l, char *err, size_t elen)
 	}
 	if (s->content == C_UNKNOWN && s->headn > 0)
 		s->content = C_OTHER;
-	if (s->content == C_PLAIN && s->len > 0) {
-		if (sqllex_line_end(&s->x) == SQLLEX_META_END)
-			meta_end(s);
-		line_end(l, s);
-	}
+	if (s->content == C_PLAIN)
+		script_end(&s->sc);
 	if (s->content == C_PLAIN && !s->header)
 		s->content = C_OTHER;
 	if (s->content == C_CUSTOM)
@@ -637,8 +558,10 @@ legacy_member_end(struct legacy_read *l, char *err, size_t elen)
 	memcpy(d->encoding, s->encoding, sizeof d->encoding);
 	memcpy(d->server_version, s->server, sizeof d->server_version);
 	memcpy(d->pg_dump_version, s->dumper, sizeof d->pg_dump_version);
-	if (kind != LEGACY_CUSTOM)
+	if (kind != LEGACY_CUSTOM) {
 		plain_flaw(s, d->flaw, sizeof d->flaw);
+		snprintf(d->need, sizeof d->need, "%s", s->sc.need);
+	}
 	return 0;
 }
 

@@ -8,8 +8,8 @@
  * it streams and recognised by what it holds: a pg_dump custom-format
  * file ("PGDMP"), a plain pg_dump script ("-- PostgreSQL database dump"),
  * either one possibly gzip-compressed; anything else is another file and
- * ignored.  A plain script is lexed as psql would read it (quotes, dollar
- * quotes, comments, COPY data) to learn whether it holds the schema, the
+ * ignored.  A plain script is read as psql would read it (script.h) to
+ * learn whether it holds the schema, the
  * data or both, whether it ends with pg_dump's closing line, which roles
  * it names, and whether it holds a psql command that a restore must never
  * run (\connect, \!, ...).  docs/FORMAT.md says what is accepted.
@@ -41,6 +41,8 @@ struct legacy_dump {
 	int gzip;		/* gzip-compressed inside the archive */
 	uint64_t size;		/* of the dump itself (uncompressed) */
 	char flaw[300];		/* why it cannot be loaded; "" if it can */
+	char need[200];		/* what only psql's \restrict makes safe
+				 * (script.h), or "" */
 	char encoding[64];		/* SET client_encoding, or "" */
 	char server_version[64];	/* "Dumped from database version" */
 	char pg_dump_version[64];

@@ -103,58 +103,86 @@ second_done(struct child *c, int stop, char *errtext, size_t tlen, char *err,
 	return -1;
 }
 
+/* Stops a psql of a load that is given up, and waits for it. */
+static void
+psql_cancel(struct child *c)
+{
+	char text[1024], why[512];
+
+	(void)pg_load_finish(c, ECANCELED, text, sizeof text, why, sizeof why);
+}
+
 /* Loads the dumps once, from the start of the archive, with LOADER; the
  * post-data dump's psql run GUARD first. */
 static int
 load_once(const struct load_source *src, struct pg *loader, char *guard,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
-	struct dumps d;
-	struct child second;
+	static const struct timespec tenth = { .tv_nsec = 100 * 1000 * 1000 };
+	struct dumps *d = malloc(sizeof *d);
+	struct child first, second;
 	char why[1024];
 	uint64_t size = 0;
-	int p[2], rc, zrc, post = -1, to2 = -1, two;
+	int to = -1, rc, zrc, post = -1, to2 = -1, two;
 
+	if (d == NULL) {
+		snprintf(err, elen, "out of memory");
+		return -1;
+	}
 	if (lseek(src->fd, 0, SEEK_SET) < 0) {
 		snprintf(err, elen, "cannot read '%s' again: %s", src->archive,
 		    strerror(errno));
+		free(d);
 		return -1;
 	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
+	if (pg_load_start(loader, &first, -1, &to, guard, err, elen) < 0) {
+		free(d);
 		return -1;
 	}
 	/* The second session for a large table's rows. */
 	if (!src->one_session && pg_load_start(loader, &second, -1, &to2,
 	    guard, err, elen) < 0) {
-		close(p[0]);
-		close(p[1]);
+		close(to);
+		psql_cancel(&first);
+		free(d);
 		return -1;
 	}
 	two = to2 >= 0;
-	if (dumps_start(&d, src->cfg, src->u->top, src->fd, p[1], to2,
+	/* The reader writes to psql's input itself, through its fence. */
+	if (dumps_start(d, src->cfg, src->u->top, src->fd, to, to2,
 	    src->stage, err, elen) < 0) {
-		close(p[0]);
+		psql_cancel(&first);
 		if (two)
 			second_done(&second, 1, errtext, tlen, err, elen);
+		free(d);
 		return -1;
 	}
-	rc = pg_run_fd(loader, p[0], rows_bytes(src), errtext, tlen, err,
-	    elen);
-	close(p[0]);
+	progress_begin("loading", rows_bytes(src));
+	while (!spawn_poll(&first) && !io_stop_signal) {
+		progress_update(dumps_fed(d));
+		nanosleep(&tenth, NULL);
+	}
+	progress_end();
+	rc = pg_load_finish(&first, io_stop_signal ? ECANCELED : 0, errtext,
+	    tlen, err, elen);
 	if (two && second_done(&second, rc < 0, errtext, tlen, err, elen) <
 	    0 && rc == 0)
 		rc = -1;
-	if (rc == 0 && (post = dumps_post(&d, NULL, &size, err, elen)) < 0)
+	if (rc == 0 && (post = dumps_post(d, NULL, &size, err, elen)) < 0)
 		rc = -1;
-	zrc = dumps_end(&d, rc < 0, why, sizeof why);
-	split_said(&d);
-	if (rc == 0 && zrc < 0) {
+	zrc = dumps_end(d, rc < 0, why, sizeof why);
+	split_said(d);
+	/* A refused dump: the reader's reason, not psql's end. */
+	if (zrc < 0 && (d->fence[0].refused || d->fence[1].refused)) {
+		snprintf(err, elen, "cannot load the dumps from '%s': %s",
+		    src->archive, why);
+		rc = -1;
+	} else if (rc == 0 && zrc < 0) {
 		snprintf(err, elen, "cannot read the dumps from '%s': %s",
 		    src->archive, why);
 		rc = -1;
 	}
-	if (rc == 0 && !dumps_same(&d, (const char (*)[65])src->u->dump_sha)) {
+	if (rc == 0 && !dumps_same(d, (const char (*)[65])src->u->dump_sha)) {
 		snprintf(err, elen, "the dumps read from '%s' for the load are "
 		    "not the ones checked: the archive changed while it was "
 		    "read", src->archive);
@@ -168,6 +196,7 @@ load_once(const struct load_source *src, struct pg *loader, char *guard,
 	}
 	if (post >= 0)
 		close(post);
+	free(d);
 	return rc;
 }
 
@@ -186,6 +215,7 @@ load_run(const struct load_source *src, const struct load_target *t,
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
+	snprintf(loader.fence, sizeof loader.fence, "%s", src->fence);
 	for (int attempt = 0; attempt <= MAX_ROLE_RETRIES; attempt++) {
 		/* A signal that came between two steps stops the next. */
 		if (io_stop_signal || pgadmin_create_marked(t->sql, t->name,
@@ -259,8 +289,7 @@ early_start(struct early_load *e, const struct load_source *src,
 	/* A description of its own (the check's offset is the check's), of
 	 * the very file the check reads. */
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", src->fd);
-	if ((in = open(proc, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    pipe2(p, O_CLOEXEC) < 0) {
+	if ((in = open(proc, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(why, wlen, "cannot open the archive a second time");
 		early_stop(e, why);
 		goto out;
@@ -271,9 +300,19 @@ early_start(struct early_load *e, const struct load_source *src,
 		early_stop(e, why);
 		goto out;
 	}
+	snprintf(e->loader.fence, sizeof e->loader.fence, "%s", src->fence);
+	/* The reader writes to psql's input itself, through its fence. */
+	if (pg_load_start(&e->loader, &e->psql, -1, &p[1], e->guard, why,
+	    wlen) < 0) {
+		early_stop(e, why);
+		goto out;
+	}
 	/* The second session for a large table's rows. */
 	if (!src->one_session && pg_load_start(&e->loader, &e->psql2, -1,
 	    &to2, e->guard, why, wlen) < 0) {
+		close(p[1]);
+		p[1] = -1;
+		psql_cancel(&e->psql);
 		early_stop(e, why);
 		goto out;
 	}
@@ -281,12 +320,8 @@ early_start(struct early_load *e, const struct load_source *src,
 	rc = dumps_start(&e->rd, src->cfg, src->u->top, in, p[1], to2,
 	    src->stage, why, wlen);
 	p[1] = -1;	/* the reader's, with to2 */
-	if (rc < 0)
-		goto undo;
-	if (pg_load_start(&e->loader, &e->psql, p[0], NULL, e->guard, why,
-	    wlen) < 0) {
-		char ignored[256];
-		dumps_end(&e->rd, 1, ignored, sizeof ignored);
+	if (rc < 0) {
+		psql_cancel(&e->psql);
 		goto undo;
 	}
 	e->started = 1;
@@ -686,6 +721,8 @@ load_legacy(const struct load_source *src, const struct load_target *t,
 		snprintf(err, elen, "out of memory");
 		goto out;
 	}
+	snprintf(loader.fence, sizeof loader.fence, "%s", src->fence);
+	snprintf(later.fence, sizeof later.fence, "%s", src->fence);
 	/* The roles the dumps name, before the first load: no attribute,
 	 * no password (the archive has none to give). */
 	*roles = *set;

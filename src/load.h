@@ -42,6 +42,9 @@ struct load_source {
 					 * post-data dump there */
 	int one_session;		/* each table's rows through one
 					 * psql, in the archive's order */
+	const char *fence;		/* the key every psql of the load
+					 * is held under (fence.h), or ""
+					 * when its psql has no \restrict */
 };
 
 /* Where they go. */

@@ -238,6 +238,36 @@ pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
 }
 
 int
+pg_fence(struct pg *pg, char *text, size_t tlen, char *err, size_t elen)
+{
+	int num;
+
+	pg->fence[0] = '\0';
+	if (pg_client_version(pg, "psql", &num, text, tlen, err, elen) < 0)
+		return -1;
+	if (!fence_has_restrict(num))
+		return 0;
+	if (fence_key(pg->fence) < 0) {
+		snprintf(err, elen, "cannot make a key: %s", strerror(errno));
+		pg->fence[0] = '\0';
+		return -1;
+	}
+	return 1;
+}
+
+/* Writes PG's \restrict line to FD, psql's input.  Returns 0 or -1. */
+static int
+restrict_line(const struct pg *pg, int fd)
+{
+	char line[FENCE_KEY_LEN + 16];
+	int n = snprintf(line, sizeof line, "\\restrict %s\n", pg->fence);
+
+	return io_write_all(fd, line, (size_t)n);
+}
+
+static int died(struct pg_session *s, char *err, size_t elen);
+
+int
 pg_session_open(struct pg *pg, struct pg_session *s, char *err, size_t elen)
 {
 	return pg_session_open_guarded(pg, s, NULL, err, elen);
@@ -283,6 +313,11 @@ pg_session_open_guarded(struct pg *pg, struct pg_session *s, char *guard,
 	close(out[1]);
 	s->to = in[1];
 	s->from = out[0];
+	if (pg->fence[0]) {
+		s->fenced = 1;
+		if (restrict_line(pg, s->to) < 0)
+			return died(s, err, elen);
+	}
 	return 0;
 }
 
@@ -319,10 +354,17 @@ pg_session_send(struct pg_session *s, const char *sql, size_t len,
 	/* A marker line after each statement tells us its answer is
 	 * complete, and makes psql flush its output. */
 	static const char mark[] = "\\echo __polarity_done__\n";
+	/* Under \restrict, \echo is refused: a query answers instead. */
+	static const char qmark[] = "SELECT '__polarity_done__';\n";
 
+	if (s->fenced && !fence_clean(sql, len)) {
+		snprintf(err, elen, "%s", FENCE_REFUSED);
+		return -1;
+	}
 	if (io_write_all(s->to, sql, len) < 0 ||
 	    io_write_all(s->to, "\n", 1) < 0 ||
-	    io_write_all(s->to, mark, sizeof mark - 1) < 0)
+	    io_write_all(s->to, s->fenced ? qmark : mark, s->fenced ?
+	    sizeof qmark - 1 : sizeof mark - 1) < 0)
 		return died(s, err, elen);
 	return 0;
 }
@@ -693,6 +735,11 @@ loader_start(struct pg *pg, struct child *c, char *const argv[], int in,
 {
 	int p[2] = { in, -1 };
 
+	if (in >= 0 && pg->fence[0]) {
+		/* Its \restrict could not come first. */
+		snprintf(err, elen, "a fenced load reads from a pipe of ours");
+		return -1;
+	}
 	if (in < 0 && pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, elen, "cannot make a pipe: %s", strerror(errno));
 		return -1;
@@ -707,6 +754,11 @@ loader_start(struct pg *pg, struct child *c, char *const argv[], int in,
 	if (in < 0) {
 		close(p[0]);
 		*to = p[1];
+		if (pg->fence[0] && strcmp(argv[0], "psql") == 0 &&
+		    restrict_line(pg, p[1]) < 0) {
+			/* psql ended already: pg_load_finish() says how. */
+			return 0;
+		}
 	}
 	return 0;
 }
@@ -752,24 +804,33 @@ run_fd(struct pg *pg, char *const argv[], int in, uint64_t total,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
 	char *buf = malloc(RUN_BUF);
+	struct fence *f = malloc(sizeof *f);
+	/* pg_restore reads its own binary format, and runs no psql
+	 * command. */
+	int psql = strcmp(argv[0], "psql") == 0, rc;
 	struct child c;
 	uint64_t done = 0;
 	int to, fed = 0;
 	ssize_t got;
 
-	if (buf == NULL) {
+	if (buf == NULL || f == NULL) {
+		free(buf);
+		free(f);
 		snprintf(err, elen, "out of memory");
 		return -1;
 	}
 	if (loader_start(pg, &c, argv, -1, &to, err, elen) < 0) {
 		free(buf);
+		free(f);
 		return -1;
 	}
+	fence_begin(f, 1);
 	/* We feed psql ourselves, so that a terminal sees how far it is. */
 	progress_begin("loading", total);
 	while ((got = io_read(in, buf, RUN_BUF)) > 0) {
 		/* EPIPE: psql stopped at an error; it says which. */
-		if (io_write_all(to, buf, (size_t)got) < 0) {
+		if ((psql ? fence_write(f, to, buf, (size_t)got) :
+		    io_write_all(to, buf, (size_t)got)) < 0) {
 			fed = errno == EPIPE ? -1 : errno;
 			break;
 		}
@@ -778,10 +839,18 @@ run_fd(struct pg *pg, char *const argv[], int in, uint64_t total,
 	}
 	if (got < 0 && fed == 0)
 		fed = errno;
+	if (got == 0 && fed == 0 && psql && fence_end(f, to) < 0)
+		fed = errno == EPIPE ? -1 : errno;
 	close(to);
 	free(buf);
 	progress_end();
-	return pg_load_finish(&c, fed, errtext, tlen, err, elen);
+	rc = pg_load_finish(&c, fed, errtext, tlen, err, elen);
+	if (f->refused) {
+		snprintf(err, elen, "%s", FENCE_REFUSED);
+		rc = -1;
+	}
+	free(f);
+	return rc;
 }
 
 int

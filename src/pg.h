@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fence.h"
 #include "spawn.h"
 
 struct pg {
@@ -20,6 +21,10 @@ struct pg {
 	char **envp;		/* the children's environment */
 	const char *database;
 	const char *container;	/* run the programs in it, or NULL */
+	char fence[FENCE_KEY_LEN + 1];	/* when set, every psql of a load
+					 * or of a guarded session first
+					 * reads \restrict of this key
+					 * (fence.h) */
 };
 
 /* The container the programs run in (DB's container), or NULL. */
@@ -40,6 +45,13 @@ int pg_client_version(struct pg *pg, const char *prog, int *num, char *text,
  * one. */
 long pg_number(const char *s);
 
+/* Asks PG's psql (here or in the container) its version, into TEXT:
+ * when it has \restrict, gives PG a fence key (fence_key()) and returns
+ * 1; when it has not, leaves PG without one and returns 0; -1 when psql
+ * cannot be asked (ERR). */
+int pg_fence(struct pg *pg, char *text, size_t tlen, char *err,
+    size_t elen);
+
 /* Whether a pg_dump of version DUMP_NUM can dump a server of version
  * SERVER_NUM: its major version must be at least the server's. */
 int pg_dump_can_dump(int dump_num, int server_num);
@@ -53,6 +65,8 @@ struct pg_session {
 	char buf[4096];
 	int keep_stderr;	/* once psql ended, its error output stays
 				 * for pg_session_end() */
+	int fenced;		/* under \restrict: the end of an answer is
+				 * marked by a query, not by \echo */
 };
 
 /* Starts psql on the database.  Returns 0 or -1. */
@@ -60,7 +74,10 @@ int pg_session_open(struct pg *pg, struct pg_session *s, char *err,
     size_t elen);
 
 /* pg_session_open() of a psql that first runs GUARD (as pg_load_start()
- * takes it) and reads nothing when it fails. */
+ * takes it) and reads nothing when it fails.  A session of a PG with a
+ * fence key (either way) is under \restrict, for the statements of a
+ * dump: pg_session_send() then refuses one that fence_clean() does not
+ * pass. */
 int pg_session_open_guarded(struct pg *pg, struct pg_session *s, char *guard,
     char *err, size_t elen);
 
@@ -178,7 +195,9 @@ int pg_missing_role(const char *err, char *role, size_t len);
  * error: it is fed to psql's standard input (with progress on a terminal,
  * against TOTAL bytes), so its messages say "<stdin>" and the line.
  * Returns 0, or -1 with ERR describing it; the whole of psql's error
- * output is left in ERRTEXT (TLEN bytes) for the caller to read. */
+ * output is left in ERRTEXT (TLEN bytes) for the caller to read.  The
+ * dump passes through a fence (fence.h), under PG's \restrict when it
+ * has a key. */
 int pg_run_fd(struct pg *pg, int in, uint64_t total, char *errtext,
     size_t tlen, char *err, size_t elen);
 
@@ -197,8 +216,10 @@ int pg_program_start(struct pg *pg, struct child *c, char *const args[],
 /* The two halves of pg_run_fd(), for a caller that feeds psql from
  * elsewhere: pg_load_start() starts psql with ON_ERROR_STOP, reading SQL
  * from IN (which stays the caller's), or when IN is -1 from *TO, a pipe
- * for the caller to write and close; when GUARD is not NULL, psql runs
- * that statement first and reads nothing when it fails.
+ * for the caller to write (through a fence of its own: fence.h) and
+ * close; when GUARD is not NULL, psql runs that statement first and
+ * reads nothing when it fails.  With PG's fence key the pipe holds
+ * \restrict of it first, and IN must be -1.
  * pg_load_finish() waits for it.  FED
  * is 0 when everything was written, -1 when psql stopped reading (EPIPE:
  * it says why), or the errno of a failure of the caller's own, which

@@ -742,6 +742,7 @@ struct rest {
 	uint64_t at;		/* what is fed up to */
 	int fed;		/* as pg_load_finish() takes it */
 	char *buf;
+	struct fence *fence;	/* what psql is given passes it */
 };
 
 /* Feeds the script's bytes from R->at up to END. */
@@ -752,7 +753,7 @@ feed_to(struct rest *r, uint64_t end)
 		size_t len = end - r->at < READ_BUF ? (size_t)(end - r->at) :
 		    READ_BUF;
 		if (pread_all(r->fd, r->buf, len, (off_t)r->at) < 0 ||
-		    io_write_all(r->to, r->buf, len) < 0) {
+		    fence_write(r->fence, r->to, r->buf, len) < 0) {
 			/* EPIPE: psql stopped at an error; it says which. */
 			r->fed = errno == EPIPE ? -1 : errno;
 			return -1;
@@ -775,25 +776,6 @@ rest_one(void *arg, const struct stmt *st)
 	return 0;
 }
 
-/* Runs the script whole in one psql (FD its standard input), once O's
- * ready() said so.  Returns as postdata_run(). */
-static int
-run_whole(struct pg *pg, int fd, const struct postdata_opts *o,
-    char *errtext, size_t tlen, char *err, size_t elen)
-{
-	struct child c;
-
-	if (o->ready && o->ready(o->ready_arg, err, elen) < 0)
-		return -1;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		snprintf(err, elen, "cannot read the post-data dump: %s",
-		    strerror(errno));
-		return -1;
-	}
-	if (pg_load_start(pg, &c, fd, NULL, o->guard, err, elen) < 0)
-		return -1;
-	return pg_load_finish(&c, 0, errtext, tlen, err, elen);
-}
 
 /* Feeds R's psql (started, reading R->to) all of the script but the
  * builds (with WHOLE, all of it), unless STOP, and waits for it.  Returns
@@ -803,23 +785,51 @@ run_rest(struct rest *r, struct child *c, uint64_t size, int whole, int stop,
     char *errtext, size_t tlen, char *err, size_t elen)
 {
 	char why[512];
-	int rc;
+	int rc, refused;
 
+	if ((r->fence = malloc(sizeof *r->fence)) != NULL)
+		fence_begin(r->fence, 1);
 	if (stop) {
 		r->fed = ECANCELED;
-	} else if ((r->buf = malloc(READ_BUF)) == NULL) {
+	} else if (r->fence == NULL || (r->buf = malloc(READ_BUF)) == NULL) {
 		r->fed = ENOMEM;
 	} else {
 		rc = whole ? 0 : scan(r->fd, rest_one, r, why, sizeof why);
-		if (rc == 0)
-			feed_to(r, size);
-		else if (r->fed == 0)
+		if (rc == 0 && feed_to(r, size) == 0 &&
+		    fence_end(r->fence, r->to) < 0)
+			r->fed = errno == EPIPE ? -1 : errno;
+		else if (rc != 0 && r->fed == 0)
 			r->fed = EIO;	/* it read the same bytes before */
 	}
 	close(r->to);
 	free(r->buf);
+	r->buf = NULL;
+	refused = r->fence != NULL && r->fence->refused;
+	free(r->fence);
+	r->fence = NULL;
 	rc = pg_load_finish(c, r->fed, errtext, tlen, err, elen);
+	if (refused) {
+		snprintf(err, elen, "%s", FENCE_REFUSED);
+		rc = -1;
+	}
 	return stop ? -1 : rc;
+}
+
+/* Runs the script whole in one psql, once O's ready() said so.  Returns
+ * as postdata_run(). */
+static int
+run_whole(struct pg *pg, int fd, uint64_t size,
+    const struct postdata_opts *o, char *errtext, size_t tlen, char *err,
+    size_t elen)
+{
+	struct rest r = { .fd = fd, .to = -1 };
+	struct child c;
+
+	if (o->ready && o->ready(o->ready_arg, err, elen) < 0)
+		return -1;
+	if (pg_load_start(pg, &c, -1, &r.to, o->guard, err, elen) < 0)
+		return -1;
+	return run_rest(&r, &c, size, 1, 0, errtext, tlen, err, elen);
 }
 
 /* Ends every session of B; with STOP, as soon as they can.  The failed
@@ -906,7 +916,8 @@ postdata_run(struct pg *pg, int fd, uint64_t size,
 		/* The sessions are not needed. */
 		end_builds(&b, 0, errtext, tlen);
 		if (!rest_on) {
-			rc = run_whole(pg, fd, o, errtext, tlen, err, elen);
+			rc = run_whole(pg, fd, size, o, errtext, tlen, err,
+			    elen);
 			goto out;
 		}
 	} else if (rc == 0) {

@@ -82,6 +82,9 @@ struct restore {
 	FILE *report;
 	struct load_source src;
 	struct load_target dst;
+	char fence[FENCE_KEY_LEN + 1];	/* the load's \restrict key, or ""
+					 * when its psql has none */
+	char psql_version[64];
 };
 
 static enum restore_result
@@ -371,6 +374,19 @@ prepare(struct restore *r)
 	    r->live.container ? "'" : "");
 	if (pg_init(&r->pg, r->cfg, &r->live) < 0)
 		return failf(r, "out of memory");
+	/* Which psql loads: one with \restrict runs no psql command of
+	 * the dumps, whatever they hold (fence.h). */
+	if ((rc = pg_fence(&r->pg, r->psql_version, sizeof r->psql_version,
+	    r->err, r->elen)) < 0)
+		return RESTORE_FAILED;
+	memcpy(r->fence, r->pg.fence, sizeof r->fence);
+	r->pg.fence[0] = '\0';
+	r->src.fence = r->fence;
+	if (rc == 0)
+		log_warn("psql %s has no \\restrict (13.22, 14.19, 15.14, 16.10 "
+		    "and 17.6 have it): the dumps are loaded only once the "
+		    "check found no psql command in them, and nothing that "
+		    "psql could read otherwise", r->psql_version);
 	if (pgadmin_connect(&r->pg, &r->sql, r->err, r->elen) < 0 ||
 	    (!r->dry_run && pgadmin_drop_marked(&r->sql, r->err,
 	    r->elen) < 0) ||
@@ -589,6 +605,11 @@ start_early(struct restore *r, struct early_load *e, char *why, size_t wlen)
 	if (r->target_existed && pgadmin_db_locale(&r->sql, r->target,
 	    &r->replaced, why, wlen) < 0) {
 		early_stop(e, why);
+		return;
+	}
+	/* Before the check ended, only a psql under \restrict is safe. */
+	if (r->fence[0] == '\0') {
+		early_stop(e, "this psql has no \\restrict");
 		return;
 	}
 	early_start(e, &r->src, &r->dst, &r->replaced, why, wlen);
@@ -1063,7 +1084,7 @@ run(struct restore *r, const struct restore_opts *o)
 		    strerror(errno));
 	r->src = (struct load_source){ .cfg = r->cfg, .archive = r->archive,
 		.fd = r->archive_fd, .u = &r->u, .stage = r->stage_fd,
-		.one_session = o->keep_row_order };
+		.one_session = o->keep_row_order, .fence = r->fence };
 
 	/* 2. Check the whole archive; without a question to ask, the load
 	 * starts during the check. */
@@ -1118,6 +1139,12 @@ run(struct restore *r, const struct restore_opts *o)
 		snprintf(r->err, r->elen, "%s", prep_err);
 		return prep_res;
 	}
+	if (wants(r, RESTORE_DATABASE) && r->fence[0] == '\0' &&
+	    r->u.need[0])
+		return failf(r, "psql %s has no \\restrict, and the dump %s: "
+		    "only a psql that has it may load this archive (13.22, "
+		    "14.19, 15.14, 16.10, 17.6 or later; --pg-bindir names "
+		    "another)", r->psql_version, r->u.need);
 
 	/* A rehearsal ends here: everything checked, nothing changed. */
 	if (o->dry_run) {

@@ -41,10 +41,12 @@ sqllex_byte(struct sqllex *x, int c)
 			x->state = SQLLEX_BLOCK;
 			x->depth = 1;
 			c = 0;
-		} else if (c == '\'')
-			x->state = x->nonstd || ((x->prev == 'E' ||
-			    x->prev == 'e') && !sqllex_ident_byte(x->prev2)) ?
-			    SQLLEX_ESQUOTE : SQLLEX_SQUOTE;
+		} else if (c == '\'') {
+			x->eprefix = (x->prev == 'E' || x->prev == 'e') &&
+			    !sqllex_ident_byte(x->prev2);
+			x->state = x->nonstd || x->eprefix ? SQLLEX_ESQUOTE :
+			    SQLLEX_SQUOTE;
+		}
 		else if (c == '"')
 			x->state = SQLLEX_DQUOTE;
 		else if (c == '$' && !sqllex_ident_byte(x->prev)) {

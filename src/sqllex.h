@@ -51,6 +51,8 @@ struct sqllex {
 	enum sqllex_state reopen;	/* a quote just closed: doubled, it
 					 * reopens */
 	size_t metalen;
+	int eprefix;		/* this E'...' quote was opened by its E
+				 * (not by NONSTD) */
 };
 
 /* Takes the byte C of a line (never a newline).  Returns what it did. */

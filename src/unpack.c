@@ -26,6 +26,7 @@
 #include "ledger.h"
 #include "legacy.h"
 #include "progress.h"
+#include "script.h"
 #include "spawn.h"
 #include "tar.h"
 #include "unpack.h"
@@ -121,6 +122,7 @@ struct unpack {
 	int cand_set, under;		/* and whether all are below it */
 	char *err;
 	size_t elen;
+	struct script sc;	/* the dump being read, as psql reads it */
 	unsigned char buf[COPY_BUF];
 	char line[LINE_MAX_];	/* the manifest line being read */
 	char name[4 * TAR_NAME_MAX], target[4 * TAR_NAME_MAX];
@@ -581,6 +583,24 @@ sparse_write(int fd, const unsigned char *buf, size_t n, off_t *off)
 	return 0;
 }
 
+/* The dump NAME was read whole (S->sc): one a restore may hand to psql,
+ * or refused.  Returns 0, or -1 with S->err. */
+static int
+dump_read(struct unpack *s, const char *name)
+{
+	script_end(&s->sc);
+	if (s->sc.flaw[0]) {
+		s->u->damaged = 1;
+		snprintf(s->err, s->elen, "'%s' cannot be loaded: %s, which a "
+		    "restore never runs", name, s->sc.flaw);
+		return -1;
+	}
+	if (s->sc.need[0] && s->u->need[0] == '\0')
+		snprintf(s->u->need, sizeof s->u->need, "'%s', %s", name,
+		    s->sc.need);
+	return 0;
+}
+
 /* Writes the data of the current member to a new file NAME below the
  * stage, or only hashes it when there is no stage or it is skipped. */
 static int
@@ -605,8 +625,12 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 			return -1;
 		}
 	}
+	if (dump >= 0)
+		script_begin(&s->sc, NULL, NULL);
 	while ((n = tar_read(r, buf, COPY_BUF)) > 0) {
 		s->u->bytes += (uint64_t)n;
+		if (dump >= 0)
+			script_feed(&s->sc, buf, (size_t)n);
 		if (fd >= 0 && sparse_write(fd, buf, (size_t)n, &off) < 0) {
 			snprintf(s->err, s->elen, "cannot unpack '%s': %s",
 			    name, strerror(errno));
@@ -624,6 +648,11 @@ write_file(struct unpack *s, struct tar_reader *r, const struct tar_member *tm,
 	if (n < 0 || tar_skip(r, sha) < 0) {
 		s->u->damaged = 1;
 		snprintf(s->err, s->elen, "in '%s': %s", name, r->err);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (dump >= 0 && dump_read(s, name) < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -1315,6 +1344,10 @@ legacy_finish(struct unpack *s)
 	    db->dump[0].pg_dump_version);
 	u->dump_bytes = db->dump[0].size + (db->how == LEGACY_SPLIT ?
 	    db->dump[1].size : 0);
+	for (int k = 0; k < (db->how == LEGACY_SPLIT ? 2 : 1); k++)
+		if (db->dump[k].need[0] && u->need[0] == '\0')
+			snprintf(u->need, sizeof u->need, "'%s', %s",
+			    db->dump[k].member, db->dump[k].need);
 	legacy_created(s);
 	return 0;
 }

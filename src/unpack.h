@@ -6,7 +6,9 @@
  * is named and typed as it should be (no absolute names, no "..", nothing
  * under a symbolic link, no link pointing out of the integrations folder,
  * no hard links, devices or FIFOs, no duplicates), and that the MANIFEST
- * lists exactly the members present with their sizes and SHA-256.
+ * lists exactly the members present with their sizes and SHA-256; and
+ * that each database dump a restore loads is one psql may be given
+ * (script.h): none holds a psql command.
  *
  * An archive whose first member is not our FORMAT is read as one of the
  * original utility's (legacy.h): the same checks of names and kinds, no
@@ -56,6 +58,9 @@ struct unpacked {
 	 * (top is its top folder, or ""); its database is DB. */
 	int legacy;
 	int no_integrations;	/* it holds no integrations folder */
+	char need[300];		/* the first thing in the dumps it loads
+				 * that only psql's \restrict makes safe
+				 * (script.h), naming the dump; or "" */
 	unsigned long others;	/* members neither restored nor loaded */
 	struct legacy_set db;
 };

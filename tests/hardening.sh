@@ -243,7 +243,7 @@ ln -sf "$PGBIN/pg_dump" "$WORK/p1/pg_dump"; ln -sf "$PGBIN/pg_dumpall" "$WORK/p1
 ln -sf "$PGBIN/pg_restore" "$WORK/p1/pg_restore"
 cat >"$WORK/p1/psql" <<EOF2
 #!/bin/bash
-case "\$*" in *-A*) exec "$PGBIN/psql" "\$@" ;; esac
+case "\$*" in *-A*|--version) exec "$PGBIN/psql" "\$@" ;; esac
 head -c 5000 >/dev/null; kill -9 \$\$
 EOF2
 chmod 755 "$WORK/p1/psql"
@@ -252,7 +252,7 @@ expect 1 "'psql' was killed by signal 9"
 unchanged "psql killed mid-load"
 cat >"$WORK/p1/psql" <<EOF2
 #!/bin/bash
-case "\$*" in *-A*) exec "$PGBIN/psql" "\$@" ;; esac
+case "\$*" in *-A*|--version) exec "$PGBIN/psql" "\$@" ;; esac
 kill -9 \$\$
 EOF2
 run_polarity --pg-bindir "$WORK/p1" restore --yes "$WORK/good.tgz"

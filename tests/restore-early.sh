@@ -142,7 +142,7 @@ ln -sf "$PGBIN/pg_restore" "$WORK/slowrows/pg_restore"
 ln -sf "$PGBIN/pg_dumpall" "$WORK/slowrows/pg_dumpall"
 cat >"$WORK/slowrows/psql" <<EOF2
 #!/bin/bash
-case "\$*" in *-A*) ;; *) sleep 2 ;; esac
+case "\$*" in *-A*|--version) ;; *) sleep 2 ;; esac
 exec "$PGBIN/psql" "\$@"
 EOF2
 chmod 755 "$WORK/slowrows/psql"
@@ -162,7 +162,7 @@ if command -v script >/dev/null 2>&1; then
 	ln -sf "$PGBIN/pg_dumpall" "$WORK/slow/pg_dumpall"
 	cat >"$WORK/slow/psql" <<EOF2
 #!/bin/bash
-case "\$*" in *-A*) ;; *) sleep 2 ;; esac
+case "\$*" in *-A*|--version) ;; *) sleep 2 ;; esac
 exec "$PGBIN/psql" "\$@"
 EOF2
 	chmod 755 "$WORK/slow/psql"
@@ -197,8 +197,9 @@ ln -sf "$PGBIN/pg_restore" "$WORK/once/pg_restore"
 ln -sf "$PGBIN/pg_dumpall" "$WORK/once/pg_dumpall"
 cat >"$WORK/once/psql" <<EOF2
 #!/bin/bash
-# The loads are the psql runs without -A (the sessions use -A -t).
-case "\$*" in *-A*) ;; *)
+# The loads are the psql runs without -A (the sessions use -A -t); the
+# restore asks its version first.
+case "\$*" in *-A*|--version) ;; *)
 	if [ ! -e "$WORK/once/failed" ]; then
 		touch "$WORK/once/failed"
 		head -c 2000 >/dev/null
@@ -284,7 +285,7 @@ RUN
 cat >"$WORK/late/psql" <<WRAP
 #!/bin/sh
 trap 'stopped=1' TERM
-case "\$*" in *-A*) exec "$PGBIN/psql" "\$@" ;; esac
+case "\$*" in *-A*|--version) exec "$PGBIN/psql" "\$@" ;; esac
 if mkdir "$WORK/late/first" 2>/dev/null; then
 	exec 3<&0
 	setsid "$WORK/late/run" "\$@" <&3 3<&- >/dev/null 2>&1 &

@@ -208,7 +208,7 @@ ln -sf "$PGBIN/pg_dumpall" "$WORK/slowbin/pg_dumpall"
 cat >"$WORK/slowbin/psql" <<EOF2
 #!/bin/bash
 # The load is the psql run without -A (the sessions use -A -t).
-case "\$*" in *-A*) ;; *) echo \$\$ >"$WORK/load.pid"; sleep 300 ;; esac
+case "\$*" in *-A*|--version) ;; *) echo \$\$ >"$WORK/load.pid"; sleep 300 ;; esac
 exec "$PGBIN/psql" "\$@"
 EOF2
 chmod 755 "$WORK/slowbin/psql"
